@@ -1,0 +1,18 @@
+"""Project pipelines."""
+
+from __future__ import annotations
+
+from kedro.framework.project import find_pipelines
+from kedro.pipeline import Pipeline
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    """Register the project's pipelines.
+
+    Each pipeline package's ``create_pipeline()`` reads the herd of the active environment where
+    it needs one (training and evaluation are templates instantiated once per herd member).
+    ``__default__`` is all of them.
+    """
+    pipelines = find_pipelines(raise_errors=True)
+    pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
+    return pipelines

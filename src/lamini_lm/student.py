@@ -1,0 +1,69 @@
+"""A trained (or base) student: model, tokenizer and what is needed to prompt it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from lamini_lm.prompting import format_prompt
+
+
+@dataclass
+class Student:
+    """What ``catalog.load("<model>.checkpoint")`` returns.
+
+    ``family`` is ``"seq2seq"`` or ``"causal"``; ``metadata`` holds the training provenance written
+    to the checkpoint (base model, data, hyper-parameters, validation loss, ...).
+    """
+
+    name: str
+    family: str
+    model: Any
+    tokenizer: Any
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
+
+    def generate(
+        self,
+        instructions: list[str],
+        max_new_tokens: int = 128,
+        batch_size: int = 8,
+        max_input_length: int = 512,
+        **generate_kwargs: Any,
+    ) -> list[str]:
+        """Greedy (by default) responses to ``instructions``, prompted as the student was trained."""
+        import torch
+
+        tok = self.tokenizer
+        model = self.model
+        model.eval()
+        device = next(model.parameters()).device
+        causal = self.family == "causal"
+        if tok.pad_token is None:
+            tok.pad_token = tok.eos_token
+        previous_side = tok.padding_side
+        tok.padding_side = "left" if causal else "right"
+        kwargs = {"do_sample": False, "max_new_tokens": max_new_tokens, **generate_kwargs}
+        kwargs.setdefault("pad_token_id", tok.pad_token_id)
+        outputs: list[str] = []
+        try:
+            for start in range(0, len(instructions), batch_size):
+                prompts = [format_prompt(i, self.family) for i in instructions[start : start + batch_size]]
+                enc = tok(
+                    prompts,
+                    return_tensors="pt",
+                    padding=True,
+                    truncation=True,
+                    max_length=max_input_length,
+                ).to(device)
+                with torch.no_grad():
+                    generated = model.generate(**enc, **kwargs)
+                if causal:
+                    generated = generated[:, enc["input_ids"].shape[1] :]
+                outputs.extend(t.strip() for t in tok.batch_decode(generated, skip_special_tokens=True))
+        finally:
+            tok.padding_side = previous_side
+        return outputs
