@@ -14,6 +14,6 @@ class ActiveEnvironmentHook:
     and ``kedro viz run --env=paper`` instantiate the paper's herd.
     """
 
-    @hook_impl
+    @hook_impl(tryfirst=True)
     def after_context_created(self, context) -> None:
         herd.use_config_loader(context.config_loader)
