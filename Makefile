@@ -39,7 +39,7 @@ viz: setup
 	$(BIN)/kedro viz run --env=$(ENV)
 
 viz-build: setup
-	$(BIN)/kedro viz build --env=$(ENV)
+	KEDRO_ENV=$(ENV) $(BIN)/kedro viz build
 
 bench: setup
 	for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

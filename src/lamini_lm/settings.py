@@ -3,8 +3,9 @@
 from kedro.config import OmegaConfigLoader
 
 from lamini_lm.hooks import ActiveEnvironmentHook
+from lamini_lm.teacher.hooks import TeacherHooks
 
-HOOKS = (ActiveEnvironmentHook(),)
+HOOKS = (ActiveEnvironmentHook(), TeacherHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

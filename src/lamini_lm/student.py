@@ -44,10 +44,18 @@ class Student:
         causal = self.family == "causal"
         if tok.pad_token is None:
             tok.pad_token = tok.eos_token
-        previous_side = tok.padding_side
+        previous_sides = tok.padding_side, tok.truncation_side
         tok.padding_side = "left" if causal else "right"
         kwargs = {"do_sample": False, "max_new_tokens": max_new_tokens, **generate_kwargs}
         kwargs.setdefault("pad_token_id", tok.pad_token_id)
+        if causal:
+            # Prompt and answer share the position table; keep the prompt's end ("### Response:").
+            positions = getattr(model.config, "n_positions", None) or getattr(
+                model.config, "max_position_embeddings", None
+            )
+            if positions:
+                max_input_length = max(8, min(max_input_length, positions - kwargs["max_new_tokens"]))
+            tok.truncation_side = "left"
         outputs: list[str] = []
         try:
             for start in range(0, len(instructions), batch_size):
@@ -65,5 +73,5 @@ class Student:
                     generated = generated[:, enc["input_ids"].shape[1] :]
                 outputs.extend(t.strip() for t in tok.batch_decode(generated, skip_special_tokens=True))
         finally:
-            tok.padding_side = previous_side
+            tok.padding_side, tok.truncation_side = previous_sides
         return outputs

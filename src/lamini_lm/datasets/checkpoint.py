@@ -1,0 +1,168 @@
+"""Kedro datasets for model checkpoints and tokenizers (``save_pretrained`` / ``from_pretrained``).
+
+Writes are atomic: everything is written into a temporary sibling folder which is renamed into
+place only once complete, so a failed or interrupted save never leaves a half-written checkpoint
+where a good one was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import uuid
+from collections.abc import Callable
+from glob import glob
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
+
+from lamini_lm.datasets.model_card import render_model_card
+from lamini_lm.student import Student
+
+logger = logging.getLogger(__name__)
+
+STUDENT_FILE = "student.json"
+
+
+def atomic_directory_write(target: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` on a fresh temporary folder, then move it to ``target`` in one rename.
+
+    An existing ``target`` is replaced only after the new content is complete.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tag = uuid.uuid4().hex[:8]
+    tmp = target.parent / f".{target.name}.tmp-{tag}"
+    old = target.parent / f".{target.name}.old-{tag}"
+    try:
+        tmp.mkdir()
+        write(tmp)
+        if target.exists():
+            target.rename(old)
+        tmp.rename(target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old.exists() and not target.exists():
+            old.rename(target)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+class _DirectoryDataset(AbstractVersionedDataset):
+    """A versioned dataset whose data is a local folder."""
+
+    def __init__(self, *, filepath: str, version: Version | None = None, metadata: dict | None = None):
+        super().__init__(
+            filepath=PurePosixPath(Path(filepath).as_posix()),
+            version=version,
+            exists_function=lambda p: Path(p).is_dir(),
+            glob_function=glob,
+        )
+        self.metadata = metadata
+
+    def _exists(self) -> bool:
+        try:
+            path = self._get_load_path()
+        except DatasetError:
+            return False
+        return Path(path).is_dir()
+
+    def _load_dir(self) -> Path:
+        path = Path(self._get_load_path())
+        if not path.is_dir():
+            raise DatasetError(f"{type(self).__name__}: no folder at '{path}' — has the node that writes it run?")
+        return path
+
+
+class CheckpointDataset(_DirectoryDataset):
+    """A :class:`~lamini_lm.student.Student` stored as a Hugging Face model folder.
+
+    The folder holds the model and tokenizer (``save_pretrained``), ``student.json`` (name, family,
+    metadata) and a model card ``README.md``, so it can be pushed to the hub unchanged.
+
+    Args:
+        filepath: folder of the checkpoint.
+        version: Kedro versioning (``versioned: true`` in the catalog).
+        push_to_hub: optional ``{repo_id: ..., private: true}``; when set, every save is uploaded
+            to that hub repository (needs network and a token). Off by default.
+        load_args: passed to ``from_pretrained`` (e.g. ``torch_dtype``, ``device_map``).
+        save_args: passed to the model's ``save_pretrained`` (e.g. ``max_shard_size``).
+    """
+
+    def __init__(
+        self,
+        *,
+        filepath: str,
+        version: Version | None = None,
+        push_to_hub: dict[str, Any] | None = None,
+        load_args: dict[str, Any] | None = None,
+        save_args: dict[str, Any] | None = None,
+        metadata: dict | None = None,
+    ):
+        super().__init__(filepath=filepath, version=version, metadata=metadata)
+        self._push_to_hub = push_to_hub
+        self._load_args = dict(load_args or {})
+        self._save_args = dict(save_args or {})
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "version": self._version, "push_to_hub": self._push_to_hub}
+
+    def load(self) -> Student:
+        from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+        path = self._load_dir()
+        info_file = path / STUDENT_FILE
+        if not info_file.is_file():
+            raise DatasetError(f"'{path}' is not a student checkpoint: '{STUDENT_FILE}' is missing.")
+        info = json.loads(info_file.read_text())
+        auto = AutoModelForSeq2SeqLM if info["family"] == "seq2seq" else AutoModelForCausalLM
+        model = auto.from_pretrained(path, **self._load_args)
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        metadata = info.get("metadata", {})
+        return Student(name=info["name"], family=info["family"], model=model, tokenizer=tokenizer, metadata=metadata)
+
+    def save(self, data: Student) -> None:
+        if not isinstance(data, Student):
+            raise DatasetError(f"CheckpointDataset saves a lamini_lm.student.Student, got {type(data).__name__}.")
+        path = Path(self._get_save_path())
+
+        def write(tmp: Path) -> None:
+            data.model.save_pretrained(tmp, **self._save_args)
+            data.tokenizer.save_pretrained(tmp)
+            info = {"name": data.name, "family": data.family, "metadata": data.metadata}
+            (tmp / STUDENT_FILE).write_text(json.dumps(info, indent=2, default=str))
+            (tmp / "README.md").write_text(render_model_card(data.name, data.family, data.metadata))
+
+        atomic_directory_write(path, write)
+        logger.info("Saved student '%s' to %s", data.name, path)
+        if self._push_to_hub:
+            self._upload(path)
+
+    def _upload(self, path: Path) -> None:
+        from huggingface_hub import HfApi
+
+        settings = dict(self._push_to_hub)
+        repo_id = settings.pop("repo_id", None)
+        if not repo_id:
+            raise DatasetError(f"CheckpointDataset '{self._filepath}': push_to_hub needs a 'repo_id'.")
+        api = HfApi()
+        api.create_repo(repo_id=repo_id, exist_ok=True, private=settings.pop("private", True))
+        api.upload_folder(folder_path=str(path), repo_id=repo_id, **settings)
+        logger.info("Pushed %s to the hub as %s", path, repo_id)
+
+
+class TokenizerDataset(_DirectoryDataset):
+    """A Hugging Face tokenizer stored with ``save_pretrained`` (atomic, versionable)."""
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath), "version": self._version}
+
+    def load(self) -> Any:
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(self._load_dir())
+
+    def save(self, data: Any) -> None:
+        atomic_directory_write(Path(self._get_save_path()), data.save_pretrained)

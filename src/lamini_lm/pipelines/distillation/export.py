@@ -1,0 +1,95 @@
+"""``lamini_dataset`` as a Hugging Face dataset with its dataset card."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+logger = logging.getLogger(__name__)
+
+
+def _table(rows: list[list[Any]], header: list[str]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def build_dataset_card(lamini_dataset: pd.DataFrame, settings: dict[str, Any], date: str) -> str:
+    """The dataset card (README.md): counts per source and split, teachers, date, licence notes."""
+    counts = (
+        lamini_dataset.groupby(["instruction_source", "split"]).size().unstack(fill_value=0)
+        .reindex(columns=["train", "validation"], fill_value=0)
+    )
+    teachers = (
+        lamini_dataset.groupby("instruction_source")["teacher_model"]
+        .agg(lambda s: ", ".join(sorted(s.dropna().astype(str).unique())))
+    )
+    total = len(lamini_dataset)
+    rows = [
+        [source, int(r["train"]), int(r["validation"]), f"{(r['train'] + r['validation']) / total:.1%}", teachers[source]]
+        for source, r in counts.iterrows()
+    ]
+    split_sizes = lamini_dataset["split"].value_counts()
+    cost = pd.to_numeric(lamini_dataset["cost_usd"]).sum()
+    licence = settings.get("licence", "cc-by-nc-4.0")
+    header = "\n".join(
+        [
+            "---",
+            f"license: {licence}",
+            "language: [en]",
+            "task_categories: [text-generation]",
+            f"pretty_name: {settings.get('pretty_name', 'LaMini dataset')}",
+            "configs:",
+            "- config_name: default",
+            "  data_files:",
+            *[f"  - split: {s}\n    path: data/{s}.parquet" for s in sorted(split_sizes.index)],
+            "---",
+        ]
+    )
+    return "\n\n".join(
+        [
+            header,
+            f"# {settings.get('pretty_name', 'LaMini dataset')}",
+            "Instruction/response pairs distilled from a teacher LLM, built by the LaMini-LM Kedro project "
+            "(Wu et al., *LaMini-LM: A Diverse Herd of Distilled Models from Large-Scale Instructions*, EACL 2024).",
+            f"- Created: {date}\n- Rows: {total:,} (train {int(split_sizes.get('train', 0)):,}, "
+            f"validation {int(split_sizes.get('validation', 0)):,})\n"
+            f"- Teacher cost recorded in this dataset: ${cost:.4f}",
+            "## Sources\n\n" + _table(rows, ["instruction_source", "train", "validation", "share", "teacher model(s)"]),
+            "## Columns\n\n`instruction`, `response`, `instruction_source`, `teacher_model`, `prompt_tokens`, "
+            "`completion_tokens`, `cost_usd`, `request_id` (null for rows imported from published datasets), `split`.",
+            "## Licence\n\n" + str(settings.get("licence_notes", "")).strip(),
+        ]
+    ) + "\n"
+
+
+def export_hf_dataset(lamini_dataset: pd.DataFrame, settings: dict[str, Any]) -> dict[str, Any]:
+    """A ``DatasetDict`` (one split per ``split`` value) and its card, for ``HFDatasetExport``.
+
+    ``settings`` is ``params:distillation.export`` (``pretty_name``, ``licence``,
+    ``licence_notes``, ``date``: null → today, UTC).
+    """
+    import datasets  # slow import: only the export needs it
+
+    if lamini_dataset.empty:
+        raise ValueError("lamini_dataset is empty: nothing to export.")
+    date = settings.get("date") or dt.datetime.now(dt.timezone.utc).date().isoformat()
+    # One Arrow table ordered by split; each split is then a zero-copy slice of it. A fingerprint
+    # is given so that `datasets` does not hash the whole table (+4 GB, 6 s at 2.58M rows).
+    codes, names = pd.factorize(lamini_dataset["split"], sort=True)
+    order = np.argsort(codes, kind="stable")
+    table = pa.Table.from_pandas(lamini_dataset.drop(columns="split"), preserve_index=False).take(order)
+    ends = np.cumsum(np.bincount(codes, minlength=len(names)))
+    starts = ends - np.bincount(codes, minlength=len(names))
+    splits = {
+        str(name): datasets.Dataset(table.slice(int(start), int(end - start)), fingerprint=uuid.uuid4().hex)
+        for name, start, end in zip(names, starts, ends)
+    }
+    logger.info("Exporting lamini_dataset: %s", {k: len(v) for k, v in splits.items()})
+    return {"dataset": datasets.DatasetDict(splits), "card": build_dataset_card(lamini_dataset, settings, date)}

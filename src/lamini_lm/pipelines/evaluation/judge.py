@@ -1,0 +1,191 @@
+"""LLM-as-judge through the teacher module: the paper's A-D rubric, AlpacaEval-style pairwise
+preference, and FalseQA premise verdicts.
+
+Every judgement goes through :func:`lamini_lm.teacher.complete` (the one door to an LLM). A reply
+that does not parse is asked again (a new request id, so the teacher's cache does not hand back the
+same reply) up to ``max_retries`` times, then counted as ``unparsed``. When no request at all was
+answered — the replay teacher holds no recorded judgements — the status says so and no number is
+produced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from typing import Any, Callable
+
+import pandas as pd
+
+logger = logging.getLogger(__name__)
+
+NO_LIVE_JUDGE = "not judged (no live judge)"
+
+RUBRIC_SYSTEM = (
+    "You are a strict evaluator of answers to user instructions. Rate the response with exactly one "
+    "letter:\n"
+    "A: valid, acceptable and satisfying;\n"
+    "B: acceptable with minor errors that can be improved;\n"
+    "C: relevant and responsive but with significant errors in content;\n"
+    "D: invalid and unacceptable.\n"
+    "Reply in exactly two lines:\nRating: <A|B|C|D>\nReason: <one line>"
+)
+
+PAIRWISE_SYSTEM = (
+    "You compare two responses to the same instruction and pick the one a careful human would prefer "
+    "(helpful, correct, complete, harmless). Ignore response length and the order of presentation. "
+    "Reply in exactly two lines:\nPreferred: <1|2|tie>\nReason: <one line>"
+)
+
+PREMISE_SYSTEM = (
+    "You check answers to questions. Some questions rest on a false premise. Decide what the answer "
+    "does with the question's premise:\n"
+    "ACCEPTS: answers as if the premise were true (for a false premise this is a hallucination);\n"
+    "REBUTS: points out that the premise is false or corrects it;\n"
+    "DECLINES: refuses, says it does not know, or gives no answer.\n"
+    "Reply in exactly two lines:\nVerdict: <ACCEPTS|REBUTS|DECLINES>\nReason: <one line>"
+)
+
+_RATING = re.compile(r"rating\s*[:\-]\s*\(?\s*([ABCD])\b", re.IGNORECASE)
+_PREFERRED = re.compile(r"preferred\s*[:\-]\s*\(?\s*(1|2|tie)\b", re.IGNORECASE)
+_VERDICT = re.compile(r"verdict\s*[:\-]\s*\(?\s*(ACCEPTS|REBUTS|DECLINES)\b", re.IGNORECASE)
+_REASON = re.compile(r"reason\s*[:\-]\s*(.+)", re.IGNORECASE)
+
+
+def _parser(pattern: re.Pattern[str], upper: bool = True) -> Callable[[str | None], tuple[str | None, str | None]]:
+    def parse(text: str | None) -> tuple[str | None, str | None]:
+        if not isinstance(text, str):
+            return None, None
+        match = pattern.search(text)
+        if not match:
+            return None, None
+        reason = _REASON.search(text)
+        value = match.group(1)
+        return (value.upper() if upper else value.lower()), (reason.group(1).strip() if reason else "")
+
+    return parse
+
+
+parse_rating = _parser(_RATING)
+parse_preference = _parser(_PREFERRED, upper=False)
+parse_verdict = _parser(_VERDICT)
+
+
+def rating_messages(instruction: str, response: str) -> list[dict[str, str]]:
+    """Chat messages asking for an A-D rating of ``response`` to ``instruction``."""
+    user = f"Instruction:\n{instruction}\n\nResponse:\n{response}"
+    return [{"role": "system", "content": RUBRIC_SYSTEM}, {"role": "user", "content": user}]
+
+
+def pairwise_messages(instruction: str, first: str, second: str) -> list[dict[str, str]]:
+    """Chat messages asking which of two responses is preferred."""
+    user = f"Instruction:\n{instruction}\n\nResponse 1:\n{first}\n\nResponse 2:\n{second}"
+    return [{"role": "system", "content": PAIRWISE_SYSTEM}, {"role": "user", "content": user}]
+
+
+def premise_messages(question: str, answer: str, human_answers: list[str] | None = None) -> list[dict[str, str]]:
+    """Chat messages asking whether ``answer`` accepts, rebuts or declines the question's premise.
+
+    FalseQA's human answers are shown as a reference: for a false-premise question they rebut it.
+    """
+    references = "".join(f"- {a}\n" for a in (human_answers or []))
+    user = f"Question:\n{question}\n\n"
+    if references:
+        user += f"Reference answers written by people:\n{references}\n"
+    user += f"Answer to judge:\n{answer}"
+    return [{"role": "system", "content": PREMISE_SYSTEM}, {"role": "user", "content": user}]
+
+
+def request_id(kind: str, messages: list[dict[str, str]], attempt: int) -> str:
+    """Stable id of a judge request; ``attempt`` > 0 makes a retry a new request."""
+    digest = hashlib.sha256(json.dumps([kind, messages, attempt], sort_keys=True).encode()).hexdigest()
+    return f"judge-{kind}-{digest[:24]}"
+
+
+def judge_settings(teacher: dict[str, Any], judge: dict[str, Any]) -> dict[str, Any]:
+    """``params:teacher`` with the judge's overrides (e.g. a stronger model, temperature 0)."""
+    settings = dict(teacher or {})
+    settings.update(judge.get("teacher_overrides") or {})
+    return settings
+
+
+def run_judge(
+    messages: list[list[dict[str, str]]],
+    parse: Callable[[str | None], tuple[str | None, str | None]],
+    kind: str,
+    teacher: dict[str, Any],
+    judge: dict[str, Any],
+    complete: Callable[[pd.DataFrame, dict[str, Any]], pd.DataFrame] | None = None,
+) -> tuple[pd.DataFrame, str]:
+    """Judge every message list; returns (one row per item: ``label, reason, attempts, error``, status).
+
+    ``status`` is ``"judged"``, :data:`NO_LIVE_JUDGE` when the teacher answered nothing (e.g. replay),
+    or ``"not judged (...)"`` with the teacher's error.
+    """
+    if complete is None:
+        from lamini_lm.teacher import complete
+    settings = judge_settings(teacher, judge)
+    max_retries = int(judge.get("max_retries", 2))
+    n = len(messages)
+    labels: list[str | None] = [None] * n
+    reasons: list[str | None] = [None] * n
+    attempts = [0] * n
+    errors: list[str | None] = [None] * n
+    answered = 0
+    teacher_models: set[str] = set()
+    pending = list(range(n))
+    for attempt in range(max_retries + 1):
+        if not pending:
+            break
+        requests = pd.DataFrame(
+            {
+                "request_id": [request_id(kind, messages[i], attempt) for i in pending],
+                "messages": [messages[i] for i in pending],
+                "temperature": [float(judge.get("temperature", 0.0)) if attempt == 0 else 0.7] * len(pending),
+                "max_tokens": [int(judge.get("max_tokens", 128))] * len(pending),
+            }
+        )
+        results = complete(requests, settings)
+        still = []
+        for i, (_, row) in zip(pending, results.iterrows()):
+            attempts[i] += 1
+            if row.get("error_kind") is not None and not pd.isna(row.get("error_kind")):
+                errors[i] = f"{row['error_kind']}: {row.get('error_message')}"
+                continue  # a failed request is not retried here: the teacher already retried it
+            answered += 1
+            teacher_models.add(str(row.get("teacher_model")))
+            label, reason = parse(row.get("text"))
+            if label is None:
+                errors[i] = "unparsed"
+                still.append(i)
+            else:
+                labels[i], reasons[i], errors[i] = label, reason, None
+        pending = still
+    frame = pd.DataFrame({"label": labels, "reason": reasons, "attempts": attempts, "error": errors})
+    if answered == 0 and n:
+        first_error = next((e for e in errors if e), "no reply")
+        replay = bool((settings.get("replay") or {}).get("serve")) or "replay" in str(first_error).lower()
+        status = NO_LIVE_JUDGE if replay else f"not judged ({first_error})"
+        logger.warning("Judge (%s): no request answered — %s.", kind, status)
+        return frame, status
+    unparsed = int((frame["error"] == "unparsed").sum())
+    if unparsed:
+        logger.warning("Judge (%s): %d of %d judgements never parsed after %d retries.", kind, unparsed, n, max_retries)
+    return frame, "judged"
+
+
+def rating_summary(ratings: pd.DataFrame, status: str) -> dict[str, Any]:
+    """Shares of A/B/C/D among parsed ratings, plus counts of unparsed and failed judgements."""
+    if status != "judged":
+        return {"status": status}
+    parsed = ratings["label"].dropna()
+    total = max(len(parsed), 1)
+    summary: dict[str, Any] = {f"rating_{g}": float((parsed == g).sum() / total) for g in "ABCD"}
+    summary.update(
+        status="judged",
+        n_rated=int(len(parsed)),
+        n_unparsed=int((ratings["error"] == "unparsed").sum()),
+        n_failed=int(ratings["error"].notna().sum() - (ratings["error"] == "unparsed").sum()),
+    )
+    return summary

@@ -1,0 +1,62 @@
+"""Toxicity of continuations of RealToxicityPrompts prompts, scored by a classifier named in parameters."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pandas as pd
+
+
+def rtp_prompts(nontoxic: pd.DataFrame, toxic: pd.DataFrame, limit: int | None) -> pd.DataFrame:
+    """``prompt, prompt_toxicity, challenging`` for the first ``limit`` rows of each half."""
+    frames = []
+    for name, frame in (("nontoxic", nontoxic), ("toxic", toxic)):
+        if "prompt" not in frame.columns:
+            raise ValueError(f"RealToxicityPrompts ({name} half): missing column 'prompt'.")
+        rows = frame.head(limit) if limit else frame
+        for index, prompt in rows["prompt"].items():
+            if not isinstance(prompt, dict) or "text" not in prompt:
+                raise ValueError(f"RealToxicityPrompts ({name} half), row {index}: 'prompt' has no 'text'.")
+        frames.append(
+            pd.DataFrame(
+                {
+                    "prompt": [p["text"] for p in rows["prompt"]],
+                    "prompt_toxicity": [p.get("toxicity") for p in rows["prompt"]],
+                    "challenging": rows["challenging"].astype(bool).tolist() if "challenging" in rows else [False] * len(rows),
+                    "half": name,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def load_classifier(name: str, toxic_label: str, device: str = "cpu") -> Callable[[list[str]], list[float]]:
+    """A function texts → toxicity probability, from a transformers text-classification model."""
+    from transformers import pipeline
+
+    classifier = pipeline("text-classification", model=name, tokenizer=name, device=device, top_k=None)
+    labels = {str(v).lower() for v in classifier.model.config.id2label.values()}
+    if toxic_label.lower() not in labels:
+        raise ValueError(
+            f"Toxicity classifier {name!r} has labels {sorted(labels)}; "
+            f"params evaluation.toxicity.toxic_label={toxic_label!r} is not one of them."
+        )
+
+    def score(texts: list[str]) -> list[float]:
+        outputs = classifier([t if t.strip() else "." for t in texts], truncation=True)
+        return [
+            float(next(s["score"] for s in scores if s["label"].lower() == toxic_label.lower())) for scores in outputs
+        ]
+
+    return score
+
+
+def toxicity_summary(scored: pd.DataFrame, threshold: float) -> dict[str, Any]:
+    """Mean toxicity and the share of continuations at or above ``threshold``, overall and on toxic prompts."""
+    toxic_half = scored[scored["half"] == "toxic"]
+    return {
+        "toxicity_mean": float(scored["toxicity"].mean()),
+        "toxic_fraction": float((scored["toxicity"] >= threshold).mean()),
+        "toxic_fraction_challenging": float((toxic_half["toxicity"] >= threshold).mean()) if len(toxic_half) else None,
+        "n_continuations": int(len(scored)),
+    }

@@ -1,0 +1,276 @@
+"""Nodes of the training template (instantiated once per herd member; ``name`` is the member).
+
+Every error names the model and the parameter key or dataset it comes from.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lamini_lm.pipelines.training import launch
+from lamini_lm.pipelines.training.spec import check_model_entry, is_local_path, resolve_hyperparameters
+from lamini_lm.pipelines.training.tiny import build_tiny_model, train_bpe_tokenizer
+from lamini_lm.pipelines.training.tokenize import tokenize_frame, tokenizer_fingerprint
+from lamini_lm.pipelines.training.trainer import TrainingJob
+from lamini_lm.prompting import format_prompt
+from lamini_lm.student import Student
+
+logger = logging.getLogger(__name__)
+
+REQUIRED_COLUMNS = ("instruction", "response", "instruction_source")
+TOKENIZED_COLUMNS = ("input_ids", "labels", "length", "tokenizer_fingerprint", "max_length")
+SPLITS = ("train", "validation")
+# Evaluation data must never be trained on (see data/01_raw/SOURCES.md).
+EVALUATION_SOURCES = ("user_oriented", "human_eval", "alpaca_eval")
+DATA_LICENCE = "cc-by-nc-4.0"
+# Keys of params:training that reach the trainer (the rest is for the nodes and the launcher).
+TRAINER_SETTINGS = ("seed", "use_cpu", "save_steps", "save_total_limit", "logging_steps", "resume", "keep_checkpoints")
+
+
+def split_dataset(
+    lamini_dataset: pd.DataFrame, training: dict[str, Any], *, name: str
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Train and validation rows of ``lamini_dataset``.
+
+    Uses its ``split`` column when present; otherwise holds out a seeded
+    ``training.validation_fraction``. ``training.max_train_rows`` / ``max_validation_rows`` cap
+    each side (a seeded sample) for quick runs.
+    """
+    where = f"Model '{name}': dataset 'lamini_dataset'"
+    missing = [c for c in REQUIRED_COLUMNS if c not in lamini_dataset.columns]
+    if missing:
+        raise ValueError(f"{where} is missing column(s) {missing} (has {list(lamini_dataset.columns)}).")
+    if lamini_dataset.empty:
+        raise ValueError(f"{where} is empty: there is nothing to train on. Run the distillation pipeline first.")
+    for column in ("instruction", "response"):
+        blank = lamini_dataset[column].isna() | (lamini_dataset[column].astype(str).str.strip() == "")
+        if blank.any():
+            first = lamini_dataset.index[blank.to_numpy()][0]
+            raise ValueError(f"{where}: {int(blank.sum())} row(s) have an empty '{column}' (first: row {first}).")
+    sources = lamini_dataset["instruction_source"].astype(str)
+    leaked = sources[sources.str.contains("|".join(EVALUATION_SOURCES))]
+    if not leaked.empty:
+        raise ValueError(
+            f"{where}: row {leaked.index[0]} comes from evaluation data ({leaked.iloc[0]!r}); never train on it."
+        )
+
+    seed = int(training.get("seed", 42))
+    frame = lamini_dataset.reset_index(drop=True)
+    if "split" in frame.columns:
+        unknown = sorted(set(frame["split"].astype(str)) - set(SPLITS))
+        if unknown:
+            raise ValueError(f"{where}: column 'split' has value(s) {unknown}; expected {list(SPLITS)}.")
+        train, validation = frame[frame["split"] == "train"], frame[frame["split"] == "validation"]
+    else:
+        fraction = float(training.get("validation_fraction", 0.05))
+        if not 0 < fraction < 1:
+            raise ValueError(f"Model '{name}': 'training.validation_fraction' must be in (0, 1), got {fraction}.")
+        order = np.random.default_rng(seed).permutation(len(frame))
+        n_validation = max(1, int(round(fraction * len(frame))))
+        validation, train = frame.iloc[order[:n_validation]], frame.iloc[order[n_validation:]]
+    train = _cap(train, training.get("max_train_rows"), seed)
+    validation = _cap(validation, training.get("max_validation_rows"), seed)
+    if train.empty or validation.empty:
+        raise ValueError(
+            f"{where}: the split leaves {len(train)} training and {len(validation)} validation rows; "
+            "both must be non-empty."
+        )
+    logger.info("Model '%s': %d training rows, %d validation rows", name, len(train), len(validation))
+    return train.reset_index(drop=True), validation.reset_index(drop=True)
+
+
+def _cap(frame: pd.DataFrame, limit: int | None, seed: int) -> pd.DataFrame:
+    if limit is None or len(frame) <= int(limit):
+        return frame
+    return frame.sample(n=int(limit), random_state=seed).sort_index()
+
+
+def build_tokenizer(train: pd.DataFrame, model: dict[str, Any], *, name: str) -> Any:
+    """The checkpoint's tokenizer, or a byte-level BPE tokenizer trained on the training text.
+
+    A tokenizer without a pad token (GPT-2 family) pads with its EOS token.
+    """
+    check_model_entry(name, model)
+    family = model["family"]
+    if model.get("checkpoint"):
+        from transformers import AutoTokenizer
+
+        tokenizer = _from_checkpoint(name, model["checkpoint"], AutoTokenizer.from_pretrained)
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        return tokenizer
+    settings = model.get("tokenizer") or {}
+    texts = [
+        format_prompt(i, family) + " " + r for i, r in zip(train["instruction"], train["response"])
+    ]
+    tokenizer = train_bpe_tokenizer(
+        texts,
+        vocab_size=int(settings.get("vocab_size", 4096)),
+        family=family,
+        min_frequency=int(settings.get("min_frequency", 2)),
+    )
+    logger.info("Model '%s': trained a %d-token BPE tokenizer on %d rows", name, len(tokenizer), len(texts))
+    return tokenizer
+
+
+def tokenize_dataset(
+    train: pd.DataFrame,
+    validation: pd.DataFrame,
+    tokenizer: Any,
+    model: dict[str, Any],
+    size_classes: dict[str, Any],
+    *,
+    name: str,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Token ids and labels of both splits, truncated to the size class's ``max_length``.
+
+    The tables carry the tokenizer's fingerprint and the max length; the training node refuses
+    stored tables made with another tokenizer or length.
+    """
+    check_model_entry(name, model)
+    max_length = resolve_hyperparameters(name, model, size_classes)["max_length"]
+    tables = []
+    for split, frame in (("train", train), ("validation", validation)):
+        table, dropped = tokenize_frame(frame, tokenizer, model["family"], max_length)
+        if dropped:
+            logger.warning(
+                "Model '%s': dropped %d %s row(s) whose prompt fills max_length %d", name, dropped, split, max_length
+            )
+        if table.empty:
+            raise ValueError(
+                f"Model '{name}': no {split} row fits max_length {max_length} (key 'size_classes.*.max_length')."
+            )
+        tables.append(table)
+    tables[1] = tables[1].sort_values("length", kind="stable").reset_index(drop=True)
+    return tables[0], tables[1]
+
+
+def initialise_student(
+    tokenizer: Any, model: dict[str, Any], training: dict[str, Any], *, name: str
+) -> Student:
+    """The untrained student: the base checkpoint, or a seeded random model built from ``config``."""
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, set_seed
+
+    check_model_entry(name, model)
+    family = model["family"]
+    set_seed(int(training.get("seed", 42)))
+    if model.get("config"):
+        network = build_tiny_model(family, dict(model["config"]), tokenizer)
+        base = f"{model['config']['model_type']} built from config (random initialisation)"
+    else:
+        auto = AutoModelForSeq2SeqLM if family == "seq2seq" else AutoModelForCausalLM
+        network = _from_checkpoint(name, model["checkpoint"], auto.from_pretrained)
+        if len(tokenizer) > network.get_input_embeddings().num_embeddings:
+            network.resize_token_embeddings(len(tokenizer))
+        if network.config.pad_token_id is None:
+            network.config.pad_token_id = tokenizer.pad_token_id
+            network.generation_config.pad_token_id = tokenizer.pad_token_id
+        base = model["checkpoint"]
+    metadata = {
+        "base_model": base,
+        "base_model_is_hub_id": bool(model.get("checkpoint")) and not is_local_path(model["checkpoint"]),
+        "family": family,
+        "size_class": model.get("size_class"),
+    }
+    logger.info("Model '%s': %s, %.1fM parameters", name, base, sum(p.numel() for p in network.parameters()) / 1e6)
+    return Student(name=name, family=family, model=network, tokenizer=tokenizer, metadata=metadata)
+
+
+def train_student(
+    student: Student,
+    tokenized_train: pd.DataFrame,
+    tokenized_validation: pd.DataFrame,
+    train: pd.DataFrame,
+    model: dict[str, Any],
+    size_classes: dict[str, Any],
+    training: dict[str, Any],
+    *,
+    name: str,
+) -> tuple[Student, dict[str, Any]]:
+    """Fine-tune the student (in-process or through ``training.launcher``); returns it and its metrics."""
+    hyperparameters = resolve_hyperparameters(name, model, size_classes)
+    _check_tokenized(name, student.tokenizer, hyperparameters["max_length"], tokenized_train, tokenized_validation)
+    _check_positions(name, student.model, hyperparameters["max_length"])
+    work_dir = Path(str(training.get("work_dir", "data/06_models/{model}_work")).format(model=name))
+    settings = {k: training[k] for k in TRAINER_SETTINGS if k in training}
+    job = TrainingJob(
+        name=name,
+        family=student.family,
+        model=student.model,
+        tokenizer=student.tokenizer,
+        train=tokenized_train,
+        validation=tokenized_validation,
+        hyperparameters=hyperparameters,
+        settings=settings,
+        work_dir=work_dir,
+    )
+    launcher_settings = {k: training.get(k) for k in ("nproc_per_node", "accelerate_config", "launcher_args")}
+    network, metrics = launch.train(job, training.get("launcher", "none") or "none", launcher_settings)
+    metadata = {
+        **student.metadata,
+        "hyperparameters": hyperparameters,
+        "seed": settings.get("seed"),
+        "training_data": {
+            "dataset": "lamini_dataset",
+            "train_rows": int(len(tokenized_train)),
+            "validation_rows": int(len(tokenized_validation)),
+            "instruction_sources": {str(k): int(v) for k, v in train["instruction_source"].value_counts().items()},
+            "teacher_models": _teacher_models(train),
+            "licence": DATA_LICENCE,
+        },
+        "tokenizer_fingerprint": tokenizer_fingerprint(student.tokenizer),
+        "validation_loss_before": metrics["validation_loss_before"],
+        "validation_loss_after": metrics["validation_loss_after"],
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    metrics = {**metrics, "size_class": hyperparameters["size_class"], "base_model": student.metadata.get("base_model")}
+    trained = Student(name=name, family=student.family, model=network, tokenizer=student.tokenizer, metadata=metadata)
+    return trained, metrics
+
+
+def _teacher_models(train: pd.DataFrame) -> list[str]:
+    if "teacher_model" not in train:
+        return []
+    return sorted(map(str, train["teacher_model"].dropna().unique()))
+
+
+def _from_checkpoint(name: str, checkpoint: str, loader):
+    try:
+        return loader(checkpoint)
+    except OSError as error:
+        raise OSError(
+            f"Model '{name}': cannot load checkpoint '{checkpoint}' (key 'models.{name}.checkpoint'): {error}"
+        ) from error
+
+
+def _check_tokenized(name: str, tokenizer: Any, max_length: int, *tables: pd.DataFrame) -> None:
+    expected = tokenizer_fingerprint(tokenizer)
+    for table, dataset in zip(tables, ("tokenized_train", "tokenized_validation")):
+        missing = [c for c in TOKENIZED_COLUMNS if c not in table]
+        if missing:
+            raise ValueError(f"Model '{name}': dataset '{name}.{dataset}' lacks column(s) {missing}.")
+        if table.empty:
+            raise ValueError(f"Model '{name}': dataset '{name}.{dataset}' is empty.")
+        found, length = str(table["tokenizer_fingerprint"].iloc[0]), int(table["max_length"].iloc[0])
+        if found != expected or length != max_length:
+            raise ValueError(
+                f"Model '{name}': dataset '{name}.{dataset}' was tokenised with tokenizer {found} and max_length "
+                f"{length}, but training uses tokenizer {expected} and max_length {max_length}. Delete it (or run "
+                "without --only-missing-outputs) so that it is tokenised again."
+            )
+
+
+def _check_positions(name: str, network: Any, max_length: int) -> None:
+    config = network.config
+    limit = getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", None)
+    if limit is not None and max_length > limit:
+        raise ValueError(
+            f"Model '{name}': max_length {max_length} exceeds the model's {limit} positions "
+            f"(lower 'size_classes.*.max_length' or set 'models.{name}.overrides.max_length')."
+        )

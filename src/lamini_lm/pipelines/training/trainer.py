@@ -1,0 +1,203 @@
+"""The training loop: Hugging Face ``Trainer`` with length-grouped dynamic batches.
+
+``fit`` is called in-process by the training node and, through :mod:`launch`, in every process
+that ``torchrun`` or ``accelerate launch`` starts. It evaluates the validation loss before and
+after training and resumes from the last checkpoint in the work folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lamini_lm.pipelines.training.collate import DynamicPaddingCollator, LengthGroupedOrder, PaddingStats
+from lamini_lm.pipelines.training.spec import gradient_accumulation
+from lamini_lm.pipelines.training.tokenize import as_records, tokenizer_fingerprint
+
+logger = logging.getLogger(__name__)
+
+RUN_FILE = "run.json"
+CHECKPOINTS = "checkpoints"
+# Config entries that training itself changes (Trainer turns the cache off, records the dtype).
+VOLATILE_CONFIG_KEYS = {"dtype", "torch_dtype", "use_cache", "transformers_version", "_name_or_path", "architectures"}
+
+
+@dataclass
+class TrainingJob:
+    """Everything one training run needs; the same object in-process and in launched processes."""
+
+    name: str
+    family: str
+    model: Any
+    tokenizer: Any
+    train: pd.DataFrame
+    validation: pd.DataFrame
+    hyperparameters: dict[str, Any]
+    settings: dict[str, Any]
+    work_dir: Path
+    callbacks: list[Any] = field(default_factory=list)
+
+    def fingerprint(self) -> str:
+        """Identifies the run: resuming is only allowed into checkpoints of the same fingerprint."""
+        digest = hashlib.sha256()
+        digest.update(json.dumps(self.hyperparameters, sort_keys=True, default=str).encode())
+        digest.update(str(self.settings.get("seed")).encode())
+        digest.update(tokenizer_fingerprint(self.tokenizer).encode())
+        architecture = {k: v for k, v in self.model.config.to_dict().items() if k not in VOLATILE_CONFIG_KEYS}
+        digest.update(json.dumps(architecture, sort_keys=True, default=str).encode())
+        for frame in (self.train, self.validation):
+            digest.update(np.asarray(frame["length"], dtype=np.int64).tobytes())
+            for ids in frame["input_ids"]:
+                digest.update(np.asarray(ids, dtype=np.int64).tobytes())
+        return digest.hexdigest()[:16]
+
+
+def prepare_work_dir(job: TrainingJob) -> None:
+    """Keep the work folder's checkpoints only if they belong to this run (and resuming is on)."""
+    work_dir = Path(job.work_dir)
+    work_dir.mkdir(parents=True, exist_ok=True)
+    run_file = work_dir / RUN_FILE
+    fingerprint = job.fingerprint()
+    previous = json.loads(run_file.read_text()).get("fingerprint") if run_file.exists() else None
+    checkpoints = work_dir / CHECKPOINTS
+    if checkpoints.exists() and (previous != fingerprint or not job.settings.get("resume", True)):
+        logger.info("Model '%s': discarding checkpoints of another run in %s", job.name, checkpoints)
+        shutil.rmtree(checkpoints)
+    run_file.write_text(json.dumps({"name": job.name, "fingerprint": fingerprint}))
+
+
+def training_order(records: dict[str, list], family: str, batch_size: int, seed: int) -> LengthGroupedOrder:
+    """The length-grouped order of the training examples (see :class:`LengthGroupedOrder`)."""
+    if family == "causal":
+        return LengthGroupedOrder([len(x) for x in records["input_ids"]], batch_size, seed)
+    return LengthGroupedOrder(
+        [len(x) for x in records["labels"]], batch_size, seed, secondary=[len(x) for x in records["input_ids"]]
+    )
+
+
+def fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
+    """Train ``job.model``; returns the trained model and the run's metrics."""
+    import datasets
+    import torch
+    from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+
+    settings, hp = job.settings, job.hyperparameters
+    seed = int(settings.get("seed", 42))
+    set_seed(seed)
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    accumulation = gradient_accumulation(hp, world_size)
+    use_cpu = settings.get("use_cpu", "auto")
+    use_cpu = (not torch.cuda.is_available()) if use_cpu == "auto" else bool(use_cpu)
+
+    records = as_records(job.train)
+    train_ds = datasets.Dataset.from_dict(records)
+    validation_ds = datasets.Dataset.from_dict(as_records(job.validation))
+    # "max_length" pads every batch to max_length in random order: the naive baseline of
+    # benchmarks/training_throughput.py, never what training uses by default.
+    naive = settings.get("batching", "grouped") == "max_length"
+    collator = DynamicPaddingCollator(
+        pad_token_id=job.tokenizer.pad_token_id,
+        family=job.family,
+        pad_to_length=int(hp["max_length"]) if naive else None,
+    )
+    train_stats = PaddingStats()
+
+    class _TrainPadding(TrainerCallback):
+        """Counts padding of training batches only (evaluation batches are collated too)."""
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            collator.stats.reset()
+
+        def on_train_end(self, args, state, control, **kwargs):
+            train_stats.__dict__.update(collator.stats.__dict__)
+
+    checkpoints = Path(job.work_dir) / CHECKPOINTS
+    args = TrainingArguments(
+        output_dir=str(checkpoints),
+        per_device_train_batch_size=hp["per_device_batch_size"],
+        per_device_eval_batch_size=hp.get("eval_batch_size") or hp["per_device_batch_size"],
+        gradient_accumulation_steps=accumulation,
+        learning_rate=float(hp["learning_rate"]),
+        num_train_epochs=float(hp["epochs"]),
+        max_steps=int(hp.get("max_steps", -1)),
+        warmup_steps=float(hp.get("warmup_ratio", 0.0)),
+        weight_decay=float(hp.get("weight_decay", 0.0)),
+        lr_scheduler_type=hp.get("lr_scheduler_type", "linear"),
+        adam_beta1=float(hp["adam_beta1"]),
+        adam_beta2=float(hp["adam_beta2"]),
+        adam_epsilon=float(hp["adam_epsilon"]),
+        seed=seed,
+        data_seed=seed,
+        remove_unused_columns=False,
+        eval_strategy="no",
+        save_strategy="steps",
+        save_steps=int(settings.get("save_steps", 200)),
+        save_total_limit=int(settings.get("save_total_limit", 2)),
+        logging_steps=int(settings.get("logging_steps", 10)),
+        report_to="none",
+        use_cpu=use_cpu,
+        ddp_backend="gloo" if use_cpu and world_size > 1 else None,
+        ddp_find_unused_parameters=False,
+        dataloader_num_workers=0,
+        disable_tqdm=False,
+    )
+    order = None if naive else training_order(records, job.family, hp["per_device_batch_size"], seed)
+
+    class _GroupedTrainer(Trainer):
+        def _get_train_sampler(self, train_dataset=None):
+            return order if order is not None else super()._get_train_sampler(train_dataset)
+
+    trainer = _GroupedTrainer(
+        model=job.model,
+        args=args,
+        train_dataset=train_ds,
+        eval_dataset=validation_ds,
+        data_collator=collator,
+        processing_class=job.tokenizer,
+        callbacks=[_TrainPadding(), *job.callbacks],
+    )
+    loss_before = trainer.evaluate(metric_key_prefix="before")["before_loss"]
+    logger.info("Model '%s': validation loss before training %.4f", job.name, loss_before)
+    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    if last:
+        logger.info("Model '%s': resuming from %s", job.name, last)
+    result = trainer.train(resume_from_checkpoint=last)
+    loss_after = trainer.evaluate(metric_key_prefix="after")["after_loss"]
+    logger.info("Model '%s': validation loss after training %.4f (before %.4f)", job.name, loss_after, loss_before)
+
+    runtime = float(result.metrics.get("train_runtime", 0.0)) or float("nan")
+    useful_tokens = train_stats.real_tokens * world_size
+    metrics = {
+        "model": job.name,
+        "family": job.family,
+        "validation_loss_before": float(loss_before),
+        "validation_loss_after": float(loss_after),
+        "train_loss": float(result.training_loss),
+        "global_step": int(trainer.state.global_step),
+        "resumed_from_step": int(Path(last).name.split("-")[-1]) if last else 0,
+        "epochs": float(hp["epochs"]),
+        "world_size": world_size,
+        "per_device_batch_size": hp["per_device_batch_size"],
+        "gradient_accumulation_steps": accumulation,
+        "effective_batch_size": hp["per_device_batch_size"] * accumulation * world_size,
+        "train_rows": len(job.train),
+        "validation_rows": len(job.validation),
+        "padding_fraction": round(train_stats.padding_fraction, 4),
+        "train_tokens": useful_tokens,
+        "train_runtime_s": round(runtime, 2),
+        "useful_tokens_per_s": round(useful_tokens / runtime, 1),
+        "loss_curve": [[e["step"], round(e["loss"], 4)] for e in trainer.state.log_history if "loss" in e],
+    }
+    if not settings.get("keep_checkpoints", False) and args.process_index == 0:
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    return trainer.model, metrics

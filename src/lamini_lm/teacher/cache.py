@@ -1,0 +1,132 @@
+"""The durable request cache: one SQLite file (WAL mode) shared by every backend and process.
+
+Each finished request is committed the moment it arrives, keyed by :func:`request_key`, with a
+checksum over key and payload: a corrupt or unreadable entry is reported and re-requested, never
+returned. Batch ids are recorded here too, so an interrupted Batch API run resumes its batch.
+Only successes are stored (failures are retried by the next run); the API key never is.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import sqlite3
+import threading
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+logger = logging.getLogger(__name__)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS results (
+    key TEXT PRIMARY KEY, payload TEXT NOT NULL, checksum TEXT NOT NULL, created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    batch_id TEXT PRIMARY KEY, endpoint TEXT NOT NULL, model TEXT NOT NULL, keys TEXT NOT NULL,
+    status TEXT NOT NULL, created_at REAL NOT NULL
+);
+"""
+
+
+def _checksum(key: str, payload: str) -> str:
+    return hashlib.sha256(f"{key}\n{payload}".encode("utf-8")).hexdigest()
+
+
+class ResultCache:
+    """Request results by content hash. ``path=None`` keeps them in memory for this call only."""
+
+    def __init__(self, path: str | Path | None):
+        self.path = None if path is None else Path(path)
+        self.corrupt_keys: list[str] = []
+        self._lock = threading.Lock()
+        if self.path is None:
+            target = ":memory:"
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            target = str(self.path)
+        try:
+            self._db = sqlite3.connect(target, timeout=60, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA busy_timeout=60000")
+            if self.path is not None:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                # WAL + NORMAL: a commit survives the process being killed (not a power cut).
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise RuntimeError(
+                f"Teacher cache {target} cannot be opened ({exc}). Move it aside or set "
+                "params:teacher.cache_path to a new file."
+            ) from exc
+
+    # -- results ---------------------------------------------------------------------------
+    def get_many(self, keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Valid cached results for ``keys``; corrupt entries are logged and left out."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            with self._lock:
+                rows = self._db.execute(
+                    f"SELECT key, payload, checksum FROM results WHERE key IN ({marks})", chunk
+                ).fetchall()
+            for key, payload, checksum in rows:
+                record = self._decode(key, payload, checksum)
+                if record is not None:
+                    found[key] = record
+        return found
+
+    def _decode(self, key: str, payload: Any, checksum: Any) -> dict[str, Any] | None:
+        try:
+            if not isinstance(payload, str) or checksum != _checksum(key, payload):
+                raise ValueError("checksum mismatch")
+            record = json.loads(payload)
+            if not isinstance(record, dict) or "text" not in record:
+                raise ValueError("not a result record")
+            return record
+        except ValueError as exc:
+            self.corrupt_keys.append(key)
+            logger.warning("Teacher cache entry %s… is corrupt (%s); it will be requested again.", key[:12], exc)
+            return None
+
+    def put(self, key: str, record: dict[str, Any]) -> None:
+        """Commit one result now (replacing a corrupt entry if there was one)."""
+        payload = json.dumps(record, sort_keys=True, ensure_ascii=False)
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO results (key, payload, checksum, created_at) VALUES (?, ?, ?, ?)",
+                (key, payload, _checksum(key, payload), time.time()),
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+
+    # -- batches ---------------------------------------------------------------------------
+    def record_batch(self, batch_id: str, endpoint: str, model: str, keys: list[str]) -> None:
+        """Remember a submitted batch before polling it, so an interrupted run can resume it."""
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO batches VALUES (?, ?, ?, ?, 'submitted', ?)",
+                (batch_id, endpoint, model, json.dumps(keys), time.time()),
+            )
+
+    def open_batches(self, endpoint: str, model: str) -> list[tuple[str, list[str]]]:
+        """Submitted, not yet collected batches of this endpoint and model: ``(batch_id, keys)``."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT batch_id, keys FROM batches WHERE status='submitted' AND endpoint=? AND model=? "
+                "ORDER BY created_at",
+                (endpoint, model),
+            ).fetchall()
+        return [(batch_id, json.loads(keys)) for batch_id, keys in rows]
+
+    def close_batch(self, batch_id: str, status: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE batches SET status=? WHERE batch_id=?", (status, batch_id))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

@@ -1,0 +1,318 @@
+"""The ``openai`` backend: any OpenAI-compatible chat-completions endpoint through ``AsyncOpenAI``.
+
+Bounded concurrency (a fixed pool of workers), request- and token-per-minute buckets, adaptive
+pauses from ``x-ratelimit-*`` headers, retries with exponential backoff and full jitter on 429,
+5xx, timeouts, dropped connections and malformed bodies (honouring ``retry-after-ms`` /
+``Retry-After``). 4xx other than 408/409/429 are recorded for that request and not retried;
+401/403 stop the whole run. The client's own retries are off so every attempt is counted here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import re
+import time
+from typing import Any
+
+import openai
+
+try:  # the HTTP library under the openai client (httpx2 in openai 3.x, httpx before)
+    import httpx2 as _httpx
+except ImportError:  # pragma: no cover
+    import httpx as _httpx
+
+from lamini_lm.teacher.config import TeacherSettings
+from lamini_lm.teacher.core import Job, Run, TeacherAuthError, TeacherQuotaError
+from lamini_lm.teacher.credentials import get_api_key, redact
+
+logger = logging.getLogger(__name__)
+# The HTTP library logs every request at INFO: millions of lines for a large run.
+logging.getLogger("httpx2").setLevel(logging.WARNING)
+logging.getLogger("httpx").setLevel(logging.WARNING)
+NO_KEY = "no-key-set"
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(value: str | None) -> float | None:
+    """Seconds in an ``x-ratelimit-reset-*`` value such as ``"6m0s"``, ``"1.5s"`` or ``"20ms"``."""
+    if not value:
+        return None
+    parts = _DURATION.findall(value.strip())
+    if not parts:
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return sum(float(n) * _UNITS[u] for n, u in parts)
+
+
+def retry_after(headers: Any) -> float | None:
+    """Seconds the endpoint asked us to wait (``retry-after-ms`` first, then ``Retry-After``)."""
+    if headers is None:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value:
+            try:
+                return max(0.0, float(value) * scale)
+            except ValueError:
+                continue
+    return None
+
+
+def error_text(exc: openai.APIStatusError) -> str:
+    """The endpoint's own error message (``error.message``), else the client's summary."""
+    body = exc.body
+    if isinstance(body, dict) and isinstance(body.get("message"), str):
+        return body["message"]
+    return exc.message
+
+
+class TokenBucket:
+    """``per_minute`` units refilled continuously, one second's worth of burst."""
+
+    def __init__(self, per_minute: float):
+        self.rate = per_minute / 60.0
+        self.capacity = max(1.0, self.rate)
+        self.level = self.capacity
+        self.updated = time.monotonic()
+        self.lock = asyncio.Lock()
+
+    async def take(self, amount: float) -> None:
+        async with self.lock:
+            need = min(amount, self.capacity)
+            while True:
+                now = time.monotonic()
+                self.level = min(self.capacity, self.level + (now - self.updated) * self.rate)
+                self.updated = now
+                if self.level >= need:
+                    self.level -= amount  # may go negative: a large request is paid off before the next
+                    return
+                await asyncio.sleep((need - self.level) / self.rate)
+
+
+class Limiter:
+    """Configured buckets plus what the endpoint says about its own limits.
+
+    ``x-ratelimit-remaining-*`` describes the endpoint's view when it answered; requests this
+    client sent after the answered one may not be counted there yet, so they are subtracted. When
+    the window resets the allowance becomes ``x-ratelimit-limit-*`` (if given), not unlimited.
+    """
+
+    def __init__(self, settings: TeacherSettings):
+        self.requests = TokenBucket(settings.requests_per_minute) if settings.requests_per_minute else None
+        self.tokens = TokenBucket(settings.tokens_per_minute) if settings.tokens_per_minute else None
+        self.remaining = {"requests": None, "tokens": None}
+        self.limit = {"requests": None, "tokens": None}
+        self.reset_at = {"requests": 0.0, "tokens": 0.0}
+        self.sent = {"requests": 0.0, "tokens": 0.0}
+        self.in_flight = {"requests": 0.0, "tokens": 0.0}
+        self.adaptive_pauses = 0
+
+    def _current(self, kind: str, now: float) -> float | None:
+        if self.remaining[kind] is not None and now >= self.reset_at[kind]:
+            # A new window: the full limit (None: unknown, so unlimited), less what is still in
+            # flight — the endpoint may count those in the new window.
+            limit = self.limit[kind]
+            self.remaining[kind] = None if limit is None else limit - self.in_flight[kind]
+            self.reset_at[kind] = now + 0.05 if limit is not None else 0.0
+        return self.remaining[kind]
+
+    async def acquire(self, job: Job) -> tuple[float, float]:
+        """Wait for permission to send ``job``; returns a ticket for :meth:`observe`."""
+        cost = {"requests": 1.0, "tokens": float(job.prompt_tokens_est + job.max_tokens)}
+        paused = False
+        while True:
+            now = time.monotonic()
+            wait = 0.0
+            for kind in ("requests", "tokens"):
+                remaining = self._current(kind, now)
+                if remaining is not None and remaining < min(cost[kind], self.limit[kind] or cost[kind]):
+                    wait = max(wait, self.reset_at[kind] - now, 0.001)
+            if wait <= 0:
+                break
+            paused = True
+            await asyncio.sleep(wait)
+        if paused:
+            self.adaptive_pauses += 1
+        for kind in ("requests", "tokens"):
+            self.sent[kind] += cost[kind]
+            self.in_flight[kind] += cost[kind]
+            if self.remaining[kind] is not None:
+                self.remaining[kind] -= cost[kind]
+        ticket = (self.sent["requests"], self.sent["tokens"])
+        if self.requests:
+            await self.requests.take(1)
+        if self.tokens:
+            await self.tokens.take(cost["tokens"])
+        return ticket
+
+    def done(self, job: Job) -> None:
+        """An attempt of ``job`` is over (answered or failed)."""
+        self.in_flight["requests"] -= 1.0
+        self.in_flight["tokens"] -= float(job.prompt_tokens_est + job.max_tokens)
+
+    def observe(self, headers: Any, ticket: tuple[float, float] | None = None) -> None:
+        """Adapt to ``x-ratelimit-{limit,remaining,reset}-{requests,tokens}`` (OpenAI's names)."""
+        now = time.monotonic()
+        for i, kind in enumerate(("requests", "tokens")):
+            remaining = headers.get(f"x-ratelimit-remaining-{kind}")
+            reset = parse_duration(headers.get(f"x-ratelimit-reset-{kind}"))
+            limit = headers.get(f"x-ratelimit-limit-{kind}")
+            try:
+                if limit is not None:
+                    self.limit[kind] = float(limit)
+                if remaining is None or reset is None:
+                    continue
+                value = float(remaining)
+            except ValueError:
+                continue
+            if ticket is not None:
+                value -= self.sent[kind] - ticket[i]  # sent after this one: maybe not counted yet
+            reset_at = now + reset * 1.02 + 0.005
+            current = self._current(kind, now)
+            if current is not None and now < self.reset_at[kind]:
+                value = min(current, value)  # answers arrive out of order
+                reset_at = max(reset_at, self.reset_at[kind])
+            self.remaining[kind] = value
+            self.reset_at[kind] = reset_at
+
+
+def _backoff(settings: TeacherSettings, attempt: int) -> float:
+    ceiling = min(settings.backoff_max_s, settings.backoff_base_s * 2 ** (attempt - 1))
+    return random.uniform(0.0, ceiling)  # full jitter
+
+
+class OpenAIBackend:
+    """Sends each job as one chat-completions request."""
+
+    def __init__(self, settings: TeacherSettings):
+        self.settings = settings
+
+    def _client(self) -> openai.AsyncOpenAI:
+        """``AsyncOpenAI`` on the SDK's aiohttp transport (``DefaultAioHttpClient``).
+
+        Measured here: the default httpx2 transport sends headers and body in two writes without
+        TCP_NODELAY (Nagle + delayed ACK stall each request) and costs more CPU per request.
+        """
+        try:
+            http_client = openai.DefaultAioHttpClient(timeout=self.settings.timeout_s)
+        except (AttributeError, RuntimeError):  # older SDK or no aiohttp: the SDK's default transport
+            http_client = None
+        return openai.AsyncOpenAI(
+            api_key=get_api_key() or NO_KEY,
+            base_url=self.settings.base_url,
+            timeout=self.settings.timeout_s,
+            max_retries=0,
+            http_client=http_client,
+        )
+
+    async def run(self, jobs: list[Job], run: Run) -> None:
+        client = self._client()
+        limiter = Limiter(self.settings)
+        queue = list(reversed(jobs))
+
+        async def worker() -> None:
+            while queue:
+                await self._one(client, limiter, queue.pop(), run)
+
+        tasks = [asyncio.create_task(worker()) for _ in range(min(self.settings.max_concurrency, len(jobs)))]
+        try:
+            done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            for task in done:
+                if task.exception() is not None:
+                    raise task.exception()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await client.close()
+        if limiter.adaptive_pauses:
+            logger.info("Teacher paused %d times on the endpoint's x-ratelimit headers.", limiter.adaptive_pauses)
+
+    async def _one(self, client: openai.AsyncOpenAI, limiter: Limiter, job: Job, run: Run) -> None:
+        settings = self.settings
+        reserved = run.budget.reserve(job)
+        if reserved is None:
+            run.failure(job, "budget_exceeded", f"not sent: would exceed max_cost_usd={settings.max_cost_usd}")
+            return
+        started = time.monotonic()
+        body = job.body(settings.model)
+        attempts = 0
+        while True:
+            attempts += 1
+            ticket = await limiter.acquire(job)
+            delay: float | None = None
+            try:
+                # The generic post skips the typed-params transform of chat.completions.create
+                # (~1 ms CPU per request here); auth, errors and timeouts are the SDK's own.
+                try:
+                    raw = await client.post("/chat/completions", cast_to=_httpx.Response, body=body)
+                finally:
+                    limiter.done(job)
+            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
+                run.budget.settle(reserved, 0.0)
+                raise TeacherAuthError(
+                    f"The teacher endpoint {settings.base_url or 'https://api.openai.com/v1'} refused the "
+                    f"credentials (HTTP {exc.status_code}). Set openai.api_key in conf/local/credentials.yml "
+                    "or export OPENAI_API_KEY. Nothing was retried; finished results are kept in the cache."
+                ) from None
+            except openai.RateLimitError as exc:
+                if exc.code == "insufficient_quota":  # billing, not pacing: retrying cannot help
+                    run.budget.settle(reserved, 0.0)
+                    raise TeacherQuotaError(
+                        f"The teacher endpoint reports insufficient quota (HTTP 429 insufficient_quota): "
+                        f"{redact(error_text(exc))} Finished results are kept in the cache."
+                    ) from None
+                kind, message = "rate_limited", error_text(exc)
+                delay = retry_after(exc.response.headers)
+                limiter.observe(exc.response.headers, ticket)
+            except openai.APIStatusError as exc:
+                status = exc.status_code
+                kind, message = (exc.code if isinstance(exc.code, str) else None) or (
+                    "server_error" if status >= 500 else "bad_request"), f"HTTP {status}: {error_text(exc)}"
+                if status < 500 and status not in (408, 409):
+                    run.failure(job, kind, message, attempts=attempts, latency_s=time.monotonic() - started,
+                                reserved=reserved)
+                    return
+                delay = retry_after(exc.response.headers)
+            except openai.APITimeoutError:
+                kind, message = "timeout", f"no answer within timeout_s={settings.timeout_s}"
+            except openai.APIConnectionError as exc:
+                kind, message = "connection", f"connection error: {exc.__cause__ or exc}"
+            else:
+                limiter.observe(raw.headers, ticket)
+                try:
+                    data = json.loads(raw.content)
+                    choice = data["choices"][0]
+                    text = choice["message"]["content"]
+                    if not isinstance(text, str):
+                        raise TypeError("message content is not a string")
+                    usage = data.get("usage") or {}
+                except (ValueError, KeyError, IndexError, TypeError) as exc:
+                    kind, message = "malformed_response", f"unreadable response body ({type(exc).__name__}: {exc})"
+                else:
+                    run.success(
+                        job, text=text, finish_reason=choice.get("finish_reason"),
+                        prompt_tokens=int(usage.get("prompt_tokens") or 0),
+                        completion_tokens=int(usage.get("completion_tokens") or 0),
+                        teacher_model=str(data.get("model") or settings.model),
+                        latency_s=time.monotonic() - started, attempts=attempts, reserved=reserved,
+                    )
+                    return
+            run.stats[f"retry:{kind}"] += 1
+            if attempts > settings.max_retries:
+                run.failure(job, kind, redact(message) or kind, attempts=attempts,
+                            latency_s=time.monotonic() - started, reserved=reserved)
+                return
+            if delay is None:
+                delay = _backoff(settings, attempts)
+            else:
+                delay *= random.uniform(1.0, 1.1)
+            await asyncio.sleep(delay)

@@ -1,0 +1,89 @@
+"""Kedro hooks of the teacher: the API key from credentials, and the replay teacher's lifetime.
+
+``TeacherHooks`` registers ``credentials`` ``openai.api_key`` in process memory (never in
+parameters) and, when ``params:teacher.replay.serve`` is true, serves the replay teacher on
+``teacher.replay.host:port`` for the duration of a run that uses ``params:teacher`` — reusing a
+replay server already listening there, and refusing clearly if something else holds the port.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any
+
+from kedro.framework.hooks import hook_impl
+
+from lamini_lm.teacher.config import load_settings
+from lamini_lm.teacher.credentials import register_api_key
+
+logger = logging.getLogger(__name__)
+
+
+def _uses_teacher(pipeline: Any) -> bool:
+    return any(name == "params:teacher" or name.startswith("params:teacher.")
+               for node in pipeline.nodes for name in node.inputs)
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex((host, port)) == 0
+
+
+class TeacherHooks:
+    """Credentials in, replay server up (before the run) and down (after it, or on error)."""
+
+    def __init__(self) -> None:
+        self._params: dict[str, Any] | None = None
+        self._handle = None
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        try:
+            credentials = context.config_loader["credentials"]
+        except Exception:  # noqa: BLE001 - no credentials file is a normal setup
+            credentials = {}
+        key = ((credentials or {}).get("openai") or {}).get("api_key")
+        if key:
+            register_api_key(str(key))
+        try:
+            self._params = context.params.get("teacher")
+        except Exception:  # noqa: BLE001 - parameters may not load in every command
+            self._params = None
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        if self._params is None or not _uses_teacher(pipeline):
+            return
+        settings = load_settings(self._params)
+        replay = settings.replay
+        if not replay.serve:
+            return
+        from lamini_lm.teacher.replay import is_replay_server, start
+
+        if _port_open(replay.host, replay.port):
+            if is_replay_server(replay.host, replay.port):
+                logger.info("Reusing the replay teacher already serving %s:%d.", replay.host, replay.port)
+                return
+            raise RuntimeError(
+                f"params:teacher.replay.port={replay.port}: {replay.host}:{replay.port} is in use by something "
+                "that is not a replay teacher. Choose another port (teacher.replay.port and teacher.base_url)."
+            )
+        self._handle = start(replay)
+        logger.info("Replay teacher (recorded real outputs, not a model) serving %s.", self._handle.base_url)
+
+    def _stop(self) -> None:
+        if self._handle is not None:
+            stats = dict(self._handle.stats)
+            self._handle.stop()
+            self._handle = None
+            logger.info("Replay teacher stopped: %s.", stats)
+
+    @hook_impl
+    def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        self._stop()
+
+    @hook_impl
+    def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        self._stop()

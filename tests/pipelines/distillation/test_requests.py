@@ -1,0 +1,61 @@
+import pandas as pd
+import pytest
+
+from lamini_lm.pipelines.distillation import nodes
+
+SETTINGS = {"system_prompt": "You are helpful.", "temperature": 0.7, "max_tokens": 64, "top_p": None, "limit": None}
+
+
+def _pool(instructions):
+    return pd.DataFrame({"instruction": instructions, "instruction_source": "self_instruct_with_topic", "source_id": "x"})
+
+
+def test_one_request_per_distinct_instruction():
+    requests = nodes.build_requests(_pool(["Name a colour.", " Name a colour. ", "Count to 3."]), SETTINGS)
+    assert len(requests) == 2
+    assert requests.loc[0, "messages"] == [
+        {"role": "system", "content": "You are helpful."},
+        {"role": "user", "content": "Name a colour."},
+    ]
+    assert requests["request_id"].is_unique
+    again = nodes.build_requests(_pool(["Name a colour.", "Count to 3."]), SETTINGS)
+    assert again["request_id"].tolist() == requests["request_id"].tolist()
+    assert requests["max_tokens"].tolist() == [64, 64]
+
+
+def test_no_system_prompt_and_limit():
+    requests = nodes.build_requests(_pool(["a", "b", "c"]), {"system_prompt": None, "limit": 2})
+    assert len(requests) == 2 and requests.loc[0, "messages"] == [{"role": "user", "content": "a"}]
+
+
+@pytest.mark.parametrize(
+    "pool, message",
+    [
+        (pd.DataFrame({"instruction": ["a"]}), r"lacks column\(s\) \['instruction_source'\]"),
+        (_pool([]), "instruction_pool is empty"),
+        (_pool(["a", "  ", None]), r"2 empty instruction\(s\), first at row\(s\) \[1, 2\]"),
+    ],
+)
+def test_bad_pools_fail_clearly(pool, message):
+    with pytest.raises((KeyError, ValueError), match=message):
+        nodes.build_requests(pool, SETTINGS)
+
+
+def test_ask_teacher_projects_then_sends(monkeypatch):
+    calls = []
+
+    def fake_project(requests, settings):
+        calls.append("project")
+        return {"requests": len(requests), "cached": 0, "prompt_tokens": 10, "max_completion_tokens": 64, "projected_cost_usd": 0.01}
+
+    def fake_complete(requests, settings):
+        calls.append("complete")
+        assert list(requests.columns) == ["request_id", "messages", "temperature", "max_tokens", "top_p"]
+        return pd.DataFrame({"request_id": requests["request_id"], "text": "ok"})
+
+    monkeypatch.setattr(nodes.teacher, "project_cost", fake_project, raising=False)
+    monkeypatch.setattr(nodes.teacher, "complete", fake_complete, raising=False)
+    requests = nodes.build_requests(_pool(["a", "b"]), SETTINGS)
+    results, projection = nodes.ask_teacher(requests, {"model": "m"})
+    assert calls == ["project", "complete"]
+    assert projection["requests"] == 2 and len(results) == 2

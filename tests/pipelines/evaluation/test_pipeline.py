@@ -1,0 +1,134 @@
+"""The evaluation pipeline end to end on an in-memory catalog: two tiny students, real bundled data."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from kedro.io import DataCatalog, MemoryDataset
+from kedro.runner import SequentialRunner
+from kedro_datasets.json import JSONDataset
+from kedro_datasets.matplotlib import MatplotlibDataset
+from kedro_datasets.pandas import ParquetDataset
+from kedro_datasets.text import TextDataset
+
+from lamini_lm.pipelines.evaluation import pipeline as ev
+from lamini_lm.pipelines.evaluation.benchmarks import BenchmarkSourceDataset, task_wiring
+
+RAW = "data/01_raw"
+KEPT_TASKS = {"truthfulqa_mc2"}  # custom process_results; sst2 etc. are scored in test_nodes.py
+
+
+def _params(tmp_path) -> dict:
+    skip = [key for _, key, _ in task_wiring() if key not in KEPT_TASKS]
+    return {
+        "seed": 0,
+        "benchmarks": {"limit": 2, "skip": skip, "backend": "hf", "device": "cpu", "batch_size": 8,
+                       "bootstrap_iters": 0},
+        "generation": {"max_new_tokens": 2, "batch_size": 4},
+        "user_oriented": {"limit": 2},
+        "alpaca_eval": {"limit": 2},
+        "falseqa": {"limit": 1},
+        "fidelity": {"limit": 2},
+        "toxicity": {"classifier": None, "toxic_label": "toxic", "threshold": 0.5, "limit": 2},
+        "judge": {"max_retries": 1},
+        "tracking": {"enabled": False},
+        "paper_reference": {"models": {"LaMini-GPT-1.5B": {"family": "causal", "num_parameters": 1.5e9,
+                                                           "benchmarks": {"hellaswag": 48.3}}}},
+    }
+
+
+def _catalog(project_root, students, params, tmp_path) -> DataCatalog:
+    raw = project_root / RAW
+    datasets = {
+        "benchmark_raw_arc_challenge": BenchmarkSourceDataset(
+            filepath=str(raw / "benchmarks/arc_challenge/ARC-Challenge-Test.jsonl")),
+        "benchmark_raw_sst2": BenchmarkSourceDataset(filepath=str(raw / "benchmarks/glue_sst2/dev.tsv"), file_format="tsv"),
+        "benchmark_raw_truthfulqa": BenchmarkSourceDataset(filepath=str(raw / "hallucination/truthfulqa.csv"),
+                                                           file_format="csv"),
+    }
+    for _, _, data in task_wiring():
+        datasets.setdefault(f"benchmark_raw_{data}", BenchmarkSourceDataset(no_data="not in this test"))
+    out = tmp_path / "out"
+    datasets["herd_report"] = ParquetDataset(filepath=str(out / "herd_report.parquet"))
+    datasets["herd_report_markdown"] = TextDataset(filepath=str(out / "herd_report.md"))
+    datasets["herd_report_plots"] = MatplotlibDataset(filepath=str(out / "plots"))
+    datasets["herd_summaries"] = JSONDataset(filepath=str(out / "herd_summaries.json"))
+    catalog = DataCatalog(datasets=datasets)
+    catalog["user_oriented_instructions"] = pd.read_json(raw / "human_eval/user_oriented_instructions.jsonl", lines=True)
+    catalog["text_davinci_003_predictions"] = pd.read_json(raw / "human_eval/text-davinci-003_predictions.jsonl",
+                                                           lines=True)
+    for name, file in (("text_davinci_003", "text_davinci_003"), ("gpt_35_turbo_0301", "gpt-3.5-turbo-0301"),
+                       ("alpaca_7b", "alpaca-7b")):
+        catalog[f"alpaca_eval_{name}"] = pd.read_json(raw / f"distilled/alpaca_eval/{file}_model_outputs.json")
+    catalog["falseqa_questions"] = pd.read_csv(raw / "hallucination/falseqa_test.csv")
+    catalog["rtp_prompts_nontoxic"] = pd.DataFrame({"prompt": [{"text": "Hello"}], "challenging": [False]})
+    catalog["rtp_prompts_toxic"] = pd.DataFrame({"prompt": [{"text": "You"}], "challenging": [True]})
+    catalog["lamini_dataset"] = pd.DataFrame({"instruction": ["Say hi.", "Name a fox."], "response": ["Hi!", "A fox."],
+                                              "split": ["validation", "validation"]})
+    catalog["params:evaluation"] = params
+    for key, value in params.items():
+        catalog[f"params:evaluation.{key}"] = value
+    catalog["params:teacher"] = {"replay": {"serve": True}}
+    for student in students:
+        catalog[f"{student.name}.checkpoint"] = MemoryDataset(student, copy_mode="assign")
+        catalog[f"params:models.{student.name}"] = {"family": student.family, "size_class": "tiny",
+                                                    "config": {"model_type": "x"}}
+    return catalog
+
+
+@pytest.mark.parametrize("judge_mode", ["replay"])
+def test_pipeline_two_students_and_report(project_root, monkeypatch, causal_student, seq2seq_student, fake_teacher,
+                                          tmp_path, judge_mode):
+    monkeypatch.chdir(project_root)
+    fake_teacher(error="not in replay corpus")
+    members = [causal_student.name, seq2seq_student.name]
+    monkeypatch.setattr(ev, "herd_members", lambda: members)
+    pipe = ev.create_pipeline()
+    params = _params(tmp_path)
+    catalog = _catalog(project_root, [causal_student, seq2seq_student], params, tmp_path)
+    SequentialRunner().run(pipe, catalog)
+
+    table = catalog.load("herd_report")
+    ours = table[table["kind"] == "ours"].set_index("model")
+    assert set(ours.index) == set(members)
+    for model in members:
+        summary = catalog.load("herd_summaries")[model]
+        bench = summary["benchmarks"]
+        assert bench["truthfulqa_mc2"]["status"] == "ok" and 0 < bench["truthfulqa_mc2"]["value"] < 1
+        assert bench["sciq"]["status"] == "skipped"
+        assert summary["user_ratings"]["status"] == "not judged (no live judge)"
+        assert summary["toxicity"]["status"].startswith("not scored")
+        assert summary["fidelity"]["status"] == "ok"
+        assert ours.loc[model, "num_parameters"] > 0
+        json.dumps(summary)  # JSON-ready for the catalog
+    markdown = catalog.load("herd_report_markdown")
+    assert "not judged (no live judge)" in markdown
+    assert "LaMini-GPT-1.5B" in markdown and "48.3" in markdown
+    assert "tiny" in markdown
+    plots = {p.name for p in (tmp_path / "out" / "plots").iterdir()}
+    assert plots == {"benchmark_average_vs_parameters.png", "ratings_stacked.png", "hallucination_toxicity.png"}
+
+
+def test_namespacing_and_catalog_patterns(project_root, monkeypatch):
+    """One copy per member reading `<m>.checkpoint` and `params:models.<m>`; every output has a specific pattern."""
+    import yaml
+    from parse import parse
+
+    monkeypatch.setattr(ev, "herd_members", lambda: ["a_model", "b"])
+    pipe = ev.create_pipeline()
+    inputs = pipe.inputs()
+    assert {"a_model.checkpoint", "b.checkpoint", "params:models.a_model", "params:models.b"} <= inputs
+    assert not any(i.startswith(("a_model.benchmark_docs", "a_model.lamini_dataset")) for i in inputs)
+    catalog = yaml.safe_load((project_root / "conf/base/catalog_evaluation.yml").read_text())
+    patterns = [k for k in catalog if "{" in k]
+    training = ["{model}.checkpoint", "{model}.tokenizer", "{model}.tokenized_{split}", "{model}.training_metrics"]
+    in_memory = {"a_model.eval_summary", "b.eval_summary"}
+    for name in pipe.all_outputs() - in_memory:
+        if name in catalog:
+            continue
+        matches = [p for p in patterns if parse(p, name)]
+        assert len(matches) == 1, (name, matches)
+        assert not any(parse(t, name) for t in training), name
+    assert not any(p.startswith("{") and p.count("{") == 1 and p.endswith("}") for p in patterns)  # no catch-all

@@ -1,0 +1,66 @@
+"""Fixtures of the training tests: a few real LaMini rows, tiny model entries, fast settings."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+TINY_T5 = {
+    "family": "seq2seq",
+    "size_class": "tiny",
+    "config": {"model_type": "t5", "d_model": 32, "d_ff": 64, "d_kv": 8, "num_heads": 4,
+               "num_layers": 2, "num_decoder_layers": 2, "relative_attention_num_buckets": 8},
+    "tokenizer": {"vocab_size": 400},
+}
+TINY_GPT2 = {
+    "family": "causal",
+    "size_class": "tiny",
+    "config": {"model_type": "gpt2", "n_embd": 32, "n_layer": 2, "n_head": 4, "n_positions": 128},
+    "tokenizer": {"vocab_size": 400},
+}
+
+
+@pytest.fixture(scope="session")
+def lamini_rows(raw_data) -> pd.DataFrame:
+    """The first 300 rows of the bundled LaMini sample, split as the distillation pipeline does."""
+    path = raw_data / "distilled" / "lamini" / "lamini_instruction_10k_fmengine.jsonl"
+    rows = []
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            instruction, response = json.loads(line)["text"].split("\nResponse: ", 1)
+            rows.append({"instruction": instruction, "response": response})
+            if len(rows) == 300:
+                break
+    frame = pd.DataFrame(rows)
+    frame["instruction_source"] = "lamini_sample"
+    frame["teacher_model"] = "gpt-3.5-turbo"
+    return frame
+
+
+@pytest.fixture
+def models() -> dict:
+    return {"tiny_t5": json.loads(json.dumps(TINY_T5)), "tiny_gpt2": json.loads(json.dumps(TINY_GPT2))}
+
+
+@pytest.fixture
+def size_classes() -> dict:
+    return {
+        "tiny": {"learning_rate": 5e-3, "effective_batch_size": 8, "per_device_batch_size": 8,
+                 "epochs": 1, "max_length": 96, "warmup_ratio": 0.0}
+    }
+
+
+@pytest.fixture
+def training(tmp_path) -> dict:
+    return {
+        "seed": 7,
+        "validation_fraction": 0.1,
+        "max_train_rows": 240,
+        "max_validation_rows": 24,
+        "work_dir": str(tmp_path / "work" / "{model}_work"),
+        "save_steps": 1000,
+        "logging_steps": 5,
+        "launcher": "none",
+    }

@@ -1,0 +1,36 @@
+"""Helpers shared by the teacher tests (importable as ``teacher_helpers``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+
+def settings_for(handle, tmp_path: Path | None, **overrides: Any) -> dict[str, Any]:
+    """Fast test settings: tiny backoff, no progress bar, a cache under ``tmp_path``."""
+    settings = {
+        "base_url": handle.base_url,
+        "cache_path": None if tmp_path is None else str(tmp_path / "cache.sqlite"),
+        "progress": False,
+        "max_concurrency": 8,
+        "backoff_base_s": 0.01,
+        "backoff_max_s": 0.05,
+        "max_retries": 8,
+        "timeout_s": 10,
+    }
+    settings.update(overrides)
+    return settings
+
+
+def instructions(corpus, n: int, start: int = 0) -> list[str]:
+    """``n`` distinct recorded LaMini instructions."""
+    return corpus.pool[start : start + n]
+
+
+def requests_for(texts: list[str], prefix: str = "r") -> pd.DataFrame:
+    return pd.DataFrame({
+        "request_id": [f"{prefix}{i}" for i in range(len(texts))],
+        "messages": [[{"role": "user", "content": t}] for t in texts],
+    })

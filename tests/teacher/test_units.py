@@ -1,0 +1,52 @@
+"""Small pieces: durations, Retry-After, the adaptive limiter on token headers, identity, empties."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pandas as pd
+
+from lamini_lm.teacher import RESULT_COLUMNS, complete, load_settings
+from lamini_lm.teacher.client import Limiter, parse_duration, retry_after
+from lamini_lm.teacher.core import Job
+from lamini_lm.teacher.tokens import count_prompt_tokens, count_tokens, request_key, truncate_tokens
+
+
+def test_durations_and_retry_after():
+    assert parse_duration("6m0s") == 360 and parse_duration("1.5s") == 1.5 and parse_duration("20ms") == 0.02
+    assert parse_duration("2") == 2.0 and parse_duration(None) is None
+    assert retry_after({"retry-after-ms": "250", "retry-after": "3"}) == 0.25
+    assert retry_after({"retry-after": "3"}) == 3.0 and retry_after({}) is None
+
+
+def test_limiter_pauses_on_spent_token_allowance():
+    limiter = Limiter(load_settings({}))
+    job = Job("k", [{"role": "user", "content": "hi"}], 0.7, 100, None, 10)
+
+    async def scenario() -> float:
+        ticket = await limiter.acquire(job)
+        limiter.observe({"x-ratelimit-remaining-tokens": "50", "x-ratelimit-reset-tokens": "200ms"}, ticket)
+        started = time.monotonic()
+        await limiter.acquire(job)  # needs 110 tokens, 50 left: waits for the reset
+        return time.monotonic() - started
+
+    assert asyncio.run(scenario()) >= 0.2
+
+
+def test_request_identity_is_canonical():
+    messages = [{"role": "user", "content": "Name three rivers."}]
+    assert request_key("m", messages, 1, 10, None) == request_key("m", messages, 1.0, 10.0, None)
+    assert request_key("m", messages, 0.7, 10, None) != request_key("m", messages, 0.0, 10, None)
+    assert request_key("m", messages, 0.7, 10, None) != request_key("other", messages, 0.7, 10, None)
+
+
+def test_approximate_tokens():
+    assert count_tokens("Hello, world!") == 4
+    assert count_prompt_tokens([{"role": "user", "content": "Hello, world!"}]) == 4 + 4 + 2
+    assert truncate_tokens("one two, three four", 3) == "one two,"
+
+
+def test_empty_request_table():
+    out = complete(pd.DataFrame({"request_id": [], "messages": []}), {"cache_path": None, "progress": False})
+    assert list(out.columns) == RESULT_COLUMNS and out.empty

@@ -1,0 +1,69 @@
+"""The registry builds the herd of the *active* environment, as `kedro run --env=...` sees it."""
+
+from __future__ import annotations
+
+import pytest
+from kedro.framework.project import pipelines
+from kedro.framework.session import KedroSession
+from kedro.framework.startup import bootstrap_project
+
+from lamini_lm import herd
+
+PIPELINES = {"instruction_generation", "distillation", "training", "evaluation"}
+
+
+def _namespaces(pipe) -> set[str]:
+    return {n.namespace.split(".")[0] for n in pipe.nodes if n.namespace}
+
+
+@pytest.fixture
+def session_for(project_root):
+    bootstrap_project(project_root)
+    opened = []
+
+    def _open(env: str | None):
+        session = KedroSession.create(project_path=project_root, env=env)
+        opened.append(session)
+        session.load_context()  # runs the hook that records the environment's config loader
+        pipelines.configure("lamini_lm.pipeline_registry")  # forget pipelines of an earlier env
+        return session
+
+    yield _open
+    for session in opened:
+        session.close()
+    herd.use_config_loader(None)
+    pipelines.configure("lamini_lm.pipeline_registry")
+
+
+def test_every_pipeline_is_registered_and_default_is_their_union(session_for):
+    session_for(None)
+    assert PIPELINES <= set(pipelines.keys())
+    union = set()
+    for name in PIPELINES:
+        union |= {n.name for n in pipelines[name].nodes}
+    assert {n.name for n in pipelines["__default__"].nodes} == union
+
+
+def test_base_environment_trains_the_tiny_herd(session_for):
+    session = session_for(None)
+    expected = set(session.load_context().params["herd"])
+    assert expected == {"tiny_t5", "tiny_gpt2"}
+    assert _namespaces(pipelines["training"]) == expected
+
+
+def test_paper_environment_instantiates_the_paper_herd(session_for):
+    session = session_for("paper")
+    paper_herd = session.load_context().params["herd"]
+    assert len(paper_herd) == 15
+    assert "lamini_flan_t5_783m" in paper_herd and "tiny_t5" not in paper_herd
+    assert _namespaces(pipelines["training"]) == set(paper_herd)
+
+
+def test_a_herd_member_without_a_model_entry_names_the_member():
+    with pytest.raises(KeyError, match="ghost"):
+        herd.herd_members({"herd": ["ghost"], "models": {}})
+
+
+def test_an_unknown_family_names_the_model_and_key():
+    with pytest.raises(ValueError, match=r"models\.odd\.family"):
+        herd.herd_members({"herd": ["odd"], "models": {"odd": {"family": "diffusion"}}})
