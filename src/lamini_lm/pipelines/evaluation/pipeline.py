@@ -114,9 +114,10 @@ def report_pipeline(members: list[str]) -> Pipeline:
                   *summaries],
                  ["herd_report", "herd_report_markdown", "herd_report_plots", "herd_report_figures", "herd_summaries"],
                  name="build_herd_report_node"),
-            # No outputs: Kedro always runs it, so `--only-missing-outputs` still rebuilds the (in-memory)
-            # summaries and the report from whatever per-task results exist.
-            Node(tracking.log_students, ["herd_report_figures", "params:evaluation.tracking", *summaries], None,
+            # An in-memory output: Kedro always re-runs it, so `--only-missing-outputs` still rebuilds
+            # the (in-memory) summaries and the report from whatever per-task results exist.
+            Node(tracking.log_students, ["herd_report_figures", "params:evaluation.tracking", *summaries],
+                 "herd_mlflow_run_ids",
                  name="log_students_to_mlflow_node"),
         ]
     )
