@@ -43,7 +43,7 @@ from lamini_lm.pipelines.distillation.assemble import assemble_lamini_dataset  #
 from lamini_lm.pipelines.distillation.cleaning import clean_teacher_answers  # noqa: E402
 from lamini_lm.pipelines.distillation.datasets import DistilledRecordsDataset, HFDatasetExport  # noqa: E402
 from lamini_lm.pipelines.distillation.export import export_hf_dataset  # noqa: E402
-from lamini_lm.pipelines.distillation.imports import import_published, typed_pairs  # noqa: E402
+from lamini_lm.pipelines.distillation.imports import import_published  # noqa: E402
 from lamini_lm.pipelines.distillation.nodes import build_requests  # noqa: E402
 
 SOURCES = ["alpaca", "self_instruct_without_topic", "self_instruct_with_topic", "original_p3",

@@ -8,7 +8,7 @@ import pytest
 import torch
 from kedro.io.core import DatasetError, Version
 
-from lamini_lm.datasets import CheckpointDataset, TokenizerDataset
+from lamini_lm.datasets import CheckpointDataset, CheckpointLoadError, TokenizerDataset
 from lamini_lm.pipelines.training.tiny import build_tiny_model, train_bpe_tokenizer
 from lamini_lm.prompting import CAUSAL_WRAPPER
 from lamini_lm.student import Student
@@ -135,3 +135,15 @@ def test_tokenizer_dataset_round_trip(tmp_path):
     loaded = dataset.load()
     assert loaded("Say hello.")["input_ids"] == tokenizer("Say hello.")["input_ids"]
     assert loaded.pad_token_id == 0 and loaded.eos_token_id == 1
+
+
+def test_on_load_error_return_hands_the_error_to_the_node_instead_of_stopping(tmp_path):
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "student.json").write_text('{"name": "x", "family": "causal"}')  # no weights
+    loaded = CheckpointDataset(filepath=str(tmp_path / "broken"), on_load_error="return").load()
+    assert isinstance(loaded, CheckpointLoadError)
+    assert "broken" in str(loaded) and "failed to load" in str(loaded)
+    with pytest.raises(Exception):
+        CheckpointDataset(filepath=str(tmp_path / "broken")).load()
+    with pytest.raises(DatasetError, match="on_load_error"):
+        CheckpointDataset(filepath=str(tmp_path / "x"), on_load_error="ignore")

@@ -1,5 +1,5 @@
 """Custom Kedro datasets: student checkpoints and tokenizers."""
 
-from lamini_lm.datasets.checkpoint import CheckpointDataset, TokenizerDataset
+from lamini_lm.datasets.checkpoint import CheckpointDataset, CheckpointLoadError, TokenizerDataset
 
-__all__ = ["CheckpointDataset", "TokenizerDataset"]
+__all__ = ["CheckpointDataset", "CheckpointLoadError", "TokenizerDataset"]

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
-import uuid
-from collections.abc import Callable
 from glob import glob
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
 
+from lamini_lm.datasets.atomic import atomic_directory_write
 from lamini_lm.datasets.model_card import render_model_card
 from lamini_lm.student import Student
 
@@ -26,28 +24,8 @@ logger = logging.getLogger(__name__)
 STUDENT_FILE = "student.json"
 
 
-def atomic_directory_write(target: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a fresh temporary folder, then move it to ``target`` in one rename.
-
-    An existing ``target`` is replaced only after the new content is complete.
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tag = uuid.uuid4().hex[:8]
-    tmp = target.parent / f".{target.name}.tmp-{tag}"
-    old = target.parent / f".{target.name}.old-{tag}"
-    try:
-        tmp.mkdir()
-        write(tmp)
-        if target.exists():
-            target.rename(old)
-        tmp.rename(target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old.exists() and not target.exists():
-            old.rename(target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)
+class CheckpointLoadError(DatasetError):
+    """A checkpoint that could not be loaded, passed on (``on_load_error: return``) rather than raised."""
 
 
 class _DirectoryDataset(AbstractVersionedDataset):
@@ -89,6 +67,9 @@ class CheckpointDataset(_DirectoryDataset):
             to that hub repository (needs network and a token). Off by default.
         load_args: passed to ``from_pretrained`` (e.g. ``torch_dtype``, ``device_map``).
         save_args: passed to the model's ``save_pretrained`` (e.g. ``max_shard_size``).
+        on_load_error: ``raise`` (default) or ``return``: hand a :class:`CheckpointLoadError` to the
+            consuming node instead of stopping the run, so the evaluation can report one broken
+            member and go on with the rest of the herd.
     """
 
     def __init__(
@@ -100,8 +81,14 @@ class CheckpointDataset(_DirectoryDataset):
         load_args: dict[str, Any] | None = None,
         save_args: dict[str, Any] | None = None,
         metadata: dict | None = None,
+        on_load_error: str = "raise",
     ):
         super().__init__(filepath=filepath, version=version, metadata=metadata)
+        if on_load_error not in ("raise", "return"):
+            raise DatasetError(
+                f"CheckpointDataset '{filepath}': on_load_error must be 'raise' or 'return', got {on_load_error!r}."
+            )
+        self._on_load_error = on_load_error
         self._push_to_hub = push_to_hub
         self._load_args = dict(load_args or {})
         self._save_args = dict(save_args or {})
@@ -109,7 +96,15 @@ class CheckpointDataset(_DirectoryDataset):
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(self._filepath), "version": self._version, "push_to_hub": self._push_to_hub}
 
-    def load(self) -> Student:
+    def load(self) -> Student | CheckpointLoadError:
+        try:
+            return self._load_student()
+        except Exception as err:
+            if self._on_load_error == "raise":
+                raise
+            return CheckpointLoadError(f"checkpoint '{self._filepath}' failed to load: {type(err).__name__}: {err}")
+
+    def _load_student(self) -> Student:
         from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
 
         path = self._load_dir()

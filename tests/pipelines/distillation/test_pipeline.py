@@ -1,7 +1,6 @@
 """The distillation chains run with SequentialRunner on an in-memory catalog and a replay teacher."""
 
 import pandas as pd
-import pytest
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pytest
 
 from lamini_lm.pipelines.evaluation import nodes
 

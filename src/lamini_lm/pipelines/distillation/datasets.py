@@ -17,8 +17,6 @@ from __future__ import annotations
 import bisect
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.json as pa_json
 from kedro.io import AbstractDataset, DatasetError
+
+from lamini_lm.datasets.atomic import atomic_directory_write, atomic_file_write
 
 logger = logging.getLogger(__name__)
 
@@ -196,17 +196,7 @@ class AtomicParquetDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
         return pd.read_parquet(self._filepath)
 
     def save(self, data: pd.DataFrame) -> None:
-        path = Path(self._filepath)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        os.close(fd)
-        try:
-            data.to_parquet(tmp, **self._save_args)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        atomic_file_write(Path(self._filepath), lambda tmp: data.to_parquet(tmp, **self._save_args))
 
     def _exists(self) -> bool:
         return Path(self._filepath).exists()
@@ -281,29 +271,16 @@ class HFDatasetExport(AbstractDataset[dict[str, Any], Any]):
         return datasets.load_from_disk(str(self._path / "hf"))
 
     def save(self, data: dict[str, Any]) -> None:
-        import shutil
-
         dataset, card = data["dataset"], data["card"]
-        self._path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=self._path.parent, prefix=f".{self._path.name}."))
-        tmp.chmod(0o755)
-        try:
-            dataset.save_to_disk(str(tmp / "hf"))
-            (tmp / "data").mkdir()
+
+        def write(folder: Path) -> None:
+            dataset.save_to_disk(str(folder / "hf"))
+            (folder / "data").mkdir()
             for split, table in dataset.items():
-                _write_parquet(table, tmp / "data" / f"{split}.parquet")
-            (tmp / "README.md").write_text(card, encoding="utf-8")
-            old = self._path.with_name(f".{self._path.name}.old")
-            if old.exists():
-                shutil.rmtree(old)
-            if self._path.exists():
-                os.replace(self._path, old)
-            os.replace(tmp, self._path)
-            if old.exists():
-                shutil.rmtree(old)
-        finally:
-            if tmp.exists():
-                shutil.rmtree(tmp)
+                _write_parquet(table, folder / "data" / f"{split}.parquet")
+            (folder / "README.md").write_text(card, encoding="utf-8")
+
+        atomic_directory_write(self._path, write)
         if self._push:
             repo_id = self._push["repo_id"]
             logger.info("Pushing the dataset to the hub as %s.", repo_id)

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from lamini_lm.datasets.checkpoint import atomic_directory_write
+from lamini_lm.datasets.atomic import atomic_directory_write
 from lamini_lm.pipelines.training.trainer import TrainingJob, fit, prepare_work_dir
 
 logger = logging.getLogger(__name__)
