@@ -36,7 +36,7 @@ def test_missing_separator_names_file_and_line(tmp_path):
 def test_invalid_json_line_names_file_and_line(tmp_path):
     path = tmp_path / "broken.jsonl"
     path.write_text('{"text": "a\\nResponse: b"}\n{"text": \n', encoding="utf-8")
-    with pytest.raises(DatasetError, match=r"broken\.jsonl line 2: invalid JSON"):
+    with pytest.raises(DatasetError, match=r"broken\.jsonl, line 2: invalid JSON"):
         DistilledRecordsDataset(filepath=str(path)).load()
 
 

@@ -38,7 +38,7 @@ def test_wrong_columns_and_bad_rows_are_named(tmp_path):
 
 
 def test_missing_file_is_an_error_not_a_skip(tmp_path):
-    with pytest.raises(DatasetError, match="does not exist"):
+    with pytest.raises(DatasetError, match="file not found"):
         InstructionSourceDataset(filepath=str(tmp_path / "nope.jsonl")).load()
 
 

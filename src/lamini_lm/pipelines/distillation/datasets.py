@@ -14,8 +14,6 @@ published sources alone and picks the teacher's answers up once a distillation r
 
 from __future__ import annotations
 
-import bisect
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -27,60 +25,9 @@ import pyarrow.json as pa_json
 from kedro.io import AbstractDataset, DatasetError
 
 from lamini_lm.datasets.atomic import atomic_directory_write, atomic_file_write
+from lamini_lm.datasets.json_records import read_json_records
 
 logger = logging.getLogger(__name__)
-
-
-def _line_starts(text: str) -> list[int]:
-    starts = [0]
-    pos = text.find("\n")
-    while pos != -1:
-        starts.append(pos + 1)
-        pos = text.find("\n", pos + 1)
-    return starts
-
-
-def _read_json_list(path: str) -> tuple[list[Any], list[int]]:
-    """Records of a JSON list and the line each record starts on."""
-    text = Path(path).read_text(encoding="utf-8")
-    starts = _line_starts(text)
-    decoder = json.JSONDecoder()
-    records: list[Any] = []
-    lines: list[int] = []
-    pos = len(text) - len(text.lstrip())
-    if not text[pos : pos + 1] == "[":
-        raise DatasetError(f"{path} line 1: expected a JSON list of records.")
-    pos += 1
-    while True:
-        while pos < len(text) and text[pos] in " \t\r\n,":
-            pos += 1
-        if pos >= len(text):
-            raise DatasetError(f"{path}: the JSON list is not closed with ']'.")
-        if text[pos] == "]":
-            break
-        line = bisect.bisect_right(starts, pos)
-        try:
-            record, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{path} line {exc.lineno}: invalid JSON ({exc.msg}).") from exc
-        records.append(record)
-        lines.append(line)
-    return records, lines
-
-
-def _read_json_lines(path: str) -> tuple[list[Any], list[int]]:
-    records: list[Any] = []
-    lines: list[int] = []
-    with open(path, encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip():
-                continue
-            try:
-                records.append(json.loads(raw))
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"{path} line {number}: invalid JSON ({exc.msg}).") from exc
-            lines.append(number)
-    return records, lines
 
 
 _ARROW_STRINGS = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
@@ -148,18 +95,11 @@ class DistilledRecordsDataset(AbstractDataset[None, pd.DataFrame]):
             frame.attrs["source_file"] = f"hf://{self._hf_path}[{self._split}]"
             return frame
         path = self._filepath
-        if not Path(path).exists():
-            raise DatasetError(f"{path}: file not found.")
-        if path.endswith(".jsonl"):
+        if path.endswith(".jsonl") and Path(path).exists():
             frame = _read_json_lines_arrow(path)
             if frame is not None:
                 return frame
-            records, lines = _read_json_lines(path)
-        else:
-            records, lines = _read_json_list(path)
-        for record, line in zip(records, lines):
-            if not isinstance(record, dict):
-                raise DatasetError(f"{path} line {line}: expected a JSON object, got {type(record).__name__}.")
+        records, lines = read_json_records(path)
         frame = pd.DataFrame.from_records(records, index=pd.Index(lines, name="line"))
         frame.attrs["source_file"] = path
         return frame

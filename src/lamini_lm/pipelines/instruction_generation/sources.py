@@ -6,7 +6,6 @@ Normalised schema: ``instruction`` (any input folded in with :func:`lamini_lm.pr
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from typing import Any
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
 
+from lamini_lm.datasets.json_records import read_json_records
 from lamini_lm.prompting import fold_input
 
 logger = logging.getLogger(__name__)
@@ -25,8 +25,8 @@ _LOCATION = ["_file", "_line"]
 class InstructionSourceDataset(AbstractDataset[None, "pd.DataFrame | None"]):
     """Read-only records of a JSON-lines / JSON-list file or a Hugging Face dataset, with locations.
 
-    Each loaded row keeps ``_file`` and ``_line`` (line of a JSON-lines file, record number of a
-    JSON list or hub dataset), so the normalising node can name the bad row. With neither
+    Each loaded row keeps ``_file`` and ``_line`` (the line the record starts on in the file; the
+    record number for a hub dataset), so the normalising node can name the bad row. With neither
     ``filepath`` nor ``hf_dataset`` the source is *not configured*: ``load()`` returns None and the
     pipeline skips it with a log line. Malformed JSON fails here, naming the file and line.
 
@@ -58,7 +58,7 @@ class InstructionSourceDataset(AbstractDataset[None, "pd.DataFrame | None"]):
 
     def load(self) -> pd.DataFrame | None:
         if self._filepath:
-            records, where = read_records(Path(self._filepath), self._format, self._max_rows)
+            records, where = read_json_records(self._filepath, self._format, self._max_rows)
             frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
             frame["_file"] = str(self._filepath)
             frame["_line"] = where
@@ -72,44 +72,6 @@ class InstructionSourceDataset(AbstractDataset[None, "pd.DataFrame | None"]):
 
     def _exists(self) -> bool:
         return bool(self._hf) or bool(self._filepath and Path(self._filepath).exists())
-
-
-def read_records(path: Path, file_format: str = "auto", max_rows: int | None = None) -> tuple[list, list]:
-    """JSON objects from a JSON-lines or JSON-list file, and the line (or record) each came from."""
-    if not path.exists():
-        raise DatasetError(f"Source file {path} does not exist (check its catalog entry).")
-    if file_format == "auto":
-        file_format = "json" if path.suffix == ".json" else "jsonl"
-    records: list[dict] = []
-    where: list[int] = []
-    if file_format == "json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise DatasetError(f"{path}, line {error.lineno}: invalid JSON ({error.msg}).") from error
-        if not isinstance(data, list):
-            raise DatasetError(f"{path}: expected a JSON list of objects, got {type(data).__name__}.")
-        for number, record in enumerate(data[:max_rows] if max_rows else data, start=1):
-            if not isinstance(record, dict):
-                raise DatasetError(f"{path}, record {number}: expected a JSON object.")
-            records.append(record)
-            where.append(number)
-        return records, where
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DatasetError(f"{path}, line {number}: invalid JSON ({error.msg}).") from error
-            if not isinstance(record, dict):
-                raise DatasetError(f"{path}, line {number}: expected a JSON object.")
-            records.append(record)
-            where.append(number)
-            if max_rows and len(records) >= max_rows:
-                break
-    return records, where
 
 
 def _load_hub(spec: dict[str, Any], max_rows: int | None) -> pd.DataFrame:
@@ -165,7 +127,7 @@ def _alpaca(frame: pd.DataFrame) -> pd.DataFrame:
     inputs = frame["input"] if "input" in frame else pd.Series([None] * len(frame))
     rows = [
         (fold_input(_text(instruction, frame, position, "instruction"), extra), "alpaca",
-         f"alpaca/{frame['_line'].iat[position]}")
+         f"alpaca/{position + 1}")  # record number in Alpaca's JSON list
         for position, (instruction, extra) in enumerate(zip(frame["instruction"], inputs))
     ]
     return pd.DataFrame(rows, columns=NORMALISED_COLUMNS)

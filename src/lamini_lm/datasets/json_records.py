@@ -1,0 +1,77 @@
+"""Reading JSON-lines and JSON-list files so that a bad record is named by file and line."""
+
+from __future__ import annotations
+
+import bisect
+import json
+from pathlib import Path
+from typing import Any
+
+from kedro.io import DatasetError
+
+
+def read_json_records(
+    path: str | Path, file_format: str = "auto", max_rows: int | None = None
+) -> tuple[list[dict[str, Any]], list[int]]:
+    """The JSON objects of ``path`` and the line each starts on.
+
+    ``file_format`` is ``json`` (a list of objects), ``jsonl`` (one object per line) or ``auto``
+    (by suffix: ``.json`` is a list). Invalid JSON, a non-object record or a missing file raise a
+    :class:`DatasetError` naming the file and line. ``max_rows`` keeps the first records only.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DatasetError(f"{path}: file not found (check its catalog entry).")
+    if file_format == "auto":
+        file_format = "json" if path.suffix == ".json" else "jsonl"
+    if file_format not in ("json", "jsonl"):
+        raise DatasetError(f"{path}: file_format must be 'auto', 'json' or 'jsonl', got {file_format!r}.")
+    records, lines = (_read_json_list if file_format == "json" else _read_json_lines)(path, max_rows)
+    for record, line in zip(records, lines):
+        if not isinstance(record, dict):
+            raise DatasetError(f"{path}, line {line}: expected a JSON object, got {type(record).__name__}.")
+    return records, lines
+
+
+def _read_json_lines(path: Path, max_rows: int | None) -> tuple[list[Any], list[int]]:
+    records: list[Any] = []
+    lines: list[int] = []
+    with path.open(encoding="utf-8") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if max_rows is not None and len(records) >= max_rows:
+                break
+            if not raw.strip():
+                continue
+            try:
+                records.append(json.loads(raw))
+            except json.JSONDecodeError as exc:
+                raise DatasetError(f"{path}, line {number}: invalid JSON ({exc.msg}).") from exc
+            lines.append(number)
+    return records, lines
+
+
+def _read_json_list(path: Path, max_rows: int | None) -> tuple[list[Any], list[int]]:
+    text = path.read_text(encoding="utf-8")
+    starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
+    decoder = json.JSONDecoder()
+    records: list[Any] = []
+    lines: list[int] = []
+    pos = len(text) - len(text.lstrip())
+    if text[pos : pos + 1] != "[":
+        raise DatasetError(f"{path}, line 1: expected a JSON list of records.")
+    pos += 1
+    while max_rows is None or len(records) < max_rows:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(text):
+            raise DatasetError(f"{path}: the JSON list is not closed with ']'.")
+        if text[pos] == "]":
+            break
+        line = bisect.bisect_right(starts, pos)
+        try:
+            record, pos = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as exc:
+            raise DatasetError(f"{path}, line {exc.lineno}: invalid JSON ({exc.msg}).") from exc
+        records.append(record)
+        lines.append(line)
+    return records, lines
