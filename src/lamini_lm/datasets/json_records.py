@@ -50,9 +50,18 @@ def _read_json_lines(path: Path, max_rows: int | None) -> tuple[list[Any], list[
     return records, lines
 
 
+def _line_starts(text: str) -> list[int]:
+    starts = [0]
+    pos = text.find("\n")
+    while pos != -1:
+        starts.append(pos + 1)
+        pos = text.find("\n", pos + 1)
+    return starts
+
+
 def _read_json_list(path: Path, max_rows: int | None) -> tuple[list[Any], list[int]]:
     text = path.read_text(encoding="utf-8")
-    starts = [0] + [i + 1 for i, char in enumerate(text) if char == "\n"]
+    starts = _line_starts(text)
     decoder = json.JSONDecoder()
     records: list[Any] = []
     lines: list[int] = []

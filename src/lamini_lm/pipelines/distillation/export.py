@@ -11,13 +11,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from lamini_lm.reporting import markdown_table
+
 logger = logging.getLogger(__name__)
-
-
-def _table(rows: list[list[Any]], header: list[str]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def build_dataset_card(lamini_dataset: pd.DataFrame, settings: dict[str, Any], date: str) -> str:
@@ -61,7 +57,7 @@ def build_dataset_card(lamini_dataset: pd.DataFrame, settings: dict[str, Any], d
             f"- Created: {date}\n- Rows: {total:,} (train {int(split_sizes.get('train', 0)):,}, "
             f"validation {int(split_sizes.get('validation', 0)):,})\n"
             f"- Teacher cost recorded in this dataset: ${cost:.4f}",
-            "## Sources\n\n" + _table(rows, ["instruction_source", "train", "validation", "share", "teacher model(s)"]),
+            "## Sources\n\n" + markdown_table(["instruction_source", "train", "validation", "share", "teacher model(s)"], rows),
             "## Columns\n\n`instruction`, `response`, `instruction_source`, `teacher_model`, `prompt_tokens`, "
             "`completion_tokens`, `cost_usd`, `request_id` (null for rows imported from published datasets), `split`.",
             "## Licence\n\n" + str(settings.get("licence_notes", "")).strip(),

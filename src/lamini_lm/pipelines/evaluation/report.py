@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from lamini_lm.pipelines.evaluation.judge import NO_LIVE_JUDGE
+from lamini_lm.reporting import markdown_table
 
 BENCHMARK_ORDER = [
     "openbookqa", "sciq", "race", "arc_challenge", "piqa", "record", "sst2", "mrpc", "rte",
@@ -149,8 +150,7 @@ def herd_markdown(table: pd.DataFrame, summaries: list[dict[str, Any]], settings
                  "an empty cell there means the value was not found, not zero.")
     lines += [f"- {n}" for n in notes] + ["", "## NLP benchmarks (zero-shot, %)", ""]
     header = ["model", "params", *BENCHMARK_ORDER, "avg", "TruthfulQA MC1", "MC2"]
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "---|" * len(header))
+    rows = []
     for _, row in table[table["kind"] != "reference (recorded outputs)"].iterrows():
         name = row["model"] + (" *(tiny)*" if "tiny" in str(row["note"]) else "")
         name += " *(paper)*" if row["kind"] == "paper (published)" else ""
@@ -162,12 +162,12 @@ def herd_markdown(table: pd.DataFrame, summaries: list[dict[str, Any]], settings
             status = "error" if status == "error" else status
             cells.append(_cell(row, task, status))
         cells[2 + len(BENCHMARK_ORDER)] += f" ({row['benchmarks_scored']})" if row["kind"] == "ours" else ""
-        lines.append("| " + " | ".join(cells) + " |")
+        rows.append(cells)
+    lines.append(markdown_table(header, rows))
     lines += ["", "## Instruction following, hallucination, toxicity, fidelity", ""]
     header = ["model", "A %", "B %", "C %", "D %", "win rate vs davinci-003 %", "hallucination %",
               "wrong refusal %", "toxicity (mean)", "toxic %", "ROUGE-L vs teacher %"]
-    lines.append("| " + " | ".join(header) + " |")
-    lines.append("|" + "---|" * len(header))
+    rows = []
     for _, row in table[table["kind"] != "paper (published)"].iterrows():
         cells = [row["model"]]
         cells += [_cell(row, f"rating_{g}", row["user_ratings_status"]) for g in "ABCD"]
@@ -176,7 +176,8 @@ def herd_markdown(table: pd.DataFrame, summaries: list[dict[str, Any]], settings
         cells.append(_cell(row, "toxicity_mean", row["toxicity_status"], "{:.3f}"))
         cells.append(_cell(row, "toxic_fraction", row["toxicity_status"]))
         cells.append(_cell(row, "fidelity_rougeL", row["fidelity_status"]))
-        lines.append("| " + " | ".join(cells) + " |")
+        rows.append(cells)
+    lines.append(markdown_table(header, rows))
     problems = [(s.get("model"), t, r.get("reason")) for s in summaries for t, r in (s.get("benchmarks") or {}).items()
                 if r.get("status") == "error"]
     problems += [(s.get("model"), section, (s.get(section) or {}).get("status")) for s in summaries
