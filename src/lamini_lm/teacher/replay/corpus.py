@@ -9,7 +9,6 @@ recorded text, and every reply names its source as ``replay:<source>``.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import random
 import re
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+from lamini_lm.datasets.json_records import read_json_records
 from lamini_lm.prompting import fold_input
 from lamini_lm.teacher.tokens import normalise
 
@@ -125,13 +125,8 @@ def _resolve(path: str, key: str) -> Path:
 
 
 def _jsonl(path: Path):
-    with path.open(encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, 1):
-            if line.strip():
-                try:
-                    yield line_no, json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise ValueError(f"{path}:{line_no}: not valid JSON ({exc.msg}).") from None
+    records, lines = read_json_records(path, "jsonl")
+    return zip(lines, records)
 
 
 @lru_cache(maxsize=4)
@@ -153,10 +148,10 @@ def load_corpus(
             corpus.add(instruction, response, "gpt-3.5-turbo", generation_pool=True)
     if alpaca_path:
         path = _resolve(alpaca_path, "alpaca_path")
-        rows = json.loads(path.read_text(encoding="utf-8"))
-        for i, row in enumerate(rows):
-            if not isinstance(row, dict) or "instruction" not in row or "output" not in row:
-                raise ValueError(f"{path}: record {i} lacks 'instruction'/'output'.")
+        records, lines = read_json_records(path, "json")
+        for line_no, row in zip(lines, records):
+            if "instruction" not in row or "output" not in row:
+                raise ValueError(f"{path}:{line_no}: record lacks 'instruction'/'output'.")
             corpus.add(fold_input(row["instruction"], row.get("input")), row["output"], "text-davinci-003",
                        generation_pool=True)
     if seeds_path:
