@@ -1,9 +1,9 @@
-"""Training throughput: length-grouped dynamic batches vs pad-to-max-length batches.
+"""Training throughput: length-grouped dynamic batches (and seq2seq packing) vs pad-to-max-length.
 
-Trains the same tiny student (same seeded initialisation) on the same tokenised rows twice in one process — once with the project's
-batching (length-grouped order + dynamic padding), once with the naive baseline (random order,
-every batch padded to max_length) — and prints useful (non-pad) tokens per second, their ratio
-and the padding fraction. Each run trains ``--steps`` optimiser steps of 16 examples drawn from
+Trains the same tiny student (same seeded initialisation) on the same tokenised rows in one process — with the project's
+batching (length-grouped order + dynamic padding; for seq2seq also packing, the default, and
+grouped without packing) and with the naive baseline (random order, every batch padded to
+max_length) — and prints useful (non-pad) tokens per second, their ratio and the padding fraction. Each run trains ``--steps`` optimiser steps of 16 examples drawn from
 the same ``--rows`` (batches are shuffled, so they are a sample of the epoch). Both families are measured; the targets (max length 512) are padding
 <= 10% and >= 2x the baseline's useful tokens/s.
 
@@ -67,16 +67,23 @@ def prepare(family: str, rows: pd.DataFrame):
     return tokenizer, tokenized
 
 
-def measure(family: str, tokenizer, tokenized, batching: str, steps: int, work: Path) -> dict:
+# label -> (settings.batching, settings.packing); packing only exists for seq2seq
+RUNS = {"causal": {"grouped": ("grouped", False), "max_length": ("max_length", False)},
+        "seq2seq": {"packed": ("grouped", True), "grouped": ("grouped", False), "max_length": ("max_length", False)}}
+
+
+def measure(family: str, tokenizer, tokenized, label: str, steps: int, work: Path) -> dict:
     """One training run of ``steps`` optimiser steps from the same seeded initialisation."""
     entry = MODELS[family]
+    batching, packing = RUNS[family][label]
     student = nodes.initialise_student(tokenizer, entry, TRAINING, name=family)
     hyperparameters = {**nodes.resolve_hyperparameters(family, entry, SIZE_CLASSES), "max_steps": steps}
     job = TrainingJob(
         name=family, family=family, model=student.model, tokenizer=tokenizer,
         train=tokenized[0], validation=tokenized[1].head(16), hyperparameters=hyperparameters,
-        settings={"seed": 42, "use_cpu": True, "save_steps": 10_000, "logging_steps": 50, "batching": batching},
-        work_dir=work / f"{family}_{batching}",
+        settings={"seed": 42, "use_cpu": True, "save_steps": 10_000, "logging_steps": 50, "batching": batching,
+                  "packing": packing},
+        work_dir=work / f"{family}_{label}",
     )
     _, metrics = train(job)
     return metrics
@@ -97,14 +104,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for family in families:
             tokenizer, tokenized = prepare(family, rows)
-            results = {b: measure(family, tokenizer, tokenized, b, args.steps, Path(tmp)) for b in ("grouped", "max_length")}
+            results = {b: measure(family, tokenizer, tokenized, b, args.steps, Path(tmp)) for b in RUNS[family]}
             for batching, m in results.items():
                 print(f"{family:8} {batching:10} {m['padding_fraction']:8.1%} {m['useful_tokens_per_s']:13.0f} "
                       f"{m['train_runtime_s']:10.1f}")
-            ratio = results["grouped"]["useful_tokens_per_s"] / results["max_length"]["useful_tokens_per_s"]
-            padding = results["grouped"]["padding_fraction"]
+            default = next(iter(RUNS[family]))  # what training uses by default
+            ratio = results[default]["useful_tokens_per_s"] / results["max_length"]["useful_tokens_per_s"]
+            padding = results[default]["padding_fraction"]
             verdict = lambda met: "met" if met else "MISSED"  # noqa: E731
-            print(f"{family:8} speed-up {ratio:.2f}x useful tokens/s (target >= 2x: {verdict(ratio >= 2)}); "
+            print(f"{family:8} {default}: speed-up {ratio:.2f}x useful tokens/s (target >= 2x: {verdict(ratio >= 2)}); "
                   f"padding {padding:.1%} (target <= 10%: {verdict(padding <= 0.10)})")
     return 0
 

@@ -1,8 +1,14 @@
-"""Batching without waste: length-grouped batch order and dynamic padding, for both families.
+"""Batching without waste: length-grouped batch order, dynamic padding and seq2seq packing.
 
 :class:`LengthGroupedOrder` puts examples of similar shape in the same batch (and shuffles the
 batches), :class:`DynamicPaddingCollator` pads each batch only to its longest example. The
 collator counts real and padded tokens: that is the padding fraction in ``training_metrics``.
+
+For seq2seq, ``pack=True`` packs a batch's (instruction, response) pairs into fewer rows (see
+:func:`pack_rows`) with block-diagonal masks, so that no example attends to another: encoder
+self-attention within a segment, decoder self-attention causal within a segment, and decoder
+segment *i* cross-attends only to encoder segment *i*. Decoder inputs restart with the decoder
+start token at each segment. T5's position bias is relative, so positions need no reset.
 """
 
 from __future__ import annotations
@@ -39,14 +45,25 @@ class DynamicPaddingCollator:
     ``pad_to_length`` pads every batch to a fixed length instead (the naive baseline the
     throughput benchmark compares against). For ``seq2seq`` the model derives decoder inputs
     from the labels, so inputs and labels are padded separately.
+
+    ``pack`` (seq2seq only) packs the batch's examples into rows of at most ``pack_length`` tokens
+    a side instead: the batch then holds ``input_ids``, ``decoder_input_ids``, ``labels`` and
+    boolean 4-D ``attention_mask``, ``decoder_attention_mask`` and ``cross_attention_mask``
+    (:func:`segment_masks`), which ``trainer.packed_model_inputs`` turns into model inputs.
     """
 
     pad_token_id: int
     family: str
     pad_to_length: int | None = None
     stats: PaddingStats = field(default_factory=PaddingStats)
+    # seq2seq packing (training batches only: the trainer turns it on for training, off for evaluation)
+    pack: bool = False
+    pack_length: int = 512
+    decoder_start_token_id: int | None = None
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        if self.pack and self.family == "seq2seq" and self.pad_to_length is None:
+            return self._packed(features)
         input_ids = [list(f["input_ids"]) for f in features]
         labels = [list(f["labels"]) for f in features]
         width = self.pad_to_length or max(len(x) for x in input_ids)
@@ -67,6 +84,107 @@ class DynamicPaddingCollator:
         self.stats.total_tokens += total
         self.stats.batches += 1
         return batch
+
+
+    def _packed(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        sources = [list(f["input_ids"]) for f in features]
+        targets = [list(f["labels"]) for f in features]
+        rows = pack_rows([len(x) for x in sources], [len(x) for x in targets], self.pack_length)
+        start = self.pad_token_id if self.decoder_start_token_id is None else self.decoder_start_token_id
+        enc_ids, dec_ids, labels, enc_seg, dec_seg = [], [], [], [], []
+        for row in rows:
+            e, d, y, es, ds = [], [], [], [], []
+            for segment, i in enumerate(row, start=1):
+                source, target = sources[i], targets[i]
+                e += source
+                es += [segment] * len(source)
+                y += target
+                # shift right within the segment: never across segments
+                d += [start] + [t if t != IGNORE_INDEX else self.pad_token_id for t in target[:-1]]
+                ds += [segment] * len(target)
+            enc_ids.append(e), dec_ids.append(d), labels.append(y), enc_seg.append(es), dec_seg.append(ds)
+        enc_width = max(len(x) for x in enc_ids)
+        dec_width = max(len(x) for x in dec_ids)
+        enc_seg_t = _pad(enc_seg, enc_width, 0)
+        dec_seg_t = _pad(dec_seg, dec_width, 0)
+        masks = segment_masks(enc_seg_t, dec_seg_t)
+        real = sum(map(len, sources)) + sum(map(len, targets))
+        self.stats.real_tokens += real
+        self.stats.total_tokens += len(rows) * (enc_width + dec_width)
+        self.stats.batches += 1
+        return {
+            "input_ids": _pad(enc_ids, enc_width, self.pad_token_id),
+            "decoder_input_ids": _pad(dec_ids, dec_width, self.pad_token_id),
+            "labels": _pad(labels, dec_width, IGNORE_INDEX),
+            **masks,
+        }
+
+
+def segment_masks(enc_seg: torch.Tensor, dec_seg: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Boolean 4-D masks ``(rows, 1, query, key)`` (True = may attend) from segment ids (0 = pad).
+
+    ``attention_mask``: encoder self-attention, block diagonal. ``decoder_attention_mask``: causal
+    and block diagonal. ``cross_attention_mask``: decoder segment *i* sees encoder segment *i*
+    only. Pad positions attend to themselves (a row with no allowed key would be undefined).
+    """
+    enc_self = (enc_seg[:, :, None] == enc_seg[:, None, :]) & (enc_seg[:, :, None] > 0)
+    dec_self = (dec_seg[:, :, None] == dec_seg[:, None, :]) & (dec_seg[:, :, None] > 0)
+    dec_self &= torch.ones(dec_seg.shape[1], dec_seg.shape[1], dtype=torch.bool).tril()
+    enc_self |= torch.eye(enc_seg.shape[1], dtype=torch.bool)
+    dec_self |= torch.eye(dec_seg.shape[1], dtype=torch.bool)
+    cross = (dec_seg[:, :, None] == enc_seg[:, None, :]) & (dec_seg[:, :, None] > 0)
+    return {
+        "attention_mask": enc_self[:, None],
+        "decoder_attention_mask": dec_self[:, None],
+        "cross_attention_mask": cross[:, None],
+    }
+
+
+PACK_TOLERANCE = 0.02
+
+
+def pack_rows(source_lengths: list[int], target_lengths: list[int], pack_length: int) -> list[list[int]]:
+    """Assign examples to rows; returns each row's example indices (in batch order).
+
+    For every row count ``r`` (1 .. examples), examples go, longest first, to the row that keeps
+    ``max encoder row + max decoder row`` smallest (ties: the least loaded row); a row may not
+    exceed ``pack_length`` on either side. Attention cost grows with the square of the row width,
+    so among the row counts within ``PACK_TOLERANCE`` of the fewest padded positions, the most
+    rows (the shortest) win.
+    """
+    n = len(source_lengths)
+    src, tgt = np.asarray(source_lengths), np.asarray(target_lengths)
+    by_size = np.argsort(-(src + tgt), kind="stable")
+    best: dict[int, tuple[int, list[list[int]]]] = {}
+    fewest_rows = max(1, -(-int(src.sum()) // pack_length), -(-int(tgt.sum()) // pack_length))
+    for r in range(min(fewest_rows, n), n + 1):
+        enc, dec = np.zeros(r, dtype=np.int64), np.zeros(r, dtype=np.int64)
+        rows: list[list[int]] = [[] for _ in range(r)]
+        for i in by_size:
+            new_enc, new_dec = enc + src[i], dec + tgt[i]
+            others_enc, others_dec = _max_of_others(enc), _max_of_others(dec)
+            cost = np.maximum(new_enc, others_enc) + np.maximum(new_dec, others_dec)
+            j = int(np.lexsort((enc + dec, cost))[0])
+            enc[j], dec[j] = new_enc[j], new_dec[j]
+            rows[j].append(int(i))
+        if enc.max() > pack_length or dec.max() > pack_length:
+            continue
+        best[r] = (r * int(enc.max() + dec.max()), [sorted(row) for row in rows if row])
+    if not best:  # an example longer than pack_length on its own: one example per row
+        return [[i] for i in range(n)]
+    fewest = min(positions for positions, _ in best.values())
+    r = max(k for k, (positions, _) in best.items() if positions <= fewest * (1 + PACK_TOLERANCE))
+    return best[r][1]
+
+
+def _max_of_others(loads: np.ndarray) -> np.ndarray:
+    """For each row, the largest load among the other rows (0 when there is no other row)."""
+    if len(loads) == 1:
+        return np.zeros(1, dtype=loads.dtype)
+    top = int(np.argmax(loads))
+    out = np.full(len(loads), loads[top])
+    out[top] = np.max(np.delete(loads, top))
+    return out
 
 
 def _pad(rows: list[list[int]], width: int, value: int) -> torch.Tensor:

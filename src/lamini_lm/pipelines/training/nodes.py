@@ -30,7 +30,8 @@ SPLITS = ("train", "validation")
 EVALUATION_SOURCES = ("user_oriented", "human_eval", "alpaca_eval")
 DATA_LICENCE = "cc-by-nc-4.0"
 # Keys of params:training that reach the trainer (the rest is for the nodes and the launcher).
-TRAINER_SETTINGS = ("seed", "use_cpu", "save_steps", "save_total_limit", "logging_steps", "resume", "keep_checkpoints")
+TRAINER_SETTINGS = ("seed", "use_cpu", "save_steps", "save_total_limit", "logging_steps", "resume", "keep_checkpoints",
+                    "packing")
 
 
 def split_dataset(

@@ -51,6 +51,8 @@ class TrainingJob:
         digest = hashlib.sha256()
         digest.update(json.dumps(self.hyperparameters, sort_keys=True, default=str).encode())
         digest.update(str(self.settings.get("seed")).encode())
+        if self.family == "seq2seq" and packing_enabled(self.settings):
+            digest.update(b"packed")
         digest.update(tokenizer_fingerprint(self.tokenizer).encode())
         architecture = {k: v for k, v in self.model.config.to_dict().items() if k not in VOLATILE_CONFIG_KEYS}
         digest.update(json.dumps(architecture, sort_keys=True, default=str).encode())
@@ -75,6 +77,11 @@ def prepare_work_dir(job: TrainingJob) -> None:
     run_file.write_text(json.dumps({"name": job.name, "fingerprint": fingerprint}))
 
 
+def packing_enabled(settings: dict[str, Any]) -> bool:
+    """Seq2seq packing (``training.packing``, on unless set false; never with the naive baseline)."""
+    return bool(settings.get("packing", True)) and settings.get("batching", "grouped") != "max_length"
+
+
 def training_order(records: dict[str, list], family: str, batch_size: int, seed: int) -> LengthGroupedOrder:
     """The length-grouped order of the training examples (see :class:`LengthGroupedOrder`)."""
     if family == "causal":
@@ -82,6 +89,31 @@ def training_order(records: dict[str, list], family: str, batch_size: int, seed:
     return LengthGroupedOrder(
         [len(x) for x in records["labels"]], batch_size, seed, secondary=[len(x) for x in records["input_ids"]]
     )
+
+
+def packed_model_inputs(model: Any, batch: dict[str, Any]) -> dict[str, Any]:
+    """Model inputs of a packed seq2seq batch (see ``DynamicPaddingCollator``).
+
+    T5 uses its ``attention_mask`` argument for encoder self-attention and cross-attention alike,
+    so the encoder runs here with the block-diagonal encoder mask, and the model gets the encoder
+    output with the cross-attention mask as ``attention_mask``. 4-D masks reach attention as they
+    are (``transformers.masking_utils``); boolean masks become additive ones in the model's dtype.
+    """
+    import torch
+
+    dtype = next(model.parameters()).dtype
+    additive = lambda mask: torch.zeros(mask.shape, dtype=dtype, device=mask.device).masked_fill(  # noqa: E731
+        ~mask, torch.finfo(dtype).min
+    )
+    batch = dict(batch)
+    encoder_mask, cross_mask = batch.pop("attention_mask"), batch.pop("cross_attention_mask")
+    encoder_outputs = model.get_encoder()(input_ids=batch.pop("input_ids"), attention_mask=additive(encoder_mask))
+    return {
+        **batch,
+        "encoder_outputs": encoder_outputs,
+        "attention_mask": additive(cross_mask),
+        "decoder_attention_mask": additive(batch["decoder_attention_mask"]),
+    }
 
 
 def fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
@@ -109,16 +141,25 @@ def fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
         pad_token_id=job.tokenizer.pad_token_id,
         family=job.family,
         pad_to_length=int(hp["max_length"]) if naive else None,
+        pack_length=int(hp["max_length"]),
+        decoder_start_token_id=getattr(job.model.config, "decoder_start_token_id", None),
     )
+    packing = job.family == "seq2seq" and packing_enabled(settings)
     train_stats = PaddingStats()
 
     class _TrainPadding(TrainerCallback):
-        """Counts padding of training batches only (evaluation batches are collated too)."""
+        """Counts padding of training batches only (evaluation batches are collated too).
+
+        Packing is on for training batches only: validation losses stay per-example batches,
+        comparable with unpacked runs.
+        """
 
         def on_train_begin(self, args, state, control, **kwargs):
             collator.stats.reset()
+            collator.pack = packing
 
         def on_train_end(self, args, state, control, **kwargs):
+            collator.pack = False
             train_stats.__dict__.update(collator.stats.__dict__)
 
     checkpoints = Path(job.work_dir) / CHECKPOINTS
@@ -157,6 +198,11 @@ def fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
         def _get_train_sampler(self, train_dataset=None):
             return order if order is not None else super()._get_train_sampler(train_dataset)
 
+        def compute_loss(self, model, inputs, *args, **kwargs):
+            if "cross_attention_mask" in inputs:
+                inputs = packed_model_inputs(self.accelerator.unwrap_model(model), inputs)
+            return super().compute_loss(model, inputs, *args, **kwargs)
+
     trainer = _GroupedTrainer(
         model=job.model,
         args=args,
@@ -192,6 +238,7 @@ def fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
         "effective_batch_size": hp["per_device_batch_size"] * accumulation * world_size,
         "train_rows": len(job.train),
         "validation_rows": len(job.validation),
+        "packing": packing,
         "padding_fraction": round(train_stats.padding_fraction, 4),
         "train_tokens": useful_tokens,
         "train_runtime_s": round(runtime, 2),
