@@ -88,6 +88,16 @@ def client_cpu() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
+def answered_by(frame: pd.DataFrame, settings: dict, out: dict):
+    """A run of ``complete`` for :func:`measure`: keeps its results in ``out["frame"]``, returns answers."""
+
+    def run() -> int:
+        out["frame"] = complete(frame, settings)
+        return int(out["frame"]["error_kind"].isna().sum())
+
+    return run
+
+
 def measure(name: str, server: Server, fn, n: int, ideal: float, baseline: float | None) -> dict:
     cpu_client, cpu_server, started = client_cpu(), server.cpu(), time.perf_counter()
     ok = fn()
@@ -133,19 +143,11 @@ def main() -> None:
             settings = {"base_url": server.base_url, "max_concurrency": conc, "progress": False,
                         "cache_path": f"{tmp}/cache.sqlite", "timeout_s": 30}
             out = {}
-
-            def run():
-                out["frame"] = complete(frame, settings)
-                return int(out["frame"]["error_kind"].isna().sum())
-
-            rows.append(measure("teacher_complete", server, run, n, ideal, base["req_per_s"]))
+            rows.append(measure("teacher_complete", server, answered_by(frame, settings, out), n, ideal,
+                                base["req_per_s"]))
             settings_mp = {**settings, "cache_path": f"{tmp}/cache_mp.sqlite", "client_processes": 2}
-
-            def run_mp():
-                out["frame"] = complete(frame, settings_mp)
-                return int(out["frame"]["error_kind"].isna().sum())
-
-            row = measure("teacher_complete_2_processes", server, run_mp, n, ideal, base["req_per_s"])
+            row = measure("teacher_complete_2_processes", server, answered_by(frame, settings_mp, out), n, ideal,
+                          base["req_per_s"])
             row["note"] = "client CPU includes both workers (and their start-up imports)"
             rows.append(row)
     finally:
@@ -156,12 +158,8 @@ def main() -> None:
             settings = {"base_url": server.base_url, "max_concurrency": conc, "progress": False,
                         "cache_path": f"{tmp}/cache.sqlite", "timeout_s": 30}
             out = {}
-
-            def run_429():
-                out["frame"] = complete(frame, settings)
-                return int(out["frame"]["error_kind"].isna().sum())
-
-            row = measure(f"teacher_{args.rate_429:.0%}_429", server, run_429, n, ideal, base["req_per_s"])
+            row = measure(f"teacher_{args.rate_429:.0%}_429", server, answered_by(frame, settings, out), n, ideal,
+                          base["req_per_s"])
             retried = int((out["frame"]["attempts"] > 1).sum())
             row["requests_retried"] = retried
             row["lost"] = n - row["answered"]
