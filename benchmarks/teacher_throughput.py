@@ -2,9 +2,11 @@
 
 The replay server runs in a separate process; both processes' CPU time is reported. Runs:
   1. baseline — a bare aiohttp client (no retries, cache, budget or openai client) in this process;
-  2. teacher  — ``lamini_lm.teacher.complete`` (AsyncOpenAI, limiter, SQLite cache commits);
-  3. the same with ``client_processes: 2`` (wall time includes starting the two workers);
-  4. teacher with 2% injected 429s (Retry-After 1 s): every request must still be answered.
+  2. teacher  — ``lamini_lm.teacher.complete`` (default ``transport: aiohttp``: the AsyncOpenAI
+     client's URL and headers over one aiohttp session; limiter, budget, SQLite cache commits);
+  3. the same with ``transport: sdk`` (every request through ``AsyncOpenAI.post``);
+  4. the same with ``client_processes: 2`` (wall time includes starting the two workers);
+  5. teacher with 2% injected 429s (Retry-After 1 s): every request must still be answered.
 Prints achieved requests/s, the ideal (concurrency / latency), their ratio, the ratio to the
 baseline, and CPU per request. ``python benchmarks/teacher_throughput.py [--requests N]``.
 """
@@ -145,6 +147,9 @@ def main() -> None:
             out = {}
             rows.append(measure("teacher_complete", server, answered_by(frame, settings, out), n, ideal,
                                 base["req_per_s"]))
+            settings_sdk = {**settings, "cache_path": f"{tmp}/cache_sdk.sqlite", "transport": "sdk"}
+            rows.append(measure("teacher_complete_sdk_transport", server, answered_by(frame, settings_sdk, out), n,
+                                ideal, base["req_per_s"]))
             settings_mp = {**settings, "cache_path": f"{tmp}/cache_mp.sqlite", "client_processes": 2}
             row = measure("teacher_complete_2_processes", server, answered_by(frame, settings_mp, out), n, ideal,
                           base["req_per_s"])

@@ -12,6 +12,9 @@ from lamini_lm.teacher.tokens import request_key
 from teacher_helpers import instructions, requests_for, settings_for
 
 
+TRANSPORTS = pytest.mark.parametrize("transport", ["aiohttp", "sdk"])
+
+
 def _keys(texts, settings):
     return [request_key("gpt-3.5-turbo", [{"role": "user", "content": t}], settings.get("temperature", 0.7),
                         settings.get("max_tokens", 512), None) for t in texts]
@@ -26,10 +29,11 @@ def _keys(texts, settings):
         ("rate_timeout", {"timeout_s": 0.3}),
     ],
 )
-def test_retryable_faults_recover_exactly_once(replay, corpus, tmp_path, fault, extra):
+@TRANSPORTS
+def test_retryable_faults_recover_exactly_once(replay, corpus, tmp_path, fault, extra, transport):
     replay.set_faults(**{fault: 0.3}, timeout_sleep_s=5)
     texts = instructions(corpus, 24)
-    settings = settings_for(replay, tmp_path, **extra)
+    settings = settings_for(replay, tmp_path, transport=transport, **extra)
     out = complete(requests_for(texts), settings)
     assert out["error_kind"].isna().all(), out["error_kind"].value_counts()
     name = {"rate_500": "500", "rate_drop": "drop", "rate_malformed": "malformed", "rate_timeout": "timeout"}[fault]
@@ -139,29 +143,44 @@ def test_dry_run_sends_nothing(replay, corpus, tmp_path, caplog):
     assert "4 to send" in caplog.text
 
 
-def test_401_stops_at_once_without_the_key(replay, corpus, tmp_path):
+@TRANSPORTS
+def test_401_stops_at_once_without_the_key(replay, corpus, tmp_path, transport):
     replay.config.expected_key = "sk-right-key-0000"
     register_api_key("sk-wrong-key-1234567890")
     started = time.monotonic()
     with pytest.raises(TeacherAuthError) as info:
-        complete(requests_for(instructions(corpus, 40)), settings_for(replay, tmp_path, max_concurrency=4))
+        complete(requests_for(instructions(corpus, 40)),
+                 settings_for(replay, tmp_path, max_concurrency=4, transport=transport))
     assert time.monotonic() - started < 5
     assert replay.stats["401"] <= 4  # no retry storm: at most the requests already in flight
     assert "sk-wrong-key-1234567890" not in str(info.value) and "OPENAI_API_KEY" in str(info.value)
 
 
-def test_exhausted_quota_stops_instead_of_retrying(replay, corpus, tmp_path):
+@TRANSPORTS
+def test_exhausted_quota_stops_instead_of_retrying(replay, corpus, tmp_path, transport):
     replay.config.quota_exhausted = True
     with pytest.raises(TeacherQuotaError, match="insufficient_quota"):
-        complete(requests_for(instructions(corpus, 20)), settings_for(replay, tmp_path, max_concurrency=2))
+        complete(requests_for(instructions(corpus, 20)),
+                 settings_for(replay, tmp_path, max_concurrency=2, transport=transport))
     assert replay.stats["429_quota"] <= 2
 
 
-def test_key_is_sent_when_registered(replay, corpus, tmp_path):
+@TRANSPORTS
+def test_key_is_sent_when_registered(replay, corpus, tmp_path, transport):
     replay.config.expected_key = "sk-right-key-0000"
     register_api_key("sk-right-key-0000")
-    out = complete(requests_for(instructions(corpus, 2)), settings_for(replay, tmp_path))
+    out = complete(requests_for(instructions(corpus, 2)), settings_for(replay, tmp_path, transport=transport))
     assert out["error_kind"].isna().all()
+
+
+def test_transports_give_identical_results(replay, corpus, tmp_path):
+    texts = instructions(corpus, 12, start=300) + ["never recorded 9c2d"]
+    replay.set_faults(rate_500=0.2)
+    runs = {t: complete(requests_for(texts), settings_for(replay, tmp_path / t, transport=t))
+            for t in ("aiohttp", "sdk")}
+    columns = ["request_id", "text", "finish_reason", "prompt_tokens", "error_kind", "error_message", "teacher_model"]
+    pd.testing.assert_frame_equal(runs["aiohttp"][columns], runs["sdk"][columns])
+    assert runs["sdk"].loc[12, "error_kind"] == "not_in_replay_corpus"  # a 400 is recorded, not retried
 
 
 def test_bad_requests_and_settings_are_named():

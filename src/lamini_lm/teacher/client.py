@@ -5,6 +5,12 @@ pauses from ``x-ratelimit-*`` headers, retries with exponential backoff and full
 5xx, timeouts, dropped connections and malformed bodies (honouring ``retry-after-ms`` /
 ``Retry-After``). 4xx other than 408/409/429 are recorded for that request and not retried;
 401/403 stop the whole run. The client's own retries are off so every attempt is counted here.
+
+Two transports carry the requests (``teacher.transport``): ``aiohttp`` (default) takes the base
+URL, API key and headers from a configured ``AsyncOpenAI`` client once and posts each request
+over one aiohttp session; ``sdk`` sends each request through the client itself. Both hand back
+the same :class:`Reply`, so retries, limits and error handling are identical. The aiohttp path
+costs about a third of the CPU per request (docs/benchmarks/teacher.md).
 """
 
 from __future__ import annotations
@@ -15,9 +21,14 @@ import logging
 import random
 import re
 import time
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
+import aiohttp.helpers
 import openai
+import yarl
 
 try:  # the HTTP library under the openai client (httpx2 in openai 3.x, httpx before)
     import httpx2 as _httpx
@@ -64,12 +75,35 @@ def retry_after(headers: Any) -> float | None:
     return None
 
 
-def error_text(exc: openai.APIStatusError) -> str:
-    """The endpoint's own error message (``error.message``), else the client's summary."""
-    body = exc.body
-    if isinstance(body, dict) and isinstance(body.get("message"), str):
-        return body["message"]
-    return exc.message
+@dataclass(frozen=True)
+class Reply:
+    """An HTTP answer: status, case-insensitive headers and the raw body."""
+
+    status: int
+    headers: Mapping[str, str]
+    content: bytes
+
+    def error(self) -> tuple[str | None, str]:
+        """``(code, message)`` of an error body (``{"error": {"code", "message"}}``), else the raw text."""
+        try:
+            data = json.loads(self.content)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            inner = data.get("error") if isinstance(data.get("error"), dict) else data
+            message = inner.get("message")
+            code = inner.get("code")
+            if isinstance(message, str):
+                return (code if isinstance(code, str) else None), message
+        return None, self.content[:300].decode("utf-8", "replace").strip() or f"HTTP {self.status}"
+
+
+class SendError(Exception):
+    """A request that got no HTTP answer; ``kind`` is ``"timeout"`` or ``"connection"``."""
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(message)
+        self.kind = kind
 
 
 class TokenBucket:
@@ -109,6 +143,7 @@ class Limiter:
         self.remaining = {"requests": None, "tokens": None}
         self.limit = {"requests": None, "tokens": None}
         self.reset_at = {"requests": 0.0, "tokens": 0.0}
+        self.window = {"requests": 0.0, "tokens": 0.0}  # longest reset seen: the endpoint's window
         self.sent = {"requests": 0.0, "tokens": 0.0}
         self.in_flight = {"requests": 0.0, "tokens": 0.0}
         self.adaptive_pauses = 0
@@ -116,10 +151,11 @@ class Limiter:
     def _current(self, kind: str, now: float) -> float | None:
         if self.remaining[kind] is not None and now >= self.reset_at[kind]:
             # A new window: the full limit (None: unknown, so unlimited), less what is still in
-            # flight — the endpoint may count those in the new window.
+            # flight — the endpoint may count those in the new window — until the next answer's
+            # headers say more, or for one window at most.
             limit = self.limit[kind]
             self.remaining[kind] = None if limit is None else limit - self.in_flight[kind]
-            self.reset_at[kind] = now + 0.05 if limit is not None else 0.0
+            self.reset_at[kind] = now + max(self.window[kind], 0.05) if limit is not None else 0.0
         return self.remaining[kind]
 
     async def acquire(self, job: Job) -> tuple[float, float]:
@@ -171,6 +207,7 @@ class Limiter:
                 value = float(remaining)
             except ValueError:
                 continue
+            self.window[kind] = max(self.window[kind], reset)
             if ticket is not None:
                 value -= self.sent[kind] - ticket[i]  # sent after this one: maybe not counted yet
             reset_at = now + reset * 1.02 + 0.005
@@ -187,38 +224,106 @@ def _backoff(settings: TeacherSettings, attempt: int) -> float:
     return random.uniform(0.0, ceiling)  # full jitter
 
 
+def sdk_client(settings: TeacherSettings) -> openai.AsyncOpenAI:
+    """``AsyncOpenAI`` for ``settings`` on the SDK's aiohttp transport (``DefaultAioHttpClient``).
+
+    Measured here: the default httpx2 transport sends headers and body in two writes without
+    TCP_NODELAY (Nagle + delayed ACK stall each request) and costs more CPU per request.
+    """
+    try:
+        http_client = openai.DefaultAioHttpClient(timeout=settings.timeout_s)
+    except (AttributeError, RuntimeError):  # older SDK or no aiohttp: the SDK's default transport
+        http_client = None
+    return openai.AsyncOpenAI(
+        api_key=get_api_key() or NO_KEY,
+        base_url=settings.base_url,
+        timeout=settings.timeout_s,
+        max_retries=0,
+        http_client=http_client,
+    )
+
+
+class SdkTransport:
+    """Each request through ``AsyncOpenAI`` itself (its generic ``post``)."""
+
+    def __init__(self, settings: TeacherSettings):
+        self.client = sdk_client(settings)
+        self.timeout_s = settings.timeout_s
+
+    async def post(self, body: dict[str, Any]) -> Reply:
+        try:
+            # The generic post skips the typed-params transform of chat.completions.create
+            # (~1 ms CPU per request here); auth, timeouts and connection handling are the SDK's.
+            raw = await self.client.post("/chat/completions", cast_to=_httpx.Response, body=body)
+        except openai.APIStatusError as exc:
+            return Reply(exc.status_code, exc.response.headers, exc.response.content)
+        except openai.APITimeoutError:
+            raise SendError("timeout", f"no answer within timeout_s={self.timeout_s}") from None
+        except openai.APIConnectionError as exc:
+            raise SendError("connection", f"connection error: {exc.__cause__ or exc}") from None
+        return Reply(raw.status_code, raw.headers, raw.content)
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+class AiohttpTransport:
+    """Plain aiohttp POSTs with the URL and headers a configured ``AsyncOpenAI`` client would send.
+
+    The SDK resolves its configuration once (base URL and ``OPENAI_BASE_URL``, API key,
+    organisation and project, user agent); the per-request work is then one aiohttp call.
+    Create it inside the event loop that uses it.
+    """
+
+    def __init__(self, settings: TeacherSettings):
+        client = sdk_client(settings)
+        headers = {k: v for k, v in client.default_headers.items() if isinstance(v, str)}
+        headers.update(client.auth_headers)
+        self.url = str(client.base_url).rstrip("/") + "/chat/completions"
+        self.timeout_s = settings.timeout_s
+        # HTTP(S)_PROXY / NO_PROXY as the SDK honours them, looked up once: aiohttp's trust_env
+        # looks them up in a thread for every request (measured: GIL hand-offs slow the loop).
+        try:
+            self.proxy, self.proxy_auth = aiohttp.helpers.get_env_proxy_for_url(yarl.URL(self.url))
+        except LookupError:
+            self.proxy, self.proxy_auth = None, None
+        self.session = aiohttp.ClientSession(
+            headers=headers,
+            timeout=aiohttp.ClientTimeout(total=settings.timeout_s),
+            connector=aiohttp.TCPConnector(limit=settings.max_concurrency),
+        )
+
+    async def post(self, body: dict[str, Any]) -> Reply:
+        try:
+            async with self.session.post(self.url, data=json.dumps(body).encode(), proxy=self.proxy,
+                                         proxy_auth=self.proxy_auth) as response:
+                return Reply(response.status, response.headers, await response.read())
+        except asyncio.TimeoutError:
+            raise SendError("timeout", f"no answer within timeout_s={self.timeout_s}") from None
+        except aiohttp.ClientError as exc:
+            raise SendError("connection", f"connection error: {exc}") from None
+
+    async def close(self) -> None:
+        await self.session.close()
+
+
+TRANSPORTS = {"aiohttp": AiohttpTransport, "sdk": SdkTransport}
+
+
 class OpenAIBackend:
     """Sends each job as one chat-completions request."""
 
     def __init__(self, settings: TeacherSettings):
         self.settings = settings
 
-    def _client(self) -> openai.AsyncOpenAI:
-        """``AsyncOpenAI`` on the SDK's aiohttp transport (``DefaultAioHttpClient``).
-
-        Measured here: the default httpx2 transport sends headers and body in two writes without
-        TCP_NODELAY (Nagle + delayed ACK stall each request) and costs more CPU per request.
-        """
-        try:
-            http_client = openai.DefaultAioHttpClient(timeout=self.settings.timeout_s)
-        except (AttributeError, RuntimeError):  # older SDK or no aiohttp: the SDK's default transport
-            http_client = None
-        return openai.AsyncOpenAI(
-            api_key=get_api_key() or NO_KEY,
-            base_url=self.settings.base_url,
-            timeout=self.settings.timeout_s,
-            max_retries=0,
-            http_client=http_client,
-        )
-
     async def run(self, jobs: list[Job], run: Run) -> None:
-        client = self._client()
+        transport = TRANSPORTS[self.settings.transport](self.settings)
         limiter = Limiter(self.settings)
         queue = list(reversed(jobs))
 
         async def worker() -> None:
             while queue:
-                await self._one(client, limiter, queue.pop(), run)
+                await self._one(transport, limiter, queue.pop(), run)
 
         tasks = [asyncio.create_task(worker()) for _ in range(min(self.settings.max_concurrency, len(jobs)))]
         try:
@@ -232,11 +337,11 @@ class OpenAIBackend:
         finally:
             for task in tasks:
                 task.cancel()
-            await client.close()
+            await transport.close()
         if limiter.adaptive_pauses:
             logger.info("Teacher paused %d times on the endpoint's x-ratelimit headers.", limiter.adaptive_pauses)
 
-    async def _one(self, client: openai.AsyncOpenAI, limiter: Limiter, job: Job, run: Run) -> None:
+    async def _one(self, transport: AiohttpTransport | SdkTransport, limiter: Limiter, job: Job, run: Run) -> None:
         settings = self.settings
         reserved = run.budget.reserve(job)
         if reserved is None:
@@ -250,62 +355,27 @@ class OpenAIBackend:
             ticket = await limiter.acquire(job)
             delay: float | None = None
             try:
-                # The generic post skips the typed-params transform of chat.completions.create
-                # (~1 ms CPU per request here); auth, errors and timeouts are the SDK's own.
-                try:
-                    raw = await client.post("/chat/completions", cast_to=_httpx.Response, body=body)
-                finally:
-                    limiter.done(job)
-            except (openai.AuthenticationError, openai.PermissionDeniedError) as exc:
-                run.budget.settle(reserved, 0.0)
-                raise TeacherAuthError(
-                    f"The teacher endpoint {settings.base_url or 'https://api.openai.com/v1'} refused the "
-                    f"credentials (HTTP {exc.status_code}). Set openai.api_key in conf/local/credentials.yml "
-                    "or export OPENAI_API_KEY. Nothing was retried; finished results are kept in the cache."
-                ) from None
-            except openai.RateLimitError as exc:
-                if exc.code == "insufficient_quota":  # billing, not pacing: retrying cannot help
-                    run.budget.settle(reserved, 0.0)
-                    raise TeacherQuotaError(
-                        f"The teacher endpoint reports insufficient quota (HTTP 429 insufficient_quota): "
-                        f"{redact(error_text(exc))} Finished results are kept in the cache."
-                    ) from None
-                kind, message = "rate_limited", error_text(exc)
-                delay = retry_after(exc.response.headers)
-                limiter.observe(exc.response.headers, ticket)
-            except openai.APIStatusError as exc:
-                status = exc.status_code
-                kind, message = (exc.code if isinstance(exc.code, str) else None) or (
-                    "server_error" if status >= 500 else "bad_request"), f"HTTP {status}: {error_text(exc)}"
-                if status < 500 and status not in (408, 409):
-                    run.failure(job, kind, message, attempts=attempts, latency_s=time.monotonic() - started,
-                                reserved=reserved)
-                    return
-                delay = retry_after(exc.response.headers)
-            except openai.APITimeoutError:
-                kind, message = "timeout", f"no answer within timeout_s={settings.timeout_s}"
-            except openai.APIConnectionError as exc:
-                kind, message = "connection", f"connection error: {exc.__cause__ or exc}"
-            else:
-                limiter.observe(raw.headers, ticket)
-                try:
-                    data = json.loads(raw.content)
-                    choice = data["choices"][0]
-                    text = choice["message"]["content"]
-                    if not isinstance(text, str):
-                        raise TypeError("message content is not a string")
-                    usage = data.get("usage") or {}
-                except (ValueError, KeyError, IndexError, TypeError) as exc:
-                    kind, message = "malformed_response", f"unreadable response body ({type(exc).__name__}: {exc})"
+                reply = await transport.post(body)
+            except SendError as exc:
+                reply, kind, message = None, exc.kind, str(exc)
+            finally:
+                limiter.done(job)
+            if reply is not None:
+                limiter.observe(reply.headers, ticket)
+                if 200 <= reply.status < 300:
+                    outcome = self._read(reply)
+                    if isinstance(outcome, dict):
+                        run.success(job, **outcome, latency_s=time.monotonic() - started, attempts=attempts,
+                                    reserved=reserved)
+                        return
+                    kind, message = "malformed_response", outcome
                 else:
-                    run.success(
-                        job, text=text, finish_reason=choice.get("finish_reason"),
-                        prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                        completion_tokens=int(usage.get("completion_tokens") or 0),
-                        teacher_model=str(data.get("model") or settings.model),
-                        latency_s=time.monotonic() - started, attempts=attempts, reserved=reserved,
-                    )
-                    return
+                    kind, message = self._refusal(reply, run, reserved)
+                    if reply.status < 500 and reply.status not in (408, 409, 429):
+                        run.failure(job, kind, message, attempts=attempts, latency_s=time.monotonic() - started,
+                                    reserved=reserved)
+                        return
+                    delay = retry_after(reply.headers)
             run.stats[f"retry:{kind}"] += 1
             if attempts > settings.max_retries:
                 run.failure(job, kind, redact(message) or kind, attempts=attempts,
@@ -316,3 +386,42 @@ class OpenAIBackend:
             else:
                 delay *= random.uniform(1.0, 1.1)
             await asyncio.sleep(delay)
+
+    def _read(self, reply: Reply) -> dict[str, Any] | str:
+        """The result fields of a 2xx answer, or why its body is unreadable."""
+        try:
+            data = json.loads(reply.content)
+            choice = data["choices"][0]
+            text = choice["message"]["content"]
+            if not isinstance(text, str):
+                raise TypeError("message content is not a string")
+            usage = data.get("usage") or {}
+            return {
+                "text": text, "finish_reason": choice.get("finish_reason"),
+                "prompt_tokens": int(usage.get("prompt_tokens") or 0),
+                "completion_tokens": int(usage.get("completion_tokens") or 0),
+                "teacher_model": str(data.get("model") or self.settings.model),
+            }
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            return f"unreadable response body ({type(exc).__name__}: {exc})"
+
+    def _refusal(self, reply: Reply, run: Run, reserved: float) -> tuple[str, str]:
+        """``(kind, message)`` of an error answer; raises where retrying cannot help the run."""
+        status = reply.status
+        code, text = reply.error()
+        if status in (401, 403):
+            run.budget.settle(reserved, 0.0)
+            raise TeacherAuthError(
+                f"The teacher endpoint {self.settings.base_url or 'https://api.openai.com/v1'} refused the "
+                f"credentials (HTTP {status}). Set openai.api_key in conf/local/credentials.yml "
+                "or export OPENAI_API_KEY. Nothing was retried; finished results are kept in the cache."
+            )
+        if status == 429:
+            if code == "insufficient_quota":  # billing, not pacing: retrying cannot help
+                run.budget.settle(reserved, 0.0)
+                raise TeacherQuotaError(
+                    f"The teacher endpoint reports insufficient quota (HTTP 429 insufficient_quota): "
+                    f"{redact(text)} Finished results are kept in the cache."
+                )
+            return "rate_limited", text
+        return code or ("server_error" if status >= 500 else "bad_request"), f"HTTP {status}: {text}"

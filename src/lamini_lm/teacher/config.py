@@ -76,6 +76,7 @@ class TeacherSettings(_Strict):
     backend: Literal["openai", "openai_batch", "transformers"] = "openai"
     model: str = "gpt-3.5-turbo"
     base_url: str | None = None
+    transport: Literal["aiohttp", "sdk"] = "aiohttp"
     max_concurrency: int = Field(16, ge=1)
     client_processes: int = Field(1, ge=1, le=64)
     requests_per_minute: float | None = Field(None, gt=0)
@@ -97,10 +98,30 @@ class TeacherSettings(_Strict):
     replay: ReplaySettings = ReplaySettings()
 
 
+# Replay servers this process started for runs: configured replay port -> their base URLs (newest last).
+_SERVED_REPLAY: dict[int, list[str]] = {}
+
+
+def serve_replay_at(port: int, base_url: str, serving: bool = True) -> None:
+    """Route ``replay.serve`` settings configured for ``port`` to ``base_url`` (or stop routing there)."""
+    urls = _SERVED_REPLAY.setdefault(port, [])
+    if serving:
+        urls.append(base_url)
+    elif base_url in urls:
+        urls.remove(base_url)
+
+
+def _routed(settings: TeacherSettings) -> TeacherSettings:
+    """With ``replay.serve`` the teacher is the replay server this run started, wherever it listens."""
+    urls = _SERVED_REPLAY.get(settings.replay.port) if settings.replay.serve else None
+    url = urls[-1] if urls else None
+    return settings if url is None or url == settings.base_url else settings.model_copy(update={"base_url": url})
+
+
 def load_settings(teacher_settings: TeacherSettings | dict[str, Any] | None) -> TeacherSettings:
     """Validate ``params:teacher``; a bad value raises ``ValueError`` naming the key."""
     if isinstance(teacher_settings, TeacherSettings):
-        return teacher_settings
+        return _routed(teacher_settings)
     raw = dict(teacher_settings or {})
     if any(k in raw for k in ("api_key", "openai_api_key")):
         raise ValueError(
@@ -108,7 +129,7 @@ def load_settings(teacher_settings: TeacherSettings | dict[str, Any] | None) -> 
             "(openai.api_key) or export OPENAI_API_KEY."
         )
     try:
-        return TeacherSettings.model_validate(raw)
+        return _routed(TeacherSettings.model_validate(raw))
     except ValidationError as exc:
         problems = "; ".join(
             f"params:teacher.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()

@@ -143,7 +143,7 @@ class Run:
     def _advance(self) -> None:
         self._bar.update(1)
         done = self._bar.n
-        if done % 25 == 0 or done == self.total:
+        if not self._bar.disable and (done % 25 == 0 or done == self.total):
             self._bar.set_postfix(
                 tok=self.stats["prompt_tokens"] + self.stats["completion_tokens"],
                 cost=f"${self.budget.spent:.4f}", refresh=False,

@@ -1,9 +1,10 @@
 """Kedro hooks of the teacher: the API key from credentials, and the replay teacher's lifetime.
 
 ``TeacherHooks`` registers ``credentials`` ``openai.api_key`` in process memory (never in
-parameters) and, when ``params:teacher.replay.serve`` is true, serves the replay teacher on
-``teacher.replay.host:port`` for the duration of a run that uses ``params:teacher`` — reusing a
-replay server already listening there, and refusing clearly if something else holds the port.
+parameters) and, when ``params:teacher.replay.serve`` is true, serves the replay teacher for the
+duration of a run that uses ``params:teacher``: on ``teacher.replay.host:port``, or on a free
+port when that one is taken (by another run, say), with the run's requests routed to it. Each
+run owns its server, so concurrent runs never stop each other's teacher.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
-from lamini_lm.teacher.config import load_settings
+from lamini_lm.teacher.config import load_settings, serve_replay_at
 from lamini_lm.teacher.credentials import register_api_key
 
 logger = logging.getLogger(__name__)
@@ -60,21 +61,21 @@ class TeacherHooks:
         replay = settings.replay
         if not replay.serve:
             return
-        from lamini_lm.teacher.replay import is_replay_server, start
+        from lamini_lm.teacher.replay import start
 
+        port = replay.port
         if _port_open(replay.host, replay.port):
-            if is_replay_server(replay.host, replay.port):
-                logger.info("Reusing the replay teacher already serving %s:%d.", replay.host, replay.port)
-                return
-            raise RuntimeError(
-                f"params:teacher.replay.port={replay.port}: {replay.host}:{replay.port} is in use by something "
-                "that is not a replay teacher. Choose another port (teacher.replay.port and teacher.base_url)."
-            )
-        self._handle = start(replay)
+            port = 0
+            logger.info("%s:%d is taken (another run's replay teacher?); serving this run's on a free port.",
+                        replay.host, replay.port)
+        self._handle = start(replay, port=port)
+        self._configured_port = replay.port
+        serve_replay_at(replay.port, self._handle.base_url)
         logger.info("Replay teacher (recorded real outputs, not a model) serving %s.", self._handle.base_url)
 
     def _stop(self) -> None:
         if self._handle is not None:
+            serve_replay_at(self._configured_port, self._handle.base_url, serving=False)
             stats = dict(self._handle.stats)
             self._handle.stop()
             self._handle = None

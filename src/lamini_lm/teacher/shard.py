@@ -1,7 +1,7 @@
 """``client_processes > 1``: the ``openai`` backend split across worker processes.
 
 For fast endpoints (a local vLLM fleet, the replay teacher) one Python process runs out of CPU
-before the endpoint runs out of capacity: the SDK costs ~2 ms CPU per request here. Each worker
+before the endpoint runs out of capacity (~0.8 ms CPU per request here). Each worker
 process gets every N-th request, ``1/N`` of the concurrency, rate limits and remaining budget,
 commits to the same SQLite cache (WAL allows concurrent writers) and streams its results back,
 so progress, summary and the result table are the parent's as usual. The API key reaches the
