@@ -199,11 +199,17 @@ def herd_figures(table: pd.DataFrame) -> dict[str, Any]:
 
     figures: dict[str, Any] = {}
     fig, ax = plt.subplots(figsize=(6, 4))
-    for (family, kind), group in table.dropna(subset=["benchmark_average", "num_parameters"]).groupby(["family", "kind"]):
+    scored = table.dropna(subset=["benchmark_average", "num_parameters"])
+    for family, group in scored[scored["kind"] == "ours"].groupby("family"):
         group = group.sort_values("num_parameters")
-        marker = "o" if kind == "ours" else "s"
-        ax.plot(group["num_parameters"], group["benchmark_average"], marker=marker, linestyle="-" if kind != "ours" else "--",
-                label=f"{family} ({kind})")
+        ax.plot(group["num_parameters"], group["benchmark_average"], marker="o", linestyle="--", label=f"{family} (ours)")
+    paper = scored[scored["kind"] == "paper (published)"]
+    for lamini, group in paper.groupby(paper["model"].str.startswith("LaMini")):
+        ax.scatter(group["num_parameters"], group["benchmark_average"], marker="s" if lamini else "x",
+                   label="LaMini-LM (paper)" if lamini else "baselines (paper)")
+        for _, row in group.iterrows():
+            ax.annotate(str(row["model"]).replace(" (base model)", ""), (row["num_parameters"], row["benchmark_average"]),
+                        fontsize=6, xytext=(3, 2), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("parameters")
     ax.set_ylabel("average benchmark score (%)")
