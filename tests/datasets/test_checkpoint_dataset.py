@@ -8,7 +8,7 @@ import pytest
 import torch
 from kedro.io.core import DatasetError, Version
 
-from lamini_lm.datasets import CheckpointDataset, CheckpointLoadError, TokenizerDataset
+from lamini_lm.datasets import CheckpointDataset, CheckpointLoadError, PublishedCheckpointDataset, TokenizerDataset
 from lamini_lm.pipelines.training.tiny import build_tiny_model, train_bpe_tokenizer
 from lamini_lm.prompting import CAUSAL_WRAPPER
 from lamini_lm.student import Student
@@ -147,3 +147,28 @@ def test_on_load_error_return_hands_the_error_to_the_node_instead_of_stopping(tm
         CheckpointDataset(filepath=str(tmp_path / "broken")).load()
     with pytest.raises(DatasetError, match="on_load_error"):
         CheckpointDataset(filepath=str(tmp_path / "x"), on_load_error="ignore")
+
+
+@pytest.mark.parametrize("family", ["causal", "seq2seq"])
+def test_published_checkpoint_loads_plain_save_pretrained_weights_read_only(tmp_path, family):
+    student = make_student(family)
+    folder = tmp_path / "released"  # what a hub repo holds: save_pretrained output, no student.json
+    student.model.save_pretrained(folder)
+    student.tokenizer.save_pretrained(folder)
+    dataset = PublishedCheckpointDataset(name_or_path=str(folder), family=family)
+    loaded = dataset.load()
+    assert (loaded.name, loaded.family) == ("released", family)
+    assert loaded.metadata == {"published_checkpoint": str(folder)}
+    for key, value in student.model.state_dict().items():
+        assert torch.equal(value, loaded.model.state_dict()[key]), key
+    with pytest.raises(DatasetError, match="read-only"):
+        dataset.save(loaded)
+
+
+def test_published_checkpoint_errors_name_the_checkpoint(tmp_path):
+    with pytest.raises(DatasetError, match="family must be"):
+        PublishedCheckpointDataset(name_or_path="MBZUAI/LaMini-Flan-T5-783M", family="t5")
+    missing = PublishedCheckpointDataset(name_or_path=str(tmp_path / "nowhere"), family="causal",
+                                         on_load_error="return")
+    problem = missing.load()
+    assert isinstance(problem, CheckpointLoadError) and "nowhere" in str(problem)

@@ -13,7 +13,7 @@ from glob import glob
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from kedro.io.core import AbstractVersionedDataset, DatasetError, Version
+from kedro.io.core import AbstractDataset, AbstractVersionedDataset, DatasetError, Version
 
 from lamini_lm.datasets.atomic import atomic_directory_write
 from lamini_lm.datasets.model_card import render_model_card
@@ -26,6 +26,14 @@ STUDENT_FILE = "student.json"
 
 class CheckpointLoadError(DatasetError):
     """A checkpoint that could not be loaded, passed on (``on_load_error: return``) rather than raised."""
+
+
+def load_pretrained(name_or_path: str | Path, family: str, load_args: dict[str, Any]) -> tuple[Any, Any]:
+    """Model and tokenizer of a ``family`` (``seq2seq`` or ``causal``) checkpoint: hub id or folder."""
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+
+    auto = AutoModelForSeq2SeqLM if family == "seq2seq" else AutoModelForCausalLM
+    return auto.from_pretrained(name_or_path, **load_args), AutoTokenizer.from_pretrained(name_or_path)
 
 
 class _DirectoryDataset(AbstractVersionedDataset):
@@ -105,16 +113,12 @@ class CheckpointDataset(_DirectoryDataset):
             return CheckpointLoadError(f"checkpoint '{self._filepath}' failed to load: {type(err).__name__}: {err}")
 
     def _load_student(self) -> Student:
-        from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
-
         path = self._load_dir()
         info_file = path / STUDENT_FILE
         if not info_file.is_file():
             raise DatasetError(f"'{path}' is not a student checkpoint: '{STUDENT_FILE}' is missing.")
         info = json.loads(info_file.read_text())
-        auto = AutoModelForSeq2SeqLM if info["family"] == "seq2seq" else AutoModelForCausalLM
-        model = auto.from_pretrained(path, **self._load_args)
-        tokenizer = AutoTokenizer.from_pretrained(path)
+        model, tokenizer = load_pretrained(path, info["family"], self._load_args)
         metadata = info.get("metadata", {})
         return Student(name=info["name"], family=info["family"], model=model, tokenizer=tokenizer, metadata=metadata)
 
@@ -161,3 +165,54 @@ class TokenizerDataset(_DirectoryDataset):
 
     def save(self, data: Any) -> None:
         atomic_directory_write(Path(self._get_save_path()), data.save_pretrained)
+
+
+class PublishedCheckpointDataset(AbstractDataset):
+    """A published student — a hub id such as ``MBZUAI/LaMini-Flan-T5-783M`` or a folder — read-only.
+
+    Put it in place of ``<model>.checkpoint`` (conf/local) to evaluate released weights with
+    ``kedro run --pipelines=evaluation`` instead of the ones this project trains.
+
+    Args:
+        name_or_path: hub id or local folder, as ``from_pretrained`` takes it.
+        family: ``seq2seq`` or ``causal``.
+        name: the student's name in reports (default: the last part of ``name_or_path``).
+        load_args: passed to the model's ``from_pretrained`` (e.g. ``torch_dtype``).
+        on_load_error: ``raise`` (default) or ``return``, as for :class:`CheckpointDataset`.
+    """
+
+    def __init__(self, *, name_or_path: str, family: str, name: str | None = None,
+                 load_args: dict[str, Any] | None = None, metadata: dict | None = None, on_load_error: str = "raise"):
+        if family not in ("seq2seq", "causal"):
+            raise DatasetError(f"PublishedCheckpointDataset '{name_or_path}': family must be 'seq2seq' or 'causal', "
+                               f"got {family!r}.")
+        if on_load_error not in ("raise", "return"):
+            raise DatasetError(f"PublishedCheckpointDataset '{name_or_path}': on_load_error must be 'raise' or "
+                               f"'return', got {on_load_error!r}.")
+        self._name_or_path = name_or_path
+        self._family = family
+        self._name = name or PurePosixPath(str(name_or_path)).name
+        self._load_args = dict(load_args or {})
+        self._on_load_error = on_load_error
+        self.metadata = metadata
+
+    def _describe(self) -> dict[str, Any]:
+        return {"name_or_path": self._name_or_path, "family": self._family, "name": self._name}
+
+    def load(self) -> Student | CheckpointLoadError:
+        try:
+            model, tokenizer = load_pretrained(self._name_or_path, self._family, self._load_args)
+        except Exception as err:
+            if self._on_load_error == "raise":
+                raise
+            return CheckpointLoadError(f"published checkpoint '{self._name_or_path}' failed to load: "
+                                       f"{type(err).__name__}: {err}")
+        return Student(name=self._name, family=self._family, model=model, tokenizer=tokenizer,
+                       metadata={"published_checkpoint": self._name_or_path})
+
+    def save(self, data: Any) -> None:
+        raise DatasetError(
+            f"PublishedCheckpointDataset '{self._name_or_path}' is read-only: it serves released weights for "
+            "evaluation. Run only the evaluation pipeline (kedro run --pipelines=evaluation) while it replaces "
+            "a '<model>.checkpoint' entry."
+        )

@@ -41,3 +41,16 @@ def test_paper_rows_sit_beside_ours_in_table_markdown_and_plot(paper_reference):
     labels = {t.get_text() for t in ax.texts}
     assert {"LaMini-Flan-T5-783M", "GPT-2-XL", "Alpaca-7B"} <= labels
     assert pd.Series([len(c.get_offsets()) for c in ax.collections]).sum() == len(paper_reference["models"])
+
+
+def test_a_member_naming_a_paper_row_is_followed_by_it(paper_reference):
+    ours = {"model": "lamini_flan_t5_783m", "family": "seq2seq", "num_parameters": 783_150_080, "status": "ok",
+            "reference": "LaMini-Flan-T5-783M", "benchmarks": {"hellaswag": {"status": "ok", "value": 0.437}},
+            "benchmark_average": 0.437, "benchmarks_scored": 1, "benchmarks_total": 15}
+    other = {**ours, "model": "lamini_neo_125m", "family": "causal", "reference": None}
+    table = herd_table([ours, other], {}, paper_reference)
+    models = table["model"].tolist()
+    assert models[:3] == ["lamini_flan_t5_783m", "LaMini-Flan-T5-783M", "lamini_neo_125m"]
+    assert models.count("LaMini-Flan-T5-783M") == 1 and len(models) == 2 + len(paper_reference["models"])
+    assert table.loc[0, "paper_reference"] == "LaMini-Flan-T5-783M"
+    assert table.loc[0, "hellaswag"] == pytest.approx(table.loc[1, "hellaswag"])

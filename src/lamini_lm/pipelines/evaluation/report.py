@@ -36,6 +36,7 @@ def model_row(summary: dict[str, Any]) -> dict[str, Any]:
         "num_parameters": summary.get("num_parameters"),
         "status": summary.get("status"),
         "note": "tiny demo student built from config" if summary.get("tiny") else "",
+        "paper_reference": summary.get("reference"),
     }
     statuses: dict[str, str] = {}
     for task, result in (summary.get("benchmarks") or {}).items():
@@ -99,10 +100,22 @@ def reference_rows(references: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def herd_table(summaries: list[dict[str, Any]], references: dict[str, Any], paper_reference: dict[str, Any]) -> pd.DataFrame:
-    """Model x metric table: our herd, judged reference outputs, the paper's published rows."""
-    rows = [model_row(s) for s in summaries] + reference_rows(references) + paper_rows(paper_reference)
+    """Model x metric table: our herd, judged reference outputs, the paper's published rows.
+
+    A herd member whose model config names a ``paper_reference`` is followed by that paper row,
+    so ours and theirs sit side by side; the other paper rows come last.
+    """
+    paper = {row["model"]: row for row in paper_rows(paper_reference)}
+    rows = []
+    for summary in summaries:
+        row = model_row(summary)
+        rows.append(row)
+        if row["paper_reference"] in paper:
+            rows.append(paper.pop(row["paper_reference"]))
+    rows += reference_rows(references) + list(paper.values())
     table = pd.DataFrame(rows)
-    ordered = ["model", "kind", "family", "num_parameters", "status", "note", *BENCHMARK_ORDER, *EXTRA_BENCHMARKS,
+    ordered = ["model", "kind", "family", "num_parameters", "status", "note", "paper_reference",
+               *BENCHMARK_ORDER, *EXTRA_BENCHMARKS,
                "benchmark_average", "benchmarks_scored", *METRIC_COLUMNS, *STATUS_COLUMNS, "benchmark_status"]
     for column in ordered:
         if column not in table.columns:
