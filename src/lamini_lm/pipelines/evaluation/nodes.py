@@ -158,11 +158,16 @@ def _lm_eval_model(student: Any, settings: dict[str, Any], workdir: Path):
     if backend == "hf_parallelize":  # accelerate's device map across all visible GPUs
         from lm_eval.models.huggingface import HFLM
 
-        return HFLM(pretrained=str(folder), backend=family, parallelize=True, batch_size=batch_size, max_length=max_length)
+        # ``device`` is where inputs go (the device map's first layer): lm-eval's default is "cuda".
+        return HFLM(pretrained=str(folder), backend=family, parallelize=True, device=settings.get("device", "cuda"),
+                    batch_size=batch_size, max_length=max_length)
     if backend == "vllm":
         if family != "causal":
             raise ValueError(f"backend 'vllm' serves decoder-only models; '{student.name}' is {family}.")
-        from lm_eval.models.vllm_causallms import VLLM
+        try:
+            from lm_eval.models.vllm_causallms import VLLM
+        except ImportError as err:
+            raise ImportError(f"backend 'vllm' needs vLLM on a GPU machine (pip install vllm): {err}") from err
 
         return VLLM(pretrained=str(folder), batch_size=batch_size, max_length=max_length, **(settings.get("vllm") or {}))
     raise ValueError(f"params evaluation.benchmarks.backend={backend!r}; expected hf, hf_parallelize or vllm.")
