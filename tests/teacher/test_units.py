@@ -9,6 +9,7 @@ import pandas as pd
 
 from lamini_lm.teacher import RESULT_COLUMNS, complete, load_settings
 from lamini_lm.teacher.client import Limiter, parse_duration, retry_after
+from lamini_lm.teacher.transport import Reply
 from lamini_lm.teacher.core import Job
 from lamini_lm.teacher.tokens import count_prompt_tokens, count_tokens, request_key, truncate_tokens
 
@@ -50,3 +51,12 @@ def test_approximate_tokens():
 def test_empty_request_table():
     out = complete(pd.DataFrame({"request_id": [], "messages": []}), {"cache_path": None, "progress": False})
     assert list(out.columns) == RESULT_COLUMNS and out.empty
+
+
+def test_error_bodies_of_openai_vllm_and_plain_servers_are_read():
+    openai_style = Reply(429, {}, b'{"error": {"message": "Slow down", "type": "requests", "code": "rate_limit_exceeded"}}')
+    assert openai_style.error() == ("rate_limit_exceeded", "Slow down")
+    vllm_style = Reply(400, {}, b'{"object": "error", "message": "max_tokens too large", "code": 400}')
+    assert vllm_style.error() == (None, "max_tokens too large")  # numeric codes are not error kinds
+    assert Reply(502, {}, b"<html>Bad Gateway</html>").error() == (None, "<html>Bad Gateway</html>")
+    assert Reply(503, {}, b"").error() == (None, "HTTP 503")
