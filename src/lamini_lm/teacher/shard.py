@@ -91,7 +91,7 @@ def run_sharded(jobs: list[Job], run: Run) -> None:
                 dead = [i for i in running if not procs[i].is_alive() and procs[i].exitcode not in (0, None)]
                 if dead:
                     raise RuntimeError(f"teacher client process {dead[0]} died (exit code {procs[dead[0]].exitcode}); "
-                                       "finished results are in the cache — run again to resume.")
+                                       "finished results are in the cache — run again to resume.") from None
                 continue
             if message[0] == "result":
                 _, key, result = message
