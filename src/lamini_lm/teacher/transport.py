@@ -127,10 +127,10 @@ class AiohttpTransport:
     """
 
     def __init__(self, settings: TeacherSettings):
-        client = sdk_client(settings)
-        headers = {k: v for k, v in client.default_headers.items() if isinstance(v, str)}
-        headers.update(client.auth_headers)
-        self.url = str(client.base_url).rstrip("/") + "/chat/completions"
+        self.config = openai.AsyncOpenAI(api_key=get_api_key() or NO_KEY, base_url=settings.base_url, max_retries=0)
+        headers = {k: v for k, v in self.config.default_headers.items() if isinstance(v, str)}
+        headers.update(self.config.auth_headers)
+        self.url = str(self.config.base_url).rstrip("/") + "/chat/completions"
         self.timeout_s = settings.timeout_s
         # HTTP(S)_PROXY / NO_PROXY as the SDK honours them, looked up once: aiohttp's trust_env
         # looks them up in a thread for every request (measured: GIL hand-offs slow the loop).
@@ -156,6 +156,7 @@ class AiohttpTransport:
 
     async def close(self) -> None:
         await self.session.close()
+        await self.config.close()
 
 
 TRANSPORTS = {"aiohttp": AiohttpTransport, "sdk": SdkTransport}
