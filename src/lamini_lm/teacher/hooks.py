@@ -10,7 +10,6 @@ run owns its server, so concurrent runs never stop each other's teacher.
 from __future__ import annotations
 
 import logging
-import socket
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
@@ -26,18 +25,13 @@ def _uses_teacher(pipeline: Any) -> bool:
                for node in pipeline.nodes for name in node.inputs)
 
 
-def _port_open(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(1.0)
-        return sock.connect_ex((host, port)) == 0
-
-
 class TeacherHooks:
     """Credentials in, replay server up (before the run) and down (after it, or on error)."""
 
     def __init__(self) -> None:
         self._params: dict[str, Any] | None = None
         self._handle = None
+        self._configured_port: int | None = None
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
@@ -61,14 +55,14 @@ class TeacherHooks:
         replay = settings.replay
         if not replay.serve:
             return
-        from lamini_lm.teacher.replay import start
+        from lamini_lm.teacher.replay import corpus_from_settings, start
 
-        port = replay.port
-        if _port_open(replay.host, replay.port):
-            port = 0
-            logger.info("%s:%d is taken (another run's replay teacher?); serving this run's on a free port.",
-                        replay.host, replay.port)
-        self._handle = start(replay, port=port)
+        corpus = corpus_from_settings(replay)
+        try:
+            self._handle = start(replay, corpus=corpus)
+        except OSError as err:  # the port is taken (by another run's replay teacher, say)
+            logger.info("%s:%d: %s; serving this run's replay teacher on a free port.", replay.host, replay.port, err)
+            self._handle = start(replay, port=0, corpus=corpus)
         self._configured_port = replay.port
         serve_replay_at(replay.port, self._handle.base_url)
         logger.info("Replay teacher (recorded real outputs, not a model) serving %s.", self._handle.base_url)

@@ -105,7 +105,7 @@ def serve(settings: ReplaySettings | None = None, *, port: int = 0, **kwargs: An
 
 
 def is_replay_server(host: str, port: int, timeout: float = 1.0) -> bool:
-    """Whether ``host:port`` already serves a replay teacher (so a hook can reuse it)."""
+    """Whether ``host:port`` serves a replay teacher."""
     try:
         with urllib.request.urlopen(f"http://{host}:{port}/v1/models", timeout=timeout) as response:
             if response.headers.get(MARKER_HEADER) == "1":
