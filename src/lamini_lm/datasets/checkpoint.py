@@ -17,6 +17,7 @@ from kedro.io.core import AbstractDataset, AbstractVersionedDataset, DatasetErro
 
 from lamini_lm.datasets.atomic import atomic_directory_write
 from lamini_lm.datasets.model_card import render_model_card
+from lamini_lm.herd import FAMILIES
 from lamini_lm.student import Student
 
 logger = logging.getLogger(__name__)
@@ -26,6 +27,22 @@ STUDENT_FILE = "student.json"
 
 class CheckpointLoadError(DatasetError):
     """A checkpoint that could not be loaded, passed on (``on_load_error: return``) rather than raised."""
+
+
+def _check_on_load_error(value: str, owner: str) -> str:
+    if value not in ("raise", "return"):
+        raise DatasetError(f"{owner}: on_load_error must be 'raise' or 'return', got {value!r}.")
+    return value
+
+
+def _load_or_report(load: Any, on_load_error: str, what: str) -> Any:
+    """``load()``, or (``on_load_error: return``) a :class:`CheckpointLoadError` saying why it failed."""
+    try:
+        return load()
+    except Exception as err:
+        if on_load_error == "raise":
+            raise
+        return CheckpointLoadError(f"{what} failed to load: {type(err).__name__}: {err}")
 
 
 def load_pretrained(name_or_path: str | Path, family: str, load_args: dict[str, Any]) -> tuple[Any, Any]:
@@ -92,11 +109,7 @@ class CheckpointDataset(_DirectoryDataset):
         on_load_error: str = "raise",
     ):
         super().__init__(filepath=filepath, version=version, metadata=metadata)
-        if on_load_error not in ("raise", "return"):
-            raise DatasetError(
-                f"CheckpointDataset '{filepath}': on_load_error must be 'raise' or 'return', got {on_load_error!r}."
-            )
-        self._on_load_error = on_load_error
+        self._on_load_error = _check_on_load_error(on_load_error, f"CheckpointDataset '{filepath}'")
         self._push_to_hub = push_to_hub
         self._load_args = dict(load_args or {})
         self._save_args = dict(save_args or {})
@@ -105,12 +118,7 @@ class CheckpointDataset(_DirectoryDataset):
         return {"filepath": str(self._filepath), "version": self._version, "push_to_hub": self._push_to_hub}
 
     def load(self) -> Student | CheckpointLoadError:
-        try:
-            return self._load_student()
-        except Exception as err:
-            if self._on_load_error == "raise":
-                raise
-            return CheckpointLoadError(f"checkpoint '{self._filepath}' failed to load: {type(err).__name__}: {err}")
+        return _load_or_report(self._load_student, self._on_load_error, f"checkpoint '{self._filepath}'")
 
     def _load_student(self) -> Student:
         path = self._load_dir()
@@ -183,30 +191,25 @@ class PublishedCheckpointDataset(AbstractDataset):
 
     def __init__(self, *, name_or_path: str, family: str, name: str | None = None,
                  load_args: dict[str, Any] | None = None, metadata: dict | None = None, on_load_error: str = "raise"):
-        if family not in ("seq2seq", "causal"):
-            raise DatasetError(f"PublishedCheckpointDataset '{name_or_path}': family must be 'seq2seq' or 'causal', "
-                               f"got {family!r}.")
-        if on_load_error not in ("raise", "return"):
-            raise DatasetError(f"PublishedCheckpointDataset '{name_or_path}': on_load_error must be 'raise' or "
-                               f"'return', got {on_load_error!r}.")
+        owner = f"PublishedCheckpointDataset '{name_or_path}'"
+        if family not in FAMILIES:
+            raise DatasetError(f"{owner}: family must be one of {FAMILIES}, got {family!r}.")
+        self._on_load_error = _check_on_load_error(on_load_error, owner)
         self._name_or_path = name_or_path
         self._family = family
         self._name = name or PurePosixPath(str(name_or_path)).name
         self._load_args = dict(load_args or {})
-        self._on_load_error = on_load_error
         self.metadata = metadata
 
     def _describe(self) -> dict[str, Any]:
         return {"name_or_path": self._name_or_path, "family": self._family, "name": self._name}
 
     def load(self) -> Student | CheckpointLoadError:
-        try:
-            model, tokenizer = load_pretrained(self._name_or_path, self._family, self._load_args)
-        except Exception as err:
-            if self._on_load_error == "raise":
-                raise
-            return CheckpointLoadError(f"published checkpoint '{self._name_or_path}' failed to load: "
-                                       f"{type(err).__name__}: {err}")
+        return _load_or_report(self._load_student, self._on_load_error,
+                               f"published checkpoint '{self._name_or_path}'")
+
+    def _load_student(self) -> Student:
+        model, tokenizer = load_pretrained(self._name_or_path, self._family, self._load_args)
         return Student(name=self._name, family=self._family, model=model, tokenizer=tokenizer,
                        metadata={"published_checkpoint": self._name_or_path})
 
