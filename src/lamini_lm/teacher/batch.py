@@ -19,7 +19,7 @@ import openai
 
 from lamini_lm.teacher.config import TeacherSettings
 from lamini_lm.teacher.core import Job, Run, TeacherAuthError
-from lamini_lm.teacher.credentials import get_api_key
+from lamini_lm.teacher.transport import openai_client
 
 logger = logging.getLogger(__name__)
 ENDPOINT = "/v1/chat/completions"
@@ -39,8 +39,7 @@ class BatchBackend:
         self.endpoint = settings.base_url or "https://api.openai.com/v1"
 
     async def run(self, jobs: list[Job], run: Run) -> None:
-        client = openai.AsyncOpenAI(api_key=get_api_key() or "no-key-set", base_url=self.settings.base_url,
-                                    timeout=max(self.settings.timeout_s, 300.0), max_retries=3)
+        client = openai_client(self.settings, timeout=max(self.settings.timeout_s, 300.0), max_retries=3)
         self.started = time.monotonic()
         pending: dict[str, Job] = {}
         self.reserved: dict[str, float] = {}

@@ -75,8 +75,13 @@ class Transport(Protocol):
     async def close(self) -> None: ...
 
 
+def openai_client(settings: TeacherSettings, **options: Any) -> openai.AsyncOpenAI:
+    """``AsyncOpenAI`` for ``settings.base_url`` with the registered key; ``options`` go to the client."""
+    return openai.AsyncOpenAI(api_key=get_api_key() or NO_KEY, base_url=settings.base_url, **options)
+
+
 def sdk_client(settings: TeacherSettings) -> openai.AsyncOpenAI:
-    """``AsyncOpenAI`` for ``settings`` on the SDK's aiohttp transport (``DefaultAioHttpClient``).
+    """``AsyncOpenAI`` on the SDK's aiohttp transport (``DefaultAioHttpClient``), its retries off.
 
     Measured here: the default httpx2 transport sends headers and body in two writes without
     TCP_NODELAY (Nagle + delayed ACK stall each request) and costs more CPU per request.
@@ -85,13 +90,7 @@ def sdk_client(settings: TeacherSettings) -> openai.AsyncOpenAI:
         http_client = openai.DefaultAioHttpClient(timeout=settings.timeout_s)
     except (AttributeError, RuntimeError):  # older SDK or no aiohttp: the SDK's default transport
         http_client = None
-    return openai.AsyncOpenAI(
-        api_key=get_api_key() or NO_KEY,
-        base_url=settings.base_url,
-        timeout=settings.timeout_s,
-        max_retries=0,
-        http_client=http_client,
-    )
+    return openai_client(settings, timeout=settings.timeout_s, max_retries=0, http_client=http_client)
 
 
 class SdkTransport:
@@ -127,7 +126,7 @@ class AiohttpTransport:
     """
 
     def __init__(self, settings: TeacherSettings):
-        self.config = openai.AsyncOpenAI(api_key=get_api_key() or NO_KEY, base_url=settings.base_url, max_retries=0)
+        self.config = openai_client(settings, max_retries=0)
         headers = {k: v for k, v in self.config.default_headers.items() if isinstance(v, str)}
         headers.update(self.config.auth_headers)
         self.url = str(self.config.base_url).rstrip("/") + "/chat/completions"
