@@ -15,7 +15,7 @@ export HF_DATASETS_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export MPLBACKEND ?= Agg
 
-.PHONY: setup demo run test viz viz-build bench clean-data
+.PHONY: setup demo run lint format test viz viz-build bench clean-data
 
 setup: $(VENV)/.installed
 
@@ -32,7 +32,15 @@ demo: setup
 
 run: demo
 
-test: setup
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: setup lint
 	$(BIN)/python -m pytest
 
 viz: setup

@@ -72,7 +72,7 @@ class Meter:
             self.peak = max(self.peak, _rss_bytes())
             self._stop.wait(0.02)
 
-    def __enter__(self) -> "Meter":
+    def __enter__(self) -> Meter:
         gc.collect()
         self.start_rss = self.peak = _rss_bytes()
         self._thread = threading.Thread(target=self._sample, daemon=True)
@@ -138,9 +138,9 @@ def load_params() -> dict:
 def run_chain(rows: int, base: pd.DataFrame, params: dict, out_dir: Path) -> list[dict]:
     figures: list[dict] = []
 
-    def step(name: str, fn):
+    def step(name: str, fn, *args):
         with Meter() as meter:
-            value = fn()
+            value = fn(*args)
         figures.append({"node": name, "rows": rows, "seconds": meter.seconds, "peak_rss_gb": meter.peak / 2**30})
         print(f"  {name:<28} {meter.seconds:8.1f} s   peak RSS {meter.peak / 2**30:6.2f} GB", flush=True)
         return value
@@ -150,10 +150,10 @@ def run_chain(rows: int, base: pd.DataFrame, params: dict, out_dir: Path) -> lis
                          "prompt_id": "bench", "teacher_model": "gpt-3.5-turbo", "created_at": "2026-01-01"})
     first = ~pool["instruction"].str.strip().duplicated().to_numpy()
     settings = {**params["requests"], "limit": None}
-    requests = step("build_requests", lambda: build_requests(pool, settings))
+    requests = step("build_requests", build_requests, pool, settings)
     del pool, tags
     results = simulate_results(requests, responses[first])
-    teacher_pairs, log, report = step("clean_teacher_answers", lambda: clean_teacher_answers(requests, results, params["cleaning"]))
+    teacher_pairs, log, report = step("clean_teacher_answers", clean_teacher_answers, requests, results, params["cleaning"])
     print(f"    cleaning: kept {report['kept']:,}, dropped {report['dropped_by_reason']}")
     del requests, results, log
     gc.collect()
@@ -166,12 +166,11 @@ def run_chain(rows: int, base: pd.DataFrame, params: dict, out_dir: Path) -> lis
     gc.collect()
     records = step("load jsonl (DistilledRecords)", lambda: DistilledRecordsDataset(filepath=str(jsonl)).load())
     jsonl.unlink()
-    imported = step("import_published", lambda: import_published(records, LAMINI))
+    imported = step("import_published", import_published, records, LAMINI)
     del imported, records
     gc.collect()
     published = real_pairs()
-    dataset = step("assemble_lamini_dataset (+splits)",
-                   lambda: assemble_lamini_dataset(params["assemble"], teacher_pairs, published))
+    dataset = step("assemble_lamini_dataset (+splits)", assemble_lamini_dataset, params["assemble"], teacher_pairs, published)
     del teacher_pairs
     target = out_dir / f"export_{rows}"
     step("export_hf_dataset (+save)", lambda: HFDatasetExport(path=str(target)).save(

@@ -28,9 +28,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+import aiohttp  # noqa: E402
 import pandas as pd  # noqa: E402
 
-import aiohttp  # noqa: E402
 import lamini_lm.teacher.client  # noqa: E402,F401 - imported (openai) before any timing
 from lamini_lm.teacher import complete  # noqa: E402
 from lamini_lm.teacher.replay import corpus_from_settings  # noqa: E402

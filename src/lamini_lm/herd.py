@@ -17,7 +17,7 @@ FAMILIES = ("seq2seq", "causal")
 
 def use_config_loader(config_loader) -> None:
     """Remember the active session's config loader (set by a hook)."""
-    global _config_loader
+    global _config_loader  # noqa: PLW0603
     _config_loader = config_loader
 
 

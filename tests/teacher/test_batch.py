@@ -7,11 +7,11 @@ import signal
 import time
 
 import pytest
+from teacher_helpers import instructions, requests_for, settings_for
+from test_resume import _start, _wait
 
 from lamini_lm.teacher import complete
 from lamini_lm.teacher.tokens import request_key
-from teacher_helpers import instructions, requests_for, settings_for
-from test_resume import _start, _wait
 
 FAST = {"poll_interval_s": 0.05, "poll_max_interval_s": 0.2}
 

@@ -8,10 +8,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from teacher_helpers import instructions, requests_for, settings_for
 
 from lamini_lm.teacher import TeacherAuthError, complete, register_api_key
 from lamini_lm.teacher.cache import ResultCache
-from teacher_helpers import instructions, requests_for, settings_for
 
 
 def _writer(path: str, worker: int, n: int) -> None:

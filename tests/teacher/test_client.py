@@ -6,11 +6,10 @@ import time
 
 import pandas as pd
 import pytest
+from teacher_helpers import instructions, requests_for, settings_for
 
 from lamini_lm.teacher import TeacherAuthError, TeacherQuotaError, complete, project_cost, register_api_key
 from lamini_lm.teacher.tokens import request_key
-from teacher_helpers import instructions, requests_for, settings_for
-
 
 TRANSPORTS = pytest.mark.parametrize("transport", ["aiohttp", "sdk"])
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import socket
 
 from kedro.pipeline import Node, Pipeline
+from teacher_helpers import instructions, requests_for
 
 from lamini_lm.teacher import complete, load_settings
 from lamini_lm.teacher.credentials import get_api_key, redact
 from lamini_lm.teacher.hooks import TeacherHooks
 from lamini_lm.teacher.replay import is_replay_server
-from teacher_helpers import instructions, requests_for
 
 
 class _Context:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from teacher_helpers import instructions, requests_for
 
 from lamini_lm.teacher import complete
-from teacher_helpers import instructions, requests_for
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,12 @@ import json
 
 import pandas as pd
 import pytest
+from teacher_helpers import requests_for, settings_for
 
 from lamini_lm.prompting import fold_input
 from lamini_lm.teacher import complete
 from lamini_lm.teacher.replay import is_replay_server
 from lamini_lm.teacher.replay.corpus import load_corpus
-
-from teacher_helpers import requests_for, settings_for
 
 RAW = "data/01_raw"
 

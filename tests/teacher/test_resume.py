@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 import pytest
+from teacher_helpers import instructions, requests_for, settings_for
 
 from lamini_lm.teacher import complete
 from lamini_lm.teacher.tokens import request_key
-from teacher_helpers import instructions, requests_for, settings_for
 
 SCRIPT = Path(__file__).with_name("client_process.py")
 pytestmark = pytest.mark.slow  # client subprocesses

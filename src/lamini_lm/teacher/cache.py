@@ -14,8 +14,9 @@ import logging
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ CREATE TABLE IF NOT EXISTS batches (
 
 
 def _checksum(key: str, payload: str) -> str:
-    return hashlib.sha256(f"{key}\n{payload}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{key}\n{payload}".encode()).hexdigest()
 
 
 class ResultCache:

@@ -17,7 +17,7 @@ _KEY_LIKE = re.compile(r"sk-[A-Za-z0-9_\-*.]{4,}")
 
 def register_api_key(key: str | None) -> None:
     """Remember ``key`` for this process (placeholders such as ``sk-...`` are ignored)."""
-    global _api_key
+    global _api_key  # noqa: PLW0603 - the key lives in process memory only, never in parameters
     key = (key or "").strip()
     _api_key = None if key in _PLACEHOLDERS else key
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from lamini_lm.pipelines.evaluation.report import BENCHMARK_ORDER, herd_markdown, herd_table, herd_figures
+from lamini_lm.pipelines.evaluation.report import BENCHMARK_ORDER, herd_figures, herd_markdown, herd_table
 
 PARAMETERS = Path(__file__).resolve().parents[3] / "conf" / "base" / "parameters_evaluation.yml"
 

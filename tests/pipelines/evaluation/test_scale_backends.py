@@ -6,9 +6,9 @@ import sys
 import types
 
 import pytest
+from test_nodes import SETTINGS, SST2_DOCS
 
 from lamini_lm.pipelines.evaluation import nodes
-from test_nodes import SETTINGS, SST2_DOCS
 
 
 @pytest.mark.parametrize("student_fixture", ["causal_student", "seq2seq_student"])

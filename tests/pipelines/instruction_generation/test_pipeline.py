@@ -47,7 +47,7 @@ def _catalog(tmp_path, raw_data, params, teacher) -> DataCatalog:
 
 
 def test_pipeline_with_a_fake_teacher(tmp_path, raw_data, params, monkeypatch):
-    import lamini_lm.teacher as teacher
+    from lamini_lm import teacher
 
     seen = {}
 

@@ -47,8 +47,8 @@ def test_pad_to_length_is_the_naive_baseline():
 
 
 def padded_fraction(batches, *lengths) -> float:
-    real = sum(int(l[b].sum()) for b in batches for l in lengths)
-    total = sum(len(b) * int(l[b].max()) for b in batches for l in lengths)
+    real = sum(int(length[b].sum()) for b in batches for length in lengths)
+    total = sum(len(b) * int(length[b].max()) for b in batches for length in lengths)
     return 1 - real / total
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-import lamini_lm.teacher as teacher
+from lamini_lm import teacher
 
 logger = logging.getLogger(__name__)
 

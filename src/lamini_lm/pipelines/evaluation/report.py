@@ -213,8 +213,8 @@ def herd_figures(table: pd.DataFrame) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     fig, ax = plt.subplots(figsize=(6, 4))
     scored = table.dropna(subset=["benchmark_average", "num_parameters"])
-    for family, group in scored[scored["kind"] == "ours"].groupby("family"):
-        group = group.sort_values("num_parameters")
+    for family, members in scored[scored["kind"] == "ours"].groupby("family"):
+        group = members.sort_values("num_parameters")
         ax.plot(group["num_parameters"], group["benchmark_average"], marker="o", linestyle="--", label=f"{family} (ours)")
     paper = scored[scored["kind"] == "paper (published)"]
     for lamini, group in paper.groupby(paper["model"].str.startswith("LaMini")):

@@ -8,7 +8,6 @@ import math
 import re
 from typing import Any
 
-
 logger = logging.getLogger(__name__)
 
 

@@ -203,9 +203,10 @@ def filter_instructions(
     blocked = keyword_pattern(f.blocked_keywords)
     examples = dict(zip(generation_prompts["prompt_id"], generation_prompts["examples"]))
     reasons = []
-    for instruction, tag, prompt_id, reason in zip(
+    for instruction, tag, prompt_id, parse_reason in zip(
         candidates["instruction"], candidates["instruction_source"], candidates["prompt_id"], candidates["reason"]
     ):
+        reason = parse_reason
         if reason is None or pd.isna(reason):
             reason = rejection_reason(
                 instruction, list(examples.get(prompt_id, [])),

@@ -190,8 +190,8 @@ def _max_of_others(loads: np.ndarray) -> np.ndarray:
 def _pad(rows: list[list[int]], width: int, value: int) -> torch.Tensor:
     out = torch.full((len(rows), width), value, dtype=torch.long)
     for i, row in enumerate(rows):
-        row = row[:width]
-        out[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+        kept = row[:width]
+        out[i, : len(kept)] = torch.tensor(kept, dtype=torch.long)
     return out
 
 

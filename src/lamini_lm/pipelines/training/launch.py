@@ -52,7 +52,7 @@ def train(job: TrainingJob, launcher: str = "none", launcher_settings: dict[str,
             stale.unlink()
     command = launch_command(launcher, job_dir, launcher_settings or {})
     logger.info("Model '%s': launching %s", job.name, " ".join(command))
-    completed = subprocess.run(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    completed = subprocess.run(command, check=False, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     if completed.returncode != 0:
         raise RuntimeError(
             f"Model '{job.name}': the {launcher} run failed with exit code {completed.returncode}; "

@@ -40,11 +40,11 @@ def encode_pairs(
         response_ids = tokenizer([" " + r for r in responses], add_special_tokens=False)["input_ids"]
         rows = []
         for prompt, response in zip(prompt_ids, response_ids):
-            response = response + [eos]
+            target = [*response, eos]
             rows.append(
                 {
-                    "input_ids": (prompt + response)[:max_length],
-                    "labels": ([IGNORE_INDEX] * len(prompt) + response)[:max_length],
+                    "input_ids": (prompt + target)[:max_length],
+                    "labels": ([IGNORE_INDEX] * len(prompt) + target)[:max_length],
                 }
             )
         return rows

@@ -16,8 +16,9 @@ from __future__ import annotations
 import contextlib
 import json
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any
 
 from lamini_lm.teacher.config import Faults, ReplaySettings
 from lamini_lm.teacher.replay.corpus import Corpus, load_corpus

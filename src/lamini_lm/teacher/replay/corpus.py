@@ -86,7 +86,7 @@ class Corpus:
         outside = _EXAMPLE.sub(" ", prompt)
         match = _COUNT.search(outside)
         n = max(1, min(200, int(match.group(1)))) if match else DEFAULT_GENERATION_COUNT
-        digest = hashlib.sha256(f"{seed}\n{prompt}".encode("utf-8")).hexdigest()
+        digest = hashlib.sha256(f"{seed}\n{prompt}".encode()).hexdigest()
         rng = random.Random(int(digest[:16], 16))
         scores: dict[int, float] = defaultdict(float)
         for word in sorted(content_words(outside)):
