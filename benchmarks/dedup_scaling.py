@@ -37,22 +37,49 @@ sys.path.insert(0, str(ROOT / "src"))
 from lamini_lm.pipelines.instruction_generation import dedup  # noqa: E402
 
 SYNONYMS = {
-    "give": ["provide", "list", "offer"], "write": ["compose", "create", "draft"],
-    "explain": ["describe", "clarify", "outline"], "describe": ["explain", "characterize"],
-    "list": ["name", "give", "enumerate"], "short": ["brief", "concise"], "generate": ["create", "produce"],
-    "find": ["identify", "determine"], "create": ["make", "design", "write"], "what": ["which"],
-    "tips": ["suggestions", "ideas"], "ways": ["methods", "approaches"], "good": ["great", "effective"],
-    "following": ["given", "provided"], "sentence": ["phrase", "statement"], "story": ["tale", "narrative"],
-    "important": ["essential", "key"], "help": ["assist", "support"], "summarize": ["summarise", "sum up"],
+    "give": ["provide", "list", "offer"],
+    "write": ["compose", "create", "draft"],
+    "explain": ["describe", "clarify", "outline"],
+    "describe": ["explain", "characterize"],
+    "list": ["name", "give", "enumerate"],
+    "short": ["brief", "concise"],
+    "generate": ["create", "produce"],
+    "find": ["identify", "determine"],
+    "create": ["make", "design", "write"],
+    "what": ["which"],
+    "tips": ["suggestions", "ideas"],
+    "ways": ["methods", "approaches"],
+    "good": ["great", "effective"],
+    "following": ["given", "provided"],
+    "sentence": ["phrase", "statement"],
+    "story": ["tale", "narrative"],
+    "important": ["essential", "key"],
+    "help": ["assist", "support"],
+    "summarize": ["summarise", "sum up"],
 }
 PREFIXES = ["Please ", "Can you ", "Could you ", "I need you to ", "Kindly ", "Now, "]
-SUFFIXES = [" in detail.", " in one sentence.", " for a beginner.", " briefly.", " with examples.",
-            " step by step.", " for a child.", " please."]
-FRAMES = ["Write a short essay about {t}.", "What are the most important facts about {t}?",
-          "Explain the history of {t} to a student.", "Create a quiz with three questions on {t}.",
-          "Summarize the key ideas behind {t}.", "Give five interesting facts about {t}.",
-          "Compare {t} with {u} in a short paragraph.", "Write a tweet about {t}.",
-          "Describe how {t} influenced {u}.", "Generate a list of questions a journalist might ask about {t}."]
+SUFFIXES = [
+    " in detail.",
+    " in one sentence.",
+    " for a beginner.",
+    " briefly.",
+    " with examples.",
+    " step by step.",
+    " for a child.",
+    " please.",
+]
+FRAMES = [
+    "Write a short essay about {t}.",
+    "What are the most important facts about {t}?",
+    "Explain the history of {t} to a student.",
+    "Create a quiz with three questions on {t}.",
+    "Summarize the key ideas behind {t}.",
+    "Give five interesting facts about {t}.",
+    "Compare {t} with {u} in a short paragraph.",
+    "Write a tweet about {t}.",
+    "Describe how {t} influenced {u}.",
+    "Generate a list of questions a journalist might ask about {t}.",
+]
 
 
 def load_bases() -> tuple[list[str], list[str]]:
@@ -66,13 +93,18 @@ def load_bases() -> tuple[list[str], list[str]]:
         texts.append(row["instruction"] + (f' "{row["input"]}"' if row["input"] else ""))
     for line in (RAW / "sources/p3/t0_train_sample.jsonl").read_text(encoding="utf-8").splitlines():
         texts.append(json.loads(line)["prompt"].strip())
-    for line in (RAW / "distilled/lamini/lamini_instruction_10k_fmengine.jsonl").read_text(encoding="utf-8").splitlines():
+    for line in (
+        (RAW / "distilled/lamini/lamini_instruction_10k_fmengine.jsonl").read_text(encoding="utf-8").splitlines()
+    ):
         texts.append(json.loads(line)["text"].split("\nResponse: ", 1)[0])
     for row in json.loads((RAW / "distilled/alpaca_eval/gpt-3.5-turbo-0301_model_outputs.json").read_text()):
         texts.append(row["instruction"])
     pattern = re.compile("|".join(MAINTENANCE_PATTERNS), re.I)
-    topics = [t.strip() for t in (RAW / "topics/wikipedia_categories_min200_pages.txt").read_text().splitlines()
-              if t.strip() and not pattern.search(t)]
+    topics = [
+        t.strip()
+        for t in (RAW / "topics/wikipedia_categories_min200_pages.txt").read_text().splitlines()
+        if t.strip() and not pattern.search(t)
+    ]
     return [t for t in dict.fromkeys(texts) if t.strip()], topics
 
 
@@ -109,9 +141,9 @@ def new_instruction(bases: list[str], topics: list[str], rng: random.Random) -> 
         span = max(1, int(len(base) * rng.uniform(0.3, 0.5)))
         start = rng.randrange(len(base) - span + 1)
         topic = rng.choice(topics).split() + (rng.choice(topics).split() if span > 4 else [])
-        return " ".join(base[:start] + topic + base[start + span:])
+        return " ".join(base[:start] + topic + base[start + span :])
     other = rng.choice(bases).split()
-    return " ".join(base[: max(1, len(base) // 2)] + other[len(other) // 2:])
+    return " ".join(base[: max(1, len(base) // 2)] + other[len(other) // 2 :])
 
 
 def build_pool(n: int, seed: int) -> list[str]:
@@ -155,13 +187,25 @@ def run_child(n: int, args: argparse.Namespace) -> dict:
     texts = build_pool(n, args.seed)
     before = current_rss_mb()
     start = time.perf_counter()
-    result = dedup.deduplicate(texts, lsh_threshold=args.lsh_threshold, num_perm=args.num_perm,
-                               rouge_threshold=0.7, seed=args.seed, bucket_window=args.bucket_window,
-                               jaccard_floor=args.jaccard_floor, progress=False)
+    result = dedup.deduplicate(
+        texts,
+        lsh_threshold=args.lsh_threshold,
+        num_perm=args.num_perm,
+        rouge_threshold=0.7,
+        seed=args.seed,
+        bucket_window=args.bucket_window,
+        jaccard_floor=args.jaccard_floor,
+        progress=False,
+    )
     seconds = time.perf_counter() - start
-    return {"n": n, "seconds": seconds, "peak_rss_mb": peak_rss_mb(), "rss_before_mb": before,
-            "exact": int((result["reason"] == "exact_duplicate").sum()),
-            "near": int((result["reason"] == "near_duplicate").sum())}
+    return {
+        "n": n,
+        "seconds": seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "rss_before_mb": before,
+        "exact": int((result["reason"] == "exact_duplicate").sum()),
+        "near": int((result["reason"] == "near_duplicate").sum()),
+    }
 
 
 def pairwise_truth(texts: list[str]) -> set:
@@ -184,7 +228,7 @@ def pairwise_truth(texts: list[str]) -> set:
             cols.append(vocabulary.setdefault(word, len(vocabulary)))
     counts = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), len(vocabulary)))
     present = (counts > 0).astype(np.float64)
-    overlap = (counts @ present.T).toarray()              # [a, b] = sum over b's distinct tokens of count in a
+    overlap = (counts @ present.T).toarray()  # [a, b] = sum over b's distinct tokens of count in a
     bound = np.minimum(overlap, overlap.T)
     lengths = np.array([len(t) for t in tokens], dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -233,9 +277,16 @@ def greedy_keep(n: int, pairs: set) -> list[bool]:
 def compare(n: int, args: argparse.Namespace) -> dict:
     texts = build_pool(n, args.seed + n)
     start = time.perf_counter()
-    result = dedup.deduplicate(texts, lsh_threshold=args.lsh_threshold, num_perm=args.num_perm,
-                               rouge_threshold=0.7, seed=args.seed, bucket_window=args.bucket_window,
-                               jaccard_floor=args.jaccard_floor, progress=False)
+    result = dedup.deduplicate(
+        texts,
+        lsh_threshold=args.lsh_threshold,
+        num_perm=args.num_perm,
+        rouge_threshold=0.7,
+        seed=args.seed,
+        bucket_window=args.bucket_window,
+        jaccard_floor=args.jaccard_floor,
+        progress=False,
+    )
     ours_s = time.perf_counter() - start
 
     per_pair, difference = rouge_score_cost(texts, args.rouge_sample_pairs, args.seed, args.full_rouge_baseline)
@@ -253,12 +304,21 @@ def compare(n: int, args: argparse.Namespace) -> dict:
     ours_keep = result["keep"].tolist()
     residual = sum(1 for i, j in truth if ours_keep[i] and ours_keep[j])
     return {
-        "n": n, "true_pairs": len(truth), "candidate_recall": found / len(truth) if truth else 1.0,
-        "ours_s": ours_s, "baseline_s": baseline_s, "per_pair_us": per_pair * 1e6, "max_score_diff": difference,
-        "speedup": baseline_s / ours_s, "baseline_dropped": baseline_keep.count(False),
+        "n": n,
+        "true_pairs": len(truth),
+        "candidate_recall": found / len(truth) if truth else 1.0,
+        "ours_s": ours_s,
+        "baseline_s": baseline_s,
+        "per_pair_us": per_pair * 1e6,
+        "max_score_diff": difference,
+        "speedup": baseline_s / ours_s,
+        "baseline_dropped": baseline_keep.count(False),
         "ours_dropped": ours_keep.count(False),
         "same_decision": sum(a == b for a, b in zip(baseline_keep, ours_keep)) / n,
-        "duplicate_pairs_left": residual, "pair_recall": 1 - residual / len(truth) if truth else 1.0, "candidate_pairs": len(codes), "bands_rows": (bands, rows),
+        "duplicate_pairs_left": residual,
+        "pair_recall": 1 - residual / len(truth) if truth else 1.0,
+        "candidate_pairs": len(codes),
+        "bands_rows": (bands, rows),
     }
 
 
@@ -271,10 +331,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--bucket-window", type=int, default=16)
     parser.add_argument("--jaccard-floor", type=float, default=0.35)
-    parser.add_argument("--rouge-sample-pairs", type=int, default=20_000,
-                        help="pairs scored with rouge-score to measure its cost per pair")
-    parser.add_argument("--full-rouge-baseline", action="store_true",
-                        help="time rouge-score on every pair (2K: ~2M pairs; hours on long P3 prompts)")
+    parser.add_argument(
+        "--rouge-sample-pairs",
+        type=int,
+        default=20_000,
+        help="pairs scored with rouge-score to measure its cost per pair",
+    )
+    parser.add_argument(
+        "--full-rouge-baseline",
+        action="store_true",
+        help="time rouge-score on every pair (2K: ~2M pairs; hours on long P3 prompts)",
+    )
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -291,29 +358,48 @@ def main() -> None:
             row = compare(n, args)
             per_pair = row["per_pair_us"] / 1e6
             how = "every pair timed" if args.full_rouge_baseline else f"{args.rouge_sample_pairs:,} sampled pairs timed"
-            print(f"n={n:,}: ours {row['ours_s']:.2f} s vs pairwise rouge-score {row['baseline_s']:,.0f} s "
-                  f"({row['per_pair_us']:.0f} µs/pair, {how}) -> {row['speedup']:,.0f}x faster")
-            print(f"   true ROUGE-L>0.7 pairs {row['true_pairs']:,}; recall (pairs not left together in our "
-                  f"output) {row['pair_recall']:.4f}; candidate recall (pairs scored) {row['candidate_recall']:.3f}; "
-                  f"dropped: greedy pairwise {row['baseline_dropped']:,}, ours {row['ours_dropped']:,}; "
-                  f"same keep/drop decision {row['same_decision']:.2%}; duplicate pairs left in our kept set "
-                  f"{row['duplicate_pairs_left']}; LSH {row['bands_rows'][0]} bands x {row['bands_rows'][1]} rows, "
-                  f"{row['candidate_pairs']:,} candidate pairs; max |score diff| vs rouge-score "
-                  f"{row['max_score_diff']:.1e}")
+            print(
+                f"n={n:,}: ours {row['ours_s']:.2f} s vs pairwise rouge-score {row['baseline_s']:,.0f} s "
+                f"({row['per_pair_us']:.0f} µs/pair, {how}) -> {row['speedup']:,.0f}x faster"
+            )
+            print(
+                f"   true ROUGE-L>0.7 pairs {row['true_pairs']:,}; recall (pairs not left together in our "
+                f"output) {row['pair_recall']:.4f}; candidate recall (pairs scored) {row['candidate_recall']:.3f}; "
+                f"dropped: greedy pairwise {row['baseline_dropped']:,}, ours {row['ours_dropped']:,}; "
+                f"same keep/drop decision {row['same_decision']:.2%}; duplicate pairs left in our kept set "
+                f"{row['duplicate_pairs_left']}; LSH {row['bands_rows'][0]} bands x {row['bands_rows'][1]} rows, "
+                f"{row['candidate_pairs']:,} candidate pairs; max |score diff| vs rouge-score "
+                f"{row['max_score_diff']:.1e}"
+            )
         print()
 
     print("== scaling (each size in a fresh process; peak RSS = the whole process, pool included)")
     for n in [int(s) for s in args.sizes.split(",") if s]:
-        command = [sys.executable, __file__, "--child", str(n), "--lsh-threshold", str(args.lsh_threshold),
-                   "--num-perm", str(args.num_perm), "--seed", str(args.seed), "--bucket-window", str(args.bucket_window),
-                   "--jaccard-floor", str(args.jaccard_floor)]
+        command = [
+            sys.executable,
+            __file__,
+            "--child",
+            str(n),
+            "--lsh-threshold",
+            str(args.lsh_threshold),
+            "--num-perm",
+            str(args.num_perm),
+            "--seed",
+            str(args.seed),
+            "--bucket-window",
+            str(args.bucket_window),
+            "--jaccard-floor",
+            str(args.jaccard_floor),
+        ]
         load = os.getloadavg()[0]
         row = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
         pairwise_h = (per_pair or 40e-6) * n * (n - 1) / 2 / 3600
-        print(f"n={n:,}: {row['seconds']:.1f} s, peak RSS {row['peak_rss_mb']:,.0f} MB "
-              f"(pool alone {row['rss_before_mb']:,.0f} MB); dropped {row['exact']:,} exact + {row['near']:,} near "
-              f"duplicates; pairwise rouge-score would take ~{pairwise_h:,.0f} core-hours "
-              f"({pairwise_h * 3600 / row['seconds']:,.0f}x); load average at start {load:.2f}")
+        print(
+            f"n={n:,}: {row['seconds']:.1f} s, peak RSS {row['peak_rss_mb']:,.0f} MB "
+            f"(pool alone {row['rss_before_mb']:,.0f} MB); dropped {row['exact']:,} exact + {row['near']:,} near "
+            f"duplicates; pairwise rouge-score would take ~{pairwise_h:,.0f} core-hours "
+            f"({pairwise_h * 3600 / row['seconds']:,.0f}x); load average at start {load:.2f}"
+        )
 
 
 if __name__ == "__main__":

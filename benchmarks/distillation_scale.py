@@ -28,8 +28,14 @@ import threading
 import time
 from pathlib import Path
 
-for _key, _value in {"OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1",
-                     "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "MPLBACKEND": "Agg"}.items():
+for _key, _value in {
+    "OMP_NUM_THREADS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "MPLBACKEND": "Agg",
+}.items():
     os.environ.setdefault(_key, _value)
 
 import numpy as np  # noqa: E402
@@ -46,13 +52,30 @@ from lamini_lm.pipelines.distillation.export import export_hf_dataset  # noqa: E
 from lamini_lm.pipelines.distillation.imports import import_published  # noqa: E402
 from lamini_lm.pipelines.distillation.nodes import build_requests  # noqa: E402
 
-SOURCES = ["alpaca", "self_instruct_without_topic", "self_instruct_with_topic", "original_p3",
-           "generated_p3", "original_flan", "generated_flan"]
+SOURCES = [
+    "alpaca",
+    "self_instruct_without_topic",
+    "self_instruct_with_topic",
+    "original_p3",
+    "generated_p3",
+    "original_flan",
+    "generated_flan",
+]
 RAW = ROOT / "data" / "01_raw" / "distilled"
-LAMINI = {"name": "lamini", "format": "fmengine_text", "separator": "\nResponse: ",
-          "instruction_source": "lamini_sample", "teacher_model": "gpt-3.5-turbo"}
-ALPACA = {"name": "alpaca", "format": "alpaca", "instruction_source": "alpaca",
-          "teacher_model": "text-davinci-003", "drop_responses": ["<nooutput>"]}
+LAMINI = {
+    "name": "lamini",
+    "format": "fmengine_text",
+    "separator": "\nResponse: ",
+    "instruction_source": "lamini_sample",
+    "teacher_model": "gpt-3.5-turbo",
+}
+ALPACA = {
+    "name": "alpaca",
+    "format": "alpaca",
+    "instruction_source": "alpaca",
+    "teacher_model": "text-davinci-003",
+    "drop_responses": ["<nooutput>"],
+}
 
 
 def _rss_bytes() -> int:
@@ -88,8 +111,12 @@ class Meter:
 
 
 def real_pairs() -> pd.DataFrame:
-    lamini = import_published(DistilledRecordsDataset(filepath=str(RAW / "lamini/lamini_instruction_10k_fmengine.jsonl")).load(), LAMINI)
-    alpaca = import_published(DistilledRecordsDataset(filepath=str(RAW / "alpaca/alpaca_data_first1727_text-davinci-003.json")).load(), ALPACA)
+    lamini = import_published(
+        DistilledRecordsDataset(filepath=str(RAW / "lamini/lamini_instruction_10k_fmengine.jsonl")).load(), LAMINI
+    )
+    alpaca = import_published(
+        DistilledRecordsDataset(filepath=str(RAW / "alpaca/alpaca_data_first1727_text-davinci-003.json")).load(), ALPACA
+    )
     return pd.concat([lamini, alpaca], ignore_index=True)
 
 
@@ -98,7 +125,9 @@ def make_base(base: pd.DataFrame, rows: int, seed: int = 0) -> tuple[pd.Series, 
     rng = np.random.default_rng(seed)
     take = np.arange(rows) % len(base)
     variant = np.arange(rows) // len(base)
-    suffix = pd.Series(np.where(variant > 0, " (variant " + variant.astype(str).astype(object) + ")", ""), dtype="string")
+    suffix = pd.Series(
+        np.where(variant > 0, " (variant " + variant.astype(str).astype(object) + ")", ""), dtype="string"
+    )
     instructions = pd.Series(base["instruction"].to_numpy(dtype=object)[take], dtype="string") + suffix
     del suffix
     repeat = np.flatnonzero(rng.random(rows) < 0.02)
@@ -117,21 +146,33 @@ def simulate_results(requests: pd.DataFrame, responses: pd.Series, seed: int = 1
     length = (draw >= 0.01) & (draw < 0.02)
     text = responses.copy().reset_index(drop=True)
     text[failed] = pd.NA
-    return pd.DataFrame({
-        "request_id": requests["request_id"].to_numpy(),
-        "text": text,
-        "finish_reason": np.where(failed, None, np.where(length, "length", "stop")),
-        "prompt_tokens": 20, "completion_tokens": 60, "cost_usd": 0.0001, "latency_s": 0.5, "attempts": 1,
-        "cached": False, "error_kind": np.where(failed, "http_500", None),
-        "error_message": np.where(failed, "server error", None), "teacher_model": "gpt-3.5-turbo-0125",
-    })
+    return pd.DataFrame(
+        {
+            "request_id": requests["request_id"].to_numpy(),
+            "text": text,
+            "finish_reason": np.where(failed, None, np.where(length, "length", "stop")),
+            "prompt_tokens": 20,
+            "completion_tokens": 60,
+            "cost_usd": 0.0001,
+            "latency_s": 0.5,
+            "attempts": 1,
+            "cached": False,
+            "error_kind": np.where(failed, "http_500", None),
+            "error_message": np.where(failed, "server error", None),
+            "teacher_model": "gpt-3.5-turbo-0125",
+        }
+    )
 
 
 def load_params() -> dict:
     from kedro.config import OmegaConfigLoader
 
-    loader = OmegaConfigLoader(str(ROOT / "conf"), base_env="base", default_run_env="base",
-                               config_patterns={"parameters": ["parameters_distillation*"]})
+    loader = OmegaConfigLoader(
+        str(ROOT / "conf"),
+        base_env="base",
+        default_run_env="base",
+        config_patterns={"parameters": ["parameters_distillation*"]},
+    )
     return loader["parameters"]["distillation"]
 
 
@@ -146,21 +187,33 @@ def run_chain(rows: int, base: pd.DataFrame, params: dict, out_dir: Path) -> lis
         return value
 
     instructions, responses, tags = make_base(base, rows)
-    pool = pd.DataFrame({"instruction": instructions, "instruction_source": tags, "source_id": "bench",
-                         "prompt_id": "bench", "teacher_model": "gpt-3.5-turbo", "created_at": "2026-01-01"})
+    pool = pd.DataFrame(
+        {
+            "instruction": instructions,
+            "instruction_source": tags,
+            "source_id": "bench",
+            "prompt_id": "bench",
+            "teacher_model": "gpt-3.5-turbo",
+            "created_at": "2026-01-01",
+        }
+    )
     first = ~pool["instruction"].str.strip().duplicated().to_numpy()
     settings = {**params["requests"], "limit": None}
     requests = step("build_requests", build_requests, pool, settings)
     del pool, tags
     results = simulate_results(requests, responses[first])
-    teacher_pairs, log, report = step("clean_teacher_answers", clean_teacher_answers, requests, results, params["cleaning"])
+    teacher_pairs, log, report = step(
+        "clean_teacher_answers", clean_teacher_answers, requests, results, params["cleaning"]
+    )
     print(f"    cleaning: kept {report['kept']:,}, dropped {report['dropped_by_reason']}")
     del requests, results, log
     gc.collect()
     jsonl = out_dir / f"lamini_{rows}.jsonl"
     with open(jsonl, "w", encoding="utf-8") as handle:
         for start in range(0, rows, 100_000):
-            texts = instructions.iloc[start:start + 100_000] + "\nResponse: " + responses.iloc[start:start + 100_000]
+            texts = (
+                instructions.iloc[start : start + 100_000] + "\nResponse: " + responses.iloc[start : start + 100_000]
+            )
             handle.writelines(json.dumps({"text": text}) + "\n" for text in texts.tolist())
     del instructions, responses
     gc.collect()
@@ -170,17 +223,26 @@ def run_chain(rows: int, base: pd.DataFrame, params: dict, out_dir: Path) -> lis
     del imported, records
     gc.collect()
     published = real_pairs()
-    dataset = step("assemble_lamini_dataset (+splits)", assemble_lamini_dataset, params["assemble"], teacher_pairs, published)
+    dataset = step(
+        "assemble_lamini_dataset (+splits)", assemble_lamini_dataset, params["assemble"], teacher_pairs, published
+    )
     del teacher_pairs
     target = out_dir / f"export_{rows}"
-    step("export_hf_dataset (+save)", lambda: HFDatasetExport(path=str(target)).save(
-        export_hf_dataset(dataset, {**params["export"], "date": "2026-01-01"})))
+    step(
+        "export_hf_dataset (+save)",
+        lambda: HFDatasetExport(path=str(target)).save(
+            export_hf_dataset(dataset, {**params["export"], "date": "2026-01-01"})
+        ),
+    )
     size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
     print(f"    export: {size / 2**20:,.0f} MiB on disk")
     shutil.rmtree(target)
     step("source_counts", lambda: analysis.source_counts(dataset))
     step("token_lengths (sample)", lambda: analysis.token_lengths(dataset, params["analysis"]))
-    embeddings = step("embed_instructions (sample)", lambda: analysis.embed_instructions(dataset, {**params["analysis"], "progress": False}))
+    embeddings = step(
+        "embed_instructions (sample)",
+        lambda: analysis.embed_instructions(dataset, {**params["analysis"], "progress": False}),
+    )
     step("plot_projection (t-SNE)", lambda: analysis.plot_projection(embeddings, params["analysis"]))
     step("diversity_scores", lambda: analysis.diversity_scores(embeddings, dataset, params["analysis"]))
     return figures
@@ -207,17 +269,25 @@ def main() -> None:
     finally:
         shutil.rmtree(out_dir, ignore_errors=True)
     scale = args.rows / args.baseline_rows
-    print(f"\n| node | {args.baseline_rows:,} rows s | {args.rows:,} rows s | time ratio (x{scale:.0f} rows) | peak RSS GB |")
+    print(
+        f"\n| node | {args.baseline_rows:,} rows s | {args.rows:,} rows s | time ratio (x{scale:.0f} rows) | peak RSS GB |"
+    )
     print("|---|---|---|---|---|")
     for b, f in zip(baseline, full):
-        print(f"| {f['node']} | {b['seconds']:.1f} | {f['seconds']:.1f} | {f['seconds'] / max(b['seconds'], 1e-9):.1f} | {f['peak_rss_gb']:.2f} |")
+        print(
+            f"| {f['node']} | {b['seconds']:.1f} | {f['seconds']:.1f} | {f['seconds'] / max(b['seconds'], 1e-9):.1f} | {f['peak_rss_gb']:.2f} |"
+        )
     total = sum(f["seconds"] for f in full)
     peak = max(f["peak_rss_gb"] for f in full)
     max_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
-    print(f"\nfull chain: {total / 60:.1f} min (target <= 15), peak RSS {peak:.2f} GB (ru_maxrss {max_rss:.2f} GB; target <= 8)")
+    print(
+        f"\nfull chain: {total / 60:.1f} min (target <= 15), peak RSS {peak:.2f} GB (ru_maxrss {max_rss:.2f} GB; target <= 8)"
+    )
     print(f"load average at end: {os.getloadavg()}")
     if args.json:
-        args.json.write_text(json.dumps({"baseline": baseline, "full": full, "total_s": total, "peak_gb": peak}, indent=1))
+        args.json.write_text(
+            json.dumps({"baseline": baseline, "full": full, "total_s": total, "peak_gb": peak}, indent=1)
+        )
 
 
 if __name__ == "__main__":

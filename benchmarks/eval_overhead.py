@@ -25,8 +25,14 @@ import tempfile
 import time
 from pathlib import Path
 
-for _key, _value in {"OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1",
-                     "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "KEDRO_DISABLE_TELEMETRY": "1"}.items():
+for _key, _value in {
+    "OMP_NUM_THREADS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "KEDRO_DISABLE_TELEMETRY": "1",
+}.items():
     os.environ.setdefault(_key, _value)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,12 +68,28 @@ def build_model(folder: Path) -> None:
     tok = Tokenizer(models.BPE(unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=1024, special_tokens=["<pad>", "</s>", "<unk>"],
-                                                       initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.train_from_iterator(
+        texts,
+        trainers.BpeTrainer(
+            vocab_size=1024,
+            special_tokens=["<pad>", "</s>", "<unk>"],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        ),
+    )
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tokenizer), n_positions=512, n_embd=128, n_layer=4, n_head=4,
-                                       bos_token_id=1, eos_token_id=1, pad_token_id=0))
+    model = GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=len(tokenizer),
+            n_positions=512,
+            n_embd=128,
+            n_layer=4,
+            n_head=4,
+            bos_token_id=1,
+            eos_token_id=1,
+            pad_token_id=0,
+        )
+    )
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
 
@@ -100,10 +122,27 @@ def main() -> None:
         spec = next(s for s in bm.task_specs() if s.key == "arc_challenge")
         tasks = bm.materialise_task(spec, docs["docs"], work_dir, args.limit)  # the node reuses this folder
 
-        cli = [lm_eval_cli, "--model", "hf", "--model_args", f"pretrained={folder},dtype=float32",
-               "--include_path", str(tasks), "--tasks", spec.lm_eval_task, "--limit", str(args.limit),
-               "--device", "cpu", "--batch_size", str(BATCH), "--num_fewshot", "0",
-               "--output_path", str(out)]
+        cli = [
+            lm_eval_cli,
+            "--model",
+            "hf",
+            "--model_args",
+            f"pretrained={folder},dtype=float32",
+            "--include_path",
+            str(tasks),
+            "--tasks",
+            spec.lm_eval_task,
+            "--limit",
+            str(args.limit),
+            "--device",
+            "cpu",
+            "--batch_size",
+            str(BATCH),
+            "--num_fewshot",
+            "0",
+            "--output_path",
+            str(out),
+        ]
         node = [python, "-c", NODE_SCRIPT, str(folder), str(ARC), str(args.limit), str(BATCH), str(work_dir)]
         cli_walls, node_walls, node_value = [], [], None
         for _ in range(args.repeats):  # interleaved, so machine load hits both alike
@@ -121,35 +160,55 @@ def main() -> None:
 
         from lamini_lm.student import Student
 
-        settings = {"limit": args.limit, "backend": "hf", "device": "cpu", "batch_size": BATCH, "bootstrap_iters": BOOT,
-                    "work_dir": str(work_dir)}
+        settings = {
+            "limit": args.limit,
+            "backend": "hf",
+            "device": "cpu",
+            "batch_size": BATCH,
+            "bootstrap_iters": BOOT,
+            "work_dir": str(work_dir),
+        }
         direct_walls, ours_walls = [], []
         for _ in range(args.repeats):
             start = time.perf_counter()
             direct = lm_eval.simple_evaluate(
-                model="hf", model_args=f"pretrained={folder},dtype=float32,device=cpu,batch_size={BATCH}",
-                tasks=[spec.lm_eval_task], task_manager=TaskManager(include_path=str(tasks), include_defaults=False),
-                limit=args.limit, num_fewshot=0, bootstrap_iters=BOOT, log_samples=False, verbosity="ERROR")
+                model="hf",
+                model_args=f"pretrained={folder},dtype=float32,device=cpu,batch_size={BATCH}",
+                tasks=[spec.lm_eval_task],
+                task_manager=TaskManager(include_path=str(tasks), include_defaults=False),
+                limit=args.limit,
+                num_fewshot=0,
+                bootstrap_iters=BOOT,
+                log_samples=False,
+                verbosity="ERROR",
+            )
             direct_walls.append(time.perf_counter() - start)
             start = time.perf_counter()
-            student = Student("tiny", "causal", AutoModelForCausalLM.from_pretrained(folder),
-                              AutoTokenizer.from_pretrained(folder))
+            student = Student(
+                "tiny", "causal", AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
+            )
             ours = nodes.evaluate_benchmark(student, docs, settings, 0, "lamini_arc_challenge.yaml")
             ours_walls.append(time.perf_counter() - start)
         direct_metrics = direct["results"][spec.lm_eval_task]
 
     cli_s, node_s = statistics.median(cli_walls), statistics.median(node_walls)
     direct_s, ours_s = statistics.median(direct_walls), statistics.median(ours_walls)
-    print(f"model: tiny GPT-2 ({sum(p.numel() for p in student.model.parameters()):,} parameters), task: ARC-Challenge, "
-          f"{args.limit} docs, batch {BATCH}, CPU, median of {args.repeats}")
+    print(
+        f"model: tiny GPT-2 ({sum(p.numel() for p in student.model.parameters()):,} parameters), task: ARC-Challenge, "
+        f"{args.limit} docs, batch {BATCH}, CPU, median of {args.repeats}"
+    )
     print(f"fresh process   lm_eval CLI        {cli_s:7.2f} s")
     print(f"fresh process   pipeline node      {node_s:7.2f} s   ratio {node_s / cli_s:.3f} (target <= 1.10)")
     print(f"in-process      simple_evaluate    {direct_s:7.2f} s")
     print(f"in-process      pipeline node      {ours_s:7.2f} s   ratio {ours_s / direct_s:.3f} (target <= 1.10)")
     same = (node_value["acc"], node_value["value"]) == (cli_metrics["acc,none"], cli_metrics["acc_norm,none"]) and (
-        ours["metrics"]["acc"], ours["value"]) == (direct_metrics["acc,none"], direct_metrics["acc_norm,none"])
-    print(f"scores: CLI acc={cli_metrics['acc,none']:.4f} acc_norm={cli_metrics['acc_norm,none']:.4f} | "
-          f"node acc={node_value['acc']:.4f} acc_norm={node_value['value']:.4f} | identical: {same}")
+        ours["metrics"]["acc"],
+        ours["value"],
+    ) == (direct_metrics["acc,none"], direct_metrics["acc_norm,none"])
+    print(
+        f"scores: CLI acc={cli_metrics['acc,none']:.4f} acc_norm={cli_metrics['acc_norm,none']:.4f} | "
+        f"node acc={node_value['acc']:.4f} acc_norm={node_value['value']:.4f} | identical: {same}"
+    )
     if not same:
         sys.exit(1)
 

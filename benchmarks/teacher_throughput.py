@@ -50,10 +50,25 @@ class Server:
     def __init__(self, latency_ms: float, rate_429: float = 0.0, retry_after_s: float = 1.0):
         self.port_file = Path(tempfile.mkdtemp()) / "port"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lamini_lm.teacher.replay", "--port", "0", "--port-file", str(self.port_file),
-             "--latency-ms", str(latency_ms), "--rate-429", str(rate_429), "--retry-after-s", str(retry_after_s)],
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "lamini_lm.teacher.replay",
+                "--port",
+                "0",
+                "--port-file",
+                str(self.port_file),
+                "--latency-ms",
+                str(latency_ms),
+                "--rate-429",
+                str(rate_429),
+                "--retry-after-s",
+                str(retry_after_s),
+            ],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
         while not self.port_file.exists():
@@ -74,12 +89,14 @@ async def bare_client(base_url: str, bodies: list[dict], concurrency: int) -> in
     ok = 0
     queue = list(reversed(bodies))
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency)) as session:
+
         async def worker() -> None:
             nonlocal ok
             while queue:
                 async with session.post(f"{base_url}/chat/completions", json=queue.pop()) as response:
                     data = await response.json()
                     ok += response.status == 200 and bool(data["choices"][0]["message"]["content"])
+
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return ok
 
@@ -106,14 +123,22 @@ def measure(name: str, server: Server, fn, n: int, ideal: float, baseline: float
     wall = time.perf_counter() - started
     cpu_client, cpu_server = client_cpu() - cpu_client, server.cpu() - cpu_server
     rate = n / wall
-    row = {"run": name, "requests": n, "answered": ok, "wall_s": round(wall, 2), "req_per_s": round(rate, 1),
-           "ideal_req_per_s": round(ideal, 1), "ratio_to_ideal": round(rate / ideal, 3),
-           "ratio_to_baseline": round(rate / baseline, 3) if baseline else 1.0,
-           "client_cpu_ms_per_req": round(1000 * cpu_client / n, 3),
-           "server_cpu_ms_per_req": round(1000 * cpu_server / n, 3),
-           "client_cpu_util": round(cpu_client / wall, 2), "server_cpu_util": round(cpu_server / wall, 2),
-           # What one client process could sustain with a whole core to itself (load-independent).
-           "client_one_core_ceiling_req_per_s": round(n / cpu_client, 1) if cpu_client else None}
+    row = {
+        "run": name,
+        "requests": n,
+        "answered": ok,
+        "wall_s": round(wall, 2),
+        "req_per_s": round(rate, 1),
+        "ideal_req_per_s": round(ideal, 1),
+        "ratio_to_ideal": round(rate / ideal, 3),
+        "ratio_to_baseline": round(rate / baseline, 3) if baseline else 1.0,
+        "client_cpu_ms_per_req": round(1000 * cpu_client / n, 3),
+        "server_cpu_ms_per_req": round(1000 * cpu_server / n, 3),
+        "client_cpu_util": round(cpu_client / wall, 2),
+        "server_cpu_util": round(cpu_server / wall, 2),
+        # What one client process could sustain with a whole core to itself (load-independent).
+        "client_one_core_ceiling_req_per_s": round(n / cpu_client, 1) if cpu_client else None,
+    }
     print(json.dumps(row), flush=True)
     return row
 
@@ -130,29 +155,57 @@ def main() -> None:
     texts = corpus_from_settings().pool[:n]
     if len(texts) < n:
         raise SystemExit(f"the replay corpus has {len(texts)} generation-pool instructions; ask for fewer")
-    frame = pd.DataFrame({"request_id": [f"q{i}" for i in range(n)],
-                          "messages": [[{"role": "user", "content": t}] for t in texts]})
+    frame = pd.DataFrame(
+        {"request_id": [f"q{i}" for i in range(n)], "messages": [[{"role": "user", "content": t}] for t in texts]}
+    )
     print(f"load average before: {os.getloadavg()}; cpus: {os.cpu_count()}", flush=True)
     rows = []
     server = Server(latency)
     try:
-        bodies = [{"model": "gpt-3.5-turbo", "messages": m, "max_tokens": 512, "temperature": 0.7}
-                  for m in frame["messages"]]
-        base = measure("baseline_bare_aiohttp", server, lambda: asyncio.run(bare_client(server.base_url, bodies, conc)),
-                       n, ideal, None)
+        bodies = [
+            {"model": "gpt-3.5-turbo", "messages": m, "max_tokens": 512, "temperature": 0.7} for m in frame["messages"]
+        ]
+        base = measure(
+            "baseline_bare_aiohttp",
+            server,
+            lambda: asyncio.run(bare_client(server.base_url, bodies, conc)),
+            n,
+            ideal,
+            None,
+        )
         rows.append(base)
         with tempfile.TemporaryDirectory() as tmp:
-            settings = {"base_url": server.base_url, "max_concurrency": conc, "progress": False,
-                        "cache_path": f"{tmp}/cache.sqlite", "timeout_s": 30}
+            settings = {
+                "base_url": server.base_url,
+                "max_concurrency": conc,
+                "progress": False,
+                "cache_path": f"{tmp}/cache.sqlite",
+                "timeout_s": 30,
+            }
             out = {}
-            rows.append(measure("teacher_complete", server, answered_by(frame, settings, out), n, ideal,
-                                base["req_per_s"]))
+            rows.append(
+                measure("teacher_complete", server, answered_by(frame, settings, out), n, ideal, base["req_per_s"])
+            )
             settings_sdk = {**settings, "cache_path": f"{tmp}/cache_sdk.sqlite", "transport": "sdk"}
-            rows.append(measure("teacher_complete_sdk_transport", server, answered_by(frame, settings_sdk, out), n,
-                                ideal, base["req_per_s"]))
+            rows.append(
+                measure(
+                    "teacher_complete_sdk_transport",
+                    server,
+                    answered_by(frame, settings_sdk, out),
+                    n,
+                    ideal,
+                    base["req_per_s"],
+                )
+            )
             settings_mp = {**settings, "cache_path": f"{tmp}/cache_mp.sqlite", "client_processes": 2}
-            row = measure("teacher_complete_2_processes", server, answered_by(frame, settings_mp, out), n, ideal,
-                          base["req_per_s"])
+            row = measure(
+                "teacher_complete_2_processes",
+                server,
+                answered_by(frame, settings_mp, out),
+                n,
+                ideal,
+                base["req_per_s"],
+            )
             row["note"] = "client CPU includes both workers (and their start-up imports)"
             rows.append(row)
     finally:
@@ -160,11 +213,22 @@ def main() -> None:
     server = Server(latency, rate_429=args.rate_429, retry_after_s=1.0)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = {"base_url": server.base_url, "max_concurrency": conc, "progress": False,
-                        "cache_path": f"{tmp}/cache.sqlite", "timeout_s": 30}
+            settings = {
+                "base_url": server.base_url,
+                "max_concurrency": conc,
+                "progress": False,
+                "cache_path": f"{tmp}/cache.sqlite",
+                "timeout_s": 30,
+            }
             out = {}
-            row = measure(f"teacher_{args.rate_429:.0%}_429", server, answered_by(frame, settings, out), n, ideal,
-                          base["req_per_s"])
+            row = measure(
+                f"teacher_{args.rate_429:.0%}_429",
+                server,
+                answered_by(frame, settings, out),
+                n,
+                ideal,
+                base["req_per_s"],
+            )
             retried = int((out["frame"]["attempts"] > 1).sum())
             row["requests_retried"] = retried
             row["lost"] = n - row["answered"]

@@ -20,8 +20,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-for key, value in {"OMP_NUM_THREADS": "1", "TOKENIZERS_PARALLELISM": "false", "HF_HUB_OFFLINE": "1",
-                   "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}.items():
+for key, value in {
+    "OMP_NUM_THREADS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+}.items():
     os.environ.setdefault(key, value)
 
 import pandas as pd  # noqa: E402
@@ -34,17 +39,38 @@ from lamini_lm.pipelines.training.trainer import TrainingJob  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "01_raw" / "distilled" / "lamini" / "lamini_instruction_10k_fmengine.jsonl"
 MODELS = {
-    "causal": {"family": "causal", "size_class": "bench",
-               "config": {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "n_positions": 512},
-               "tokenizer": {"vocab_size": 2048}},
-    "seq2seq": {"family": "seq2seq", "size_class": "bench",
-                "config": {"model_type": "t5", "d_model": 64, "d_ff": 128, "d_kv": 16, "num_heads": 4,
-                           "num_layers": 2, "num_decoder_layers": 2, "relative_attention_num_buckets": 16},
-                "tokenizer": {"vocab_size": 2048}},
+    "causal": {
+        "family": "causal",
+        "size_class": "bench",
+        "config": {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "n_positions": 512},
+        "tokenizer": {"vocab_size": 2048},
+    },
+    "seq2seq": {
+        "family": "seq2seq",
+        "size_class": "bench",
+        "config": {
+            "model_type": "t5",
+            "d_model": 64,
+            "d_ff": 128,
+            "d_kv": 16,
+            "num_heads": 4,
+            "num_layers": 2,
+            "num_decoder_layers": 2,
+            "relative_attention_num_buckets": 16,
+        },
+        "tokenizer": {"vocab_size": 2048},
+    },
 }
 TRAINING = {"seed": 42, "validation_fraction": 0.02}
-SIZE_CLASSES = {"bench": {"learning_rate": 3e-3, "effective_batch_size": 16, "per_device_batch_size": 16,
-                          "epochs": 1, "max_length": 512}}
+SIZE_CLASSES = {
+    "bench": {
+        "learning_rate": 3e-3,
+        "effective_batch_size": 16,
+        "per_device_batch_size": 16,
+        "epochs": 1,
+        "max_length": 512,
+    }
+}
 
 
 def load_rows(n: int) -> pd.DataFrame:
@@ -68,8 +94,10 @@ def prepare(family: str, rows: pd.DataFrame):
 
 
 # label -> (settings.batching, settings.packing); packing only exists for seq2seq
-RUNS = {"causal": {"grouped": ("grouped", False), "max_length": ("max_length", False)},
-        "seq2seq": {"packed": ("grouped", True), "grouped": ("grouped", False), "max_length": ("max_length", False)}}
+RUNS = {
+    "causal": {"grouped": ("grouped", False), "max_length": ("max_length", False)},
+    "seq2seq": {"packed": ("grouped", True), "grouped": ("grouped", False), "max_length": ("max_length", False)},
+}
 
 
 def measure(family: str, tokenizer, tokenized, label: str, steps: int, work: Path) -> dict:
@@ -79,10 +107,21 @@ def measure(family: str, tokenizer, tokenized, label: str, steps: int, work: Pat
     student = nodes.initialise_student(tokenizer, entry, TRAINING, name=family)
     hyperparameters = {**nodes.resolve_hyperparameters(family, entry, SIZE_CLASSES), "max_steps": steps}
     job = TrainingJob(
-        name=family, family=family, model=student.model, tokenizer=tokenizer,
-        train=tokenized[0], validation=tokenized[1].head(16), hyperparameters=hyperparameters,
-        settings={"seed": 42, "use_cpu": True, "save_steps": 10_000, "logging_steps": 50, "batching": batching,
-                  "packing": packing},
+        name=family,
+        family=family,
+        model=student.model,
+        tokenizer=tokenizer,
+        train=tokenized[0],
+        validation=tokenized[1].head(16),
+        hyperparameters=hyperparameters,
+        settings={
+            "seed": 42,
+            "use_cpu": True,
+            "save_steps": 10_000,
+            "logging_steps": 50,
+            "batching": batching,
+            "packing": packing,
+        },
         work_dir=work / f"{family}_{label}",
     )
     _, metrics = train(job)
@@ -106,14 +145,18 @@ def main() -> int:
             tokenizer, tokenized = prepare(family, rows)
             results = {b: measure(family, tokenizer, tokenized, b, args.steps, Path(tmp)) for b in RUNS[family]}
             for batching, m in results.items():
-                print(f"{family:8} {batching:10} {m['padding_fraction']:8.1%} {m['useful_tokens_per_s']:13.0f} "
-                      f"{m['train_runtime_s']:10.1f}")
+                print(
+                    f"{family:8} {batching:10} {m['padding_fraction']:8.1%} {m['useful_tokens_per_s']:13.0f} "
+                    f"{m['train_runtime_s']:10.1f}"
+                )
             default = next(iter(RUNS[family]))  # what training uses by default
             ratio = results[default]["useful_tokens_per_s"] / results["max_length"]["useful_tokens_per_s"]
             padding = results[default]["padding_fraction"]
             verdict = lambda met: "met" if met else "MISSED"  # noqa: E731
-            print(f"{family:8} {default}: speed-up {ratio:.2f}x useful tokens/s (target >= 2x: {verdict(ratio >= 2)}); "
-                  f"padding {padding:.1%} (target <= 10%: {verdict(padding <= 0.10)})")
+            print(
+                f"{family:8} {default}: speed-up {ratio:.2f}x useful tokens/s (target >= 2x: {verdict(ratio >= 2)}); "
+                f"padding {padding:.1%} (target <= 10%: {verdict(padding <= 0.10)})"
+            )
     return 0
 
 

@@ -15,11 +15,21 @@ from lamini_lm.pipelines.training.spec import check_model_entry, resolve_hyperpa
 from lamini_lm.settings import CONFIG_LOADER_ARGS
 
 PAPER_CHECKPOINTS = {
-    "t5-small", "t5-base", "t5-large",
-    "google/flan-t5-small", "google/flan-t5-base", "google/flan-t5-large",
-    "cerebras/Cerebras-GPT-111M", "cerebras/Cerebras-GPT-256M", "cerebras/Cerebras-GPT-590M", "cerebras/Cerebras-GPT-1.3B",
-    "gpt2", "gpt2-large", "gpt2-xl",
-    "EleutherAI/gpt-neo-125m", "EleutherAI/gpt-neo-1.3B",
+    "t5-small",
+    "t5-base",
+    "t5-large",
+    "google/flan-t5-small",
+    "google/flan-t5-base",
+    "google/flan-t5-large",
+    "cerebras/Cerebras-GPT-111M",
+    "cerebras/Cerebras-GPT-256M",
+    "cerebras/Cerebras-GPT-590M",
+    "cerebras/Cerebras-GPT-1.3B",
+    "gpt2",
+    "gpt2-large",
+    "gpt2-xl",
+    "EleutherAI/gpt-neo-125m",
+    "EleutherAI/gpt-neo-1.3B",
 }
 
 

@@ -54,8 +54,15 @@ def test_kedro_run_training_on_a_fresh_project_builds_its_data_and_trains_the_he
 def test_kedro_viz_build_shows_every_pipeline_and_herd_member(project_copy):
     env = {**os.environ, "KEDRO_DISABLE_TELEMETRY": "1"}
     kedro = Path(sys.executable).with_name("kedro")
-    done = subprocess.run([str(kedro), "viz", "build"], check=False, cwd=project_copy, env=env,
-                          capture_output=True, text=True, timeout=240)
+    done = subprocess.run(
+        [str(kedro), "viz", "build"],
+        check=False,
+        cwd=project_copy,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     main = json.loads((project_copy / "build/api/main").read_text())
     names = {p["id"] for p in main["pipelines"]}

@@ -49,8 +49,7 @@ def herd_members(parameters: dict[str, Any] | None = None) -> list[str]:
         family = models[name].get("family")
         if family not in FAMILIES:
             raise ValueError(
-                f"Model '{name}': unknown family {family!r} (key 'models.{name}.family'); "
-                f"expected one of {FAMILIES}."
+                f"Model '{name}': unknown family {family!r} (key 'models.{name}.family'); expected one of {FAMILIES}."
             )
     if len(set(names)) != len(names):
         raise ValueError(f"The herd lists a model twice: {names}")

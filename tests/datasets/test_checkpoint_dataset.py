@@ -28,8 +28,13 @@ def make_student(family: str = "causal", seed: int = 0) -> Student:
     metadata = {
         "base_model": "gpt2 built from config",
         "hyperparameters": {"learning_rate": 0.001, "max_length": 64},
-        "training_data": {"dataset": "lamini_dataset", "train_rows": 30, "validation_rows": 3,
-                          "instruction_sources": {"alpaca": 30}, "teacher_models": ["gpt-3.5-turbo"]},
+        "training_data": {
+            "dataset": "lamini_dataset",
+            "train_rows": 30,
+            "validation_rows": 3,
+            "instruction_sources": {"alpaca": 30},
+            "teacher_models": ["gpt-3.5-turbo"],
+        },
         "validation_loss_before": 5.7,
         "validation_loss_after": 3.2,
     }
@@ -168,7 +173,8 @@ def test_published_checkpoint_loads_plain_save_pretrained_weights_read_only(tmp_
 def test_published_checkpoint_errors_name_the_checkpoint(tmp_path):
     with pytest.raises(DatasetError, match="family must be"):
         PublishedCheckpointDataset(name_or_path="MBZUAI/LaMini-Flan-T5-783M", family="t5")
-    missing = PublishedCheckpointDataset(name_or_path=str(tmp_path / "nowhere"), family="causal",
-                                         on_load_error="return")
+    missing = PublishedCheckpointDataset(
+        name_or_path=str(tmp_path / "nowhere"), family="causal", on_load_error="return"
+    )
     problem = missing.load()
     assert isinstance(problem, CheckpointLoadError) and "nowhere" in str(problem)

@@ -11,8 +11,10 @@ from lamini_lm.teacher import complete
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
     job = json.loads(open(sys.argv[1]).read())
-    requests = pd.DataFrame({
-        "request_id": [f"r{i}" for i in range(len(job["texts"]))],
-        "messages": [[{"role": "user", "content": t}] for t in job["texts"]],
-    })
+    requests = pd.DataFrame(
+        {
+            "request_id": [f"r{i}" for i in range(len(job["texts"]))],
+            "messages": [[{"role": "user", "content": t}] for t in job["texts"]],
+        }
+    )
     complete(requests, job["settings"])

@@ -30,7 +30,9 @@ def instructions(corpus, n: int, start: int = 0) -> list[str]:
 
 
 def requests_for(texts: list[str], prefix: str = "r") -> pd.DataFrame:
-    return pd.DataFrame({
-        "request_id": [f"{prefix}{i}" for i in range(len(texts))],
-        "messages": [[{"role": "user", "content": t}] for t in texts],
-    })
+    return pd.DataFrame(
+        {
+            "request_id": [f"{prefix}{i}" for i in range(len(texts))],
+            "messages": [[{"role": "user", "content": t}] for t in texts],
+        }
+    )

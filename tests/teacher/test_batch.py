@@ -17,8 +17,13 @@ FAST = {"poll_interval_s": 0.05, "poll_max_interval_s": 0.2}
 
 
 def _batch_settings(replay, tmp_path, **batch):
-    return settings_for(replay, tmp_path, backend="openai_batch", batch={**FAST, **batch},
-                        price={"input_per_million": 1.0, "output_per_million": 2.0, "batch_discount": 0.5})
+    return settings_for(
+        replay,
+        tmp_path,
+        backend="openai_batch",
+        batch={**FAST, **batch},
+        price={"input_per_million": 1.0, "output_per_million": 2.0, "batch_discount": 0.5},
+    )
 
 
 def _keys(texts):
@@ -26,8 +31,11 @@ def _keys(texts):
 
 
 def _input_keys(replay) -> list[set[str]]:
-    return [{json.loads(line)["custom_id"] for line in f["content"].decode().splitlines()}
-            for f in replay.server.files.values() if f["purpose"] == "batch"]
+    return [
+        {json.loads(line)["custom_id"] for line in f["content"].decode().splitlines()}
+        for f in replay.server.files.values()
+        if f["purpose"] == "batch"
+    ]
 
 
 def test_full_cycle_with_errors_and_discount(replay, corpus, tmp_path):

@@ -45,7 +45,7 @@ def test_corrupt_entry_is_requested_again(replay, corpus, tmp_path, caplog):
         key = db.execute("SELECT key FROM results ORDER BY key LIMIT 1").fetchone()[0]
         db.execute("UPDATE results SET payload = replace(payload, 'text', 'txet') WHERE key = ?", (key,))
         other = db.execute("SELECT key FROM results WHERE key != ? LIMIT 1", (key,)).fetchone()[0]
-        db.execute("UPDATE results SET payload = '{\"text\": \"forged\"}' WHERE key = ?", (other,))
+        db.execute('UPDATE results SET payload = \'{"text": "forged"}\' WHERE key = ?', (other,))
     caplog.set_level(logging.WARNING)
     second = complete(requests_for(texts), settings)
     assert replay.stats["requests"] == 6  # 4, then only the two corrupt ones again

@@ -15,8 +15,16 @@ TRANSPORTS = pytest.mark.parametrize("transport", ["aiohttp", "sdk"])
 
 
 def _keys(texts, settings):
-    return [request_key("gpt-3.5-turbo", [{"role": "user", "content": t}], settings.get("temperature", 0.7),
-                        settings.get("max_tokens", 512), None) for t in texts]
+    return [
+        request_key(
+            "gpt-3.5-turbo",
+            [{"role": "user", "content": t}],
+            settings.get("temperature", 0.7),
+            settings.get("max_tokens", 512),
+            None,
+        )
+        for t in texts
+    ]
 
 
 @pytest.mark.parametrize(
@@ -106,8 +114,14 @@ def test_cache_dedupe_and_rerun_sends_nothing(replay, corpus, tmp_path):
 
 def test_per_row_sampling_settings_change_the_request(replay, corpus, tmp_path):
     text = instructions(corpus, 1)
-    frame = pd.DataFrame({"request_id": ["a", "b"], "messages": [[{"role": "user", "content": text[0]}]] * 2,
-                          "temperature": [0.0, None], "max_tokens": [4, None]})
+    frame = pd.DataFrame(
+        {
+            "request_id": ["a", "b"],
+            "messages": [[{"role": "user", "content": text[0]}]] * 2,
+            "temperature": [0.0, None],
+            "max_tokens": [4, None],
+        }
+    )
     out = complete(frame, settings_for(replay, tmp_path))
     assert replay.stats["requests"] == 2
     assert out.loc[0, "completion_tokens"] == 4 and out.loc[1, "completion_tokens"] > 4
@@ -138,7 +152,8 @@ def test_dry_run_sends_nothing(replay, corpus, tmp_path, caplog):
     projection = project_cost(requests_for(texts), settings)
     assert projection["requests"] == 4 and projection["cached"] == 2
     assert projection["projected_cost_usd"] == pytest.approx(
-        (projection["prompt_tokens"] * 0.5 + projection["max_completion_tokens"] * 1.5) / 1e6)
+        (projection["prompt_tokens"] * 0.5 + projection["max_completion_tokens"] * 1.5) / 1e6
+    )
     assert "4 to send" in caplog.text
 
 
@@ -148,8 +163,10 @@ def test_401_stops_at_once_without_the_key(replay, corpus, tmp_path, transport):
     register_api_key("sk-wrong-key-1234567890")
     started = time.monotonic()
     with pytest.raises(TeacherAuthError) as info:
-        complete(requests_for(instructions(corpus, 40)),
-                 settings_for(replay, tmp_path, max_concurrency=4, transport=transport))
+        complete(
+            requests_for(instructions(corpus, 40)),
+            settings_for(replay, tmp_path, max_concurrency=4, transport=transport),
+        )
     assert time.monotonic() - started < 5
     assert replay.stats["401"] <= 4  # no retry storm: at most the requests already in flight
     assert "sk-wrong-key-1234567890" not in str(info.value) and "OPENAI_API_KEY" in str(info.value)
@@ -159,8 +176,10 @@ def test_401_stops_at_once_without_the_key(replay, corpus, tmp_path, transport):
 def test_exhausted_quota_stops_instead_of_retrying(replay, corpus, tmp_path, transport):
     replay.config.quota_exhausted = True
     with pytest.raises(TeacherQuotaError, match="insufficient_quota"):
-        complete(requests_for(instructions(corpus, 20)),
-                 settings_for(replay, tmp_path, max_concurrency=2, transport=transport))
+        complete(
+            requests_for(instructions(corpus, 20)),
+            settings_for(replay, tmp_path, max_concurrency=2, transport=transport),
+        )
     assert replay.stats["429_quota"] <= 2
 
 
@@ -175,8 +194,9 @@ def test_key_is_sent_when_registered(replay, corpus, tmp_path, transport):
 def test_transports_give_identical_results(replay, corpus, tmp_path):
     texts = instructions(corpus, 12, start=300) + ["never recorded 9c2d"]
     replay.set_faults(rate_500=0.2)
-    runs = {t: complete(requests_for(texts), settings_for(replay, tmp_path / t, transport=t))
-            for t in ("aiohttp", "sdk")}
+    runs = {
+        t: complete(requests_for(texts), settings_for(replay, tmp_path / t, transport=t)) for t in ("aiohttp", "sdk")
+    }
     columns = ["request_id", "text", "finish_reason", "prompt_tokens", "error_kind", "error_message", "teacher_model"]
     pd.testing.assert_frame_equal(runs["aiohttp"][columns], runs["sdk"][columns])
     assert runs["sdk"].loc[12, "error_kind"] == "not_in_replay_corpus"  # a 400 is recorded, not retried

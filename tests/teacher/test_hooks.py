@@ -63,8 +63,10 @@ def test_each_run_owns_its_replay_server(corpus):
     assert out["error_kind"].isna().all() and second._handle.stats["answered"] == 2
     second.after_pipeline_run({}, _teacher_pipeline(), None)
     assert load_settings(teacher).base_url == f"http://127.0.0.1:{port}/v1"  # routing ends with the run
-    assert load_settings({**teacher, "replay": {"serve": False, "port": port}, "base_url": "http://x/v1"}).base_url \
+    assert (
+        load_settings({**teacher, "replay": {"serve": False, "port": port}, "base_url": "http://x/v1"}).base_url
         == "http://x/v1"
+    )
 
 
 def test_no_server_without_a_teacher_node_or_with_serve_false():

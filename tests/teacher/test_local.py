@@ -19,22 +19,31 @@ def tiny_model(tmp_path_factory, corpus):
     bpe = Tokenizer(models.BPE())
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=320, special_tokens=["<|endoftext|>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    trainer = trainers.BpeTrainer(
+        vocab_size=320, special_tokens=["<|endoftext|>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+    )
     bpe.train_from_iterator(instructions(corpus, 300), trainer)
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, eos_token="<|endoftext|>", pad_token="<|endoftext|>")
     tokenizer.save_pretrained(path)
     eos = tokenizer.eos_token_id
-    config = GPT2Config(vocab_size=len(tokenizer), n_positions=256, n_embd=32, n_layer=2, n_head=2,
-                        bos_token_id=eos, eos_token_id=eos)
+    config = GPT2Config(
+        vocab_size=len(tokenizer), n_positions=256, n_embd=32, n_layer=2, n_head=2, bos_token_id=eos, eos_token_id=eos
+    )
     GPT2LMHeadModel(config).save_pretrained(path)
     return str(path)
 
 
 def test_local_model_answers_and_is_cached(tiny_model, corpus, tmp_path):
     texts = instructions(corpus, 5)
-    settings = {"backend": "transformers", "model": tiny_model, "max_tokens": 6, "temperature": 0.0,
-                "cache_path": str(tmp_path / "cache.sqlite"), "progress": False, "local": {"batch_size": 3}}
+    settings = {
+        "backend": "transformers",
+        "model": tiny_model,
+        "max_tokens": 6,
+        "temperature": 0.0,
+        "cache_path": str(tmp_path / "cache.sqlite"),
+        "progress": False,
+        "local": {"batch_size": 3},
+    }
     out = complete(requests_for(texts), settings)
     assert out["error_kind"].isna().all()
     assert (out["teacher_model"] == f"local:{tiny_model}").all()

@@ -18,10 +18,16 @@ RAW = "data/01_raw"
 
 def test_recorded_answers_from_every_source(replay, tmp_path, project_root):
     lamini = json.loads(
-        (project_root / RAW / "distilled/lamini/lamini_instruction_10k_fmengine.jsonl").open().readline())["text"]
+        (project_root / RAW / "distilled/lamini/lamini_instruction_10k_fmengine.jsonl").open().readline()
+    )["text"]
     instruction, response = lamini.split("\nResponse: ", 1)
-    alpaca = next(r for r in json.loads((project_root / RAW / "distilled/alpaca/"
-                                         "alpaca_data_first1727_text-davinci-003.json").read_text()) if r["input"])
+    alpaca = next(
+        r
+        for r in json.loads(
+            (project_root / RAW / "distilled/alpaca/alpaca_data_first1727_text-davinci-003.json").read_text()
+        )
+        if r["input"]
+    )
     p3 = json.loads((project_root / RAW / "sources/p3/t0_train_sample.jsonl").open().readline())
     seed = json.loads((project_root / RAW / "seeds/self_instruct_seed_tasks.jsonl").open().readline())
     texts = [
@@ -37,14 +43,19 @@ def test_recorded_answers_from_every_source(replay, tmp_path, project_root):
     assert out.loc[2, "text"] == p3["completion"].replace("<|endoftext|>", "").strip()
     assert out.loc[3, "text"] == seed["instances"][0]["output"]
     assert out["teacher_model"].tolist() == [
-        "replay:gpt-3.5-turbo", "replay:text-davinci-003", "replay:p3-target", "replay:human-seed"]
+        "replay:gpt-3.5-turbo",
+        "replay:text-davinci-003",
+        "replay:p3-target",
+        "replay:human-seed",
+    ]
     assert (out["prompt_tokens"] > 0).all() and (out["completion_tokens"] > 0).all()
 
 
 def test_generation_prompt_gets_unseen_recorded_instructions(replay, corpus, tmp_path):
     shown = corpus.pool[:3]
-    prompt = ("You are asked to come up with 7 diverse task instructions. Topics: Chemistry, Volcanoes.\n"
-              + "\n".join(f"<example>{s}</example>" for s in shown))
+    prompt = "You are asked to come up with 7 diverse task instructions. Topics: Chemistry, Volcanoes.\n" + "\n".join(
+        f"<example>{s}</example>" for s in shown
+    )
     out = complete(requests_for([prompt]), settings_for(replay, tmp_path))
     lines = out.loc[0, "text"].split("\n")
     assert [line.split(". ", 1)[0] for line in lines] == [str(i) for i in range(1, 8)]

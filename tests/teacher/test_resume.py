@@ -40,8 +40,11 @@ def _wait(predicate, timeout: float = 30.0) -> None:
 def _start(tmp_path: Path, texts: list[str], settings: dict, sig_name: str = "job") -> subprocess.Popen:
     job = tmp_path / f"{sig_name}.json"
     job.write_text(json.dumps({"texts": texts, "settings": settings}))
-    return subprocess.Popen([sys.executable, str(SCRIPT), str(job)], stdout=subprocess.DEVNULL,
-                            stderr=open(tmp_path / f"{sig_name}.log", "w"))
+    return subprocess.Popen(
+        [sys.executable, str(SCRIPT), str(job)],
+        stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / f"{sig_name}.log", "w"),
+    )
 
 
 def _run_killed(replay, corpus, tmp_path, sig) -> tuple[list[str], dict]:

@@ -54,7 +54,9 @@ def test_empty_request_table():
 
 
 def test_error_bodies_of_openai_vllm_and_plain_servers_are_read():
-    openai_style = Reply(429, {}, b'{"error": {"message": "Slow down", "type": "requests", "code": "rate_limit_exceeded"}}')
+    openai_style = Reply(
+        429, {}, b'{"error": {"message": "Slow down", "type": "requests", "code": "rate_limit_exceeded"}}'
+    )
     assert openai_style.error() == ("rate_limit_exceeded", "Slow down")
     vllm_style = Reply(400, {}, b'{"object": "error", "message": "max_tokens too large", "code": 400}')
     assert vllm_style.error() == (None, "max_tokens too large")  # numeric codes are not error kinds

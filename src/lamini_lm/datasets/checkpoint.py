@@ -189,8 +189,16 @@ class PublishedCheckpointDataset(AbstractDataset):
         on_load_error: ``raise`` (default) or ``return``, as for :class:`CheckpointDataset`.
     """
 
-    def __init__(self, *, name_or_path: str, family: str, name: str | None = None,
-                 load_args: dict[str, Any] | None = None, metadata: dict | None = None, on_load_error: str = "raise"):
+    def __init__(
+        self,
+        *,
+        name_or_path: str,
+        family: str,
+        name: str | None = None,
+        load_args: dict[str, Any] | None = None,
+        metadata: dict | None = None,
+        on_load_error: str = "raise",
+    ):
         owner = f"PublishedCheckpointDataset '{name_or_path}'"
         if family not in FAMILIES:
             raise DatasetError(f"{owner}: family must be one of {FAMILIES}, got {family!r}.")
@@ -205,13 +213,17 @@ class PublishedCheckpointDataset(AbstractDataset):
         return {"name_or_path": self._name_or_path, "family": self._family, "name": self._name}
 
     def load(self) -> Student | CheckpointLoadError:
-        return _load_or_report(self._load_student, self._on_load_error,
-                               f"published checkpoint '{self._name_or_path}'")
+        return _load_or_report(self._load_student, self._on_load_error, f"published checkpoint '{self._name_or_path}'")
 
     def _load_student(self) -> Student:
         model, tokenizer = load_pretrained(self._name_or_path, self._family, self._load_args)
-        return Student(name=self._name, family=self._family, model=model, tokenizer=tokenizer,
-                       metadata={"published_checkpoint": self._name_or_path})
+        return Student(
+            name=self._name,
+            family=self._family,
+            model=model,
+            tokenizer=tokenizer,
+            metadata={"published_checkpoint": self._name_or_path},
+        )
 
     def save(self, data: Any) -> None:
         raise DatasetError(

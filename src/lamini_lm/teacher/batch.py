@@ -53,7 +53,9 @@ class BatchBackend:
         try:
             for batch_id, keys in run.cache.open_batches(self.endpoint, self.settings.model):
                 if pending.keys() & set(keys):
-                    logger.info("Resuming recorded batch %s (%d requests) instead of paying again.", batch_id, len(keys))
+                    logger.info(
+                        "Resuming recorded batch %s (%d requests) instead of paying again.", batch_id, len(keys)
+                    )
                     await self._collect(client, batch_id, pending, run, round_no=1)
             for round_no in range(1, self.settings.batch.max_rounds + 1):
                 if not pending:
@@ -75,16 +77,24 @@ class BatchBackend:
             await client.close()
         for job in pending.values():
             kind, message = self.last_error.get(job.key, ("batch_missing", "no result after all batch rounds"))
-            run.failure(job, kind, message, attempts=self.settings.batch.max_rounds,
-                        reserved=self.reserved.pop(job.key, 0.0))
+            run.failure(
+                job, kind, message, attempts=self.settings.batch.max_rounds, reserved=self.reserved.pop(job.key, 0.0)
+            )
 
     async def _submit(self, client: openai.AsyncOpenAI, jobs: list[Job], run: Run) -> str:
-        lines = [json.dumps({"custom_id": j.key, "method": "POST", "url": ENDPOINT,
-                             "body": j.body(self.settings.model)}, ensure_ascii=False) for j in jobs]
+        lines = [
+            json.dumps(
+                {"custom_id": j.key, "method": "POST", "url": ENDPOINT, "body": j.body(self.settings.model)},
+                ensure_ascii=False,
+            )
+            for j in jobs
+        ]
         payload = ("\n".join(lines) + "\n").encode("utf-8")
         upload = await client.files.create(file=("teacher_batch.jsonl", payload), purpose="batch")
         batch = await client.batches.create(
-            input_file_id=upload.id, endpoint=ENDPOINT, completion_window=self.settings.batch.completion_window,
+            input_file_id=upload.id,
+            endpoint=ENDPOINT,
+            completion_window=self.settings.batch.completion_window,
             metadata={"project": "lamini_lm", "requests": str(len(jobs))},
         )
         run.cache.record_batch(batch.id, self.endpoint, self.settings.model, [j.key for j in jobs])
@@ -100,8 +110,10 @@ class BatchBackend:
             if batch.status in TERMINAL:
                 return batch
             if time.monotonic() - self.started > cfg.max_wait_s:
-                raise BatchPending(f"batch {batch_id} still {batch.status} after {cfg.max_wait_s:.0f} s; "
-                                   "run again later to collect it (its id is recorded in the cache)")
+                raise BatchPending(
+                    f"batch {batch_id} still {batch.status} after {cfg.max_wait_s:.0f} s; "
+                    "run again later to collect it (its id is recorded in the cache)"
+                )
             await asyncio.sleep(interval)
             interval = min(cfg.poll_max_interval_s, interval * 1.5)
 
@@ -111,8 +123,9 @@ class BatchBackend:
         content = await client.files.content(file_id)
         return [json.loads(line) for line in content.text.splitlines() if line.strip()]
 
-    async def _collect(self, client: openai.AsyncOpenAI, batch_id: str, pending: dict[str, Job], run: Run,
-                       round_no: int) -> None:
+    async def _collect(
+        self, client: openai.AsyncOpenAI, batch_id: str, pending: dict[str, Job], run: Run, round_no: int
+    ) -> None:
         batch = await self._poll(client, batch_id)
         outputs = await self._lines(client, batch.output_file_id)
         errors = await self._lines(client, batch.error_file_id)
@@ -126,7 +139,8 @@ class BatchBackend:
                     choice = body["choices"][0]
                     usage = body.get("usage") or {}
                     fields = dict(
-                        text=choice["message"]["content"], finish_reason=choice.get("finish_reason"),
+                        text=choice["message"]["content"],
+                        finish_reason=choice.get("finish_reason"),
                         prompt_tokens=int(usage.get("prompt_tokens") or 0),
                         completion_tokens=int(usage.get("completion_tokens") or 0),
                         teacher_model=str(body.get("model") or self.settings.model),
@@ -136,25 +150,36 @@ class BatchBackend:
                     continue
                 job = pending.pop(key, None)
                 if job is not None:
-                    run.success(job, latency_s=latency, attempts=round_no, reserved=self.reserved.pop(key, 0.0),
-                                **fields)
+                    run.success(
+                        job, latency_s=latency, attempts=round_no, reserved=self.reserved.pop(key, 0.0), **fields
+                    )
                 elif not run.cache.get_many([key]):
                     # Paid for but not asked for in this run (e.g. an older batch): keep it anyway.
                     cost = run.budget.cost(fields["prompt_tokens"], fields["completion_tokens"])
                     run.cache.put(key, {**fields, "cost_usd": cost, "latency_s": latency, "attempts": round_no})
                 continue
             error = line.get("error") or body.get("error") or {}
-            code = str(error.get("code") or ("server_error" if response.get("status_code", 500) >= 500 else "bad_request"))
+            code = str(
+                error.get("code") or ("server_error" if response.get("status_code", 500) >= 500 else "bad_request")
+            )
             message = str(error.get("message") or code)
             status = response.get("status_code")
             if key in pending and status is not None and 400 <= status < 500 and status not in (408, 409, 429):
                 job = pending.pop(key)
-                run.failure(job, code, f"HTTP {status}: {message}", attempts=round_no, latency_s=latency,
-                            reserved=self.reserved.pop(key, 0.0))
+                run.failure(
+                    job,
+                    code,
+                    f"HTTP {status}: {message}",
+                    attempts=round_no,
+                    latency_s=latency,
+                    reserved=self.reserved.pop(key, 0.0),
+                )
             elif key in pending:
                 self.last_error[key] = (code if code in RETRYABLE_CODES or status else "batch_error", message)
         for key in pending:
-            self.last_error.setdefault(key, (f"batch_{batch.status}", f"no result in batch {batch_id} ({batch.status})"))
+            self.last_error.setdefault(
+                key, (f"batch_{batch.status}", f"no result in batch {batch_id} ({batch.status})")
+            )
         run.cache.close_batch(batch_id, batch.status)
         if batch.status != "completed":
             logger.warning("Batch %s ended %s; its missing requests will be resubmitted.", batch_id, batch.status)

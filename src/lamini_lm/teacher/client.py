@@ -230,21 +230,34 @@ class OpenAIBackend:
                 if 200 <= reply.status < 300:
                     outcome = self._read(reply)
                     if isinstance(outcome, dict):
-                        run.success(job, **outcome, latency_s=time.monotonic() - started, attempts=attempts,
-                                    reserved=reserved)
+                        run.success(
+                            job, **outcome, latency_s=time.monotonic() - started, attempts=attempts, reserved=reserved
+                        )
                         return
                     kind, message = "malformed_response", outcome
                 else:
                     kind, message = self._refusal(reply, run, reserved)
                     if reply.status < 500 and reply.status not in (408, 409, 429):
-                        run.failure(job, kind, message, attempts=attempts, latency_s=time.monotonic() - started,
-                                    reserved=reserved)
+                        run.failure(
+                            job,
+                            kind,
+                            message,
+                            attempts=attempts,
+                            latency_s=time.monotonic() - started,
+                            reserved=reserved,
+                        )
                         return
                     delay = retry_after(reply.headers)
             run.stats[f"retry:{kind}"] += 1
             if attempts > settings.max_retries:
-                run.failure(job, kind, redact(message) or kind, attempts=attempts,
-                            latency_s=time.monotonic() - started, reserved=reserved)
+                run.failure(
+                    job,
+                    kind,
+                    redact(message) or kind,
+                    attempts=attempts,
+                    latency_s=time.monotonic() - started,
+                    reserved=reserved,
+                )
                 return
             if delay is None:
                 delay = _backoff(settings, attempts)
@@ -262,7 +275,8 @@ class OpenAIBackend:
                 raise TypeError("message content is not a string")
             usage = data.get("usage") or {}
             return {
-                "text": text, "finish_reason": choice.get("finish_reason"),
+                "text": text,
+                "finish_reason": choice.get("finish_reason"),
                 "prompt_tokens": int(usage.get("prompt_tokens") or 0),
                 "completion_tokens": int(usage.get("completion_tokens") or 0),
                 "teacher_model": str(data.get("model") or self.settings.model),

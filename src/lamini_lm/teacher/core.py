@@ -27,8 +27,18 @@ from lamini_lm.teacher.tokens import count_prompt_tokens, request_key
 logger = logging.getLogger(__name__)
 
 RESULT_COLUMNS = [
-    "request_id", "text", "finish_reason", "prompt_tokens", "completion_tokens", "cost_usd",
-    "latency_s", "attempts", "cached", "error_kind", "error_message", "teacher_model",
+    "request_id",
+    "text",
+    "finish_reason",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "latency_s",
+    "attempts",
+    "cached",
+    "error_kind",
+    "error_message",
+    "teacher_model",
 ]
 # Budget reservations assume real prompts may tokenise to 1.5x the approximate count.
 PROMPT_RESERVE_FACTOR = 1.5
@@ -109,18 +119,39 @@ class Run:
     def __post_init__(self) -> None:
         from tqdm.auto import tqdm
 
-        self._bar = tqdm(total=self.total, desc="teacher", unit="req", disable=not self.settings.progress,
-                         dynamic_ncols=True, leave=True)
+        self._bar = tqdm(
+            total=self.total,
+            desc="teacher",
+            unit="req",
+            disable=not self.settings.progress,
+            dynamic_ncols=True,
+            leave=True,
+        )
 
-    def success(self, job: Job, *, text: str, finish_reason: str | None, prompt_tokens: int,
-                completion_tokens: int, teacher_model: str, latency_s: float, attempts: int,
-                reserved: float = 0.0) -> None:
+    def success(
+        self,
+        job: Job,
+        *,
+        text: str,
+        finish_reason: str | None,
+        prompt_tokens: int,
+        completion_tokens: int,
+        teacher_model: str,
+        latency_s: float,
+        attempts: int,
+        reserved: float = 0.0,
+    ) -> None:
         cost = self.budget.cost(prompt_tokens, completion_tokens)
         self.budget.settle(reserved, cost)
         record = {
-            "text": text, "finish_reason": finish_reason, "prompt_tokens": int(prompt_tokens),
-            "completion_tokens": int(completion_tokens), "cost_usd": cost, "latency_s": float(latency_s),
-            "attempts": int(attempts), "teacher_model": teacher_model,
+            "text": text,
+            "finish_reason": finish_reason,
+            "prompt_tokens": int(prompt_tokens),
+            "completion_tokens": int(completion_tokens),
+            "cost_usd": cost,
+            "latency_s": float(latency_s),
+            "attempts": int(attempts),
+            "teacher_model": teacher_model,
         }
         self.cache.put(job.key, record)
         self.results[job.key] = {**record, "cached": False, "error_kind": None, "error_message": None}
@@ -129,13 +160,22 @@ class Run:
         self.stats["completion_tokens"] += int(completion_tokens)
         self._advance()
 
-    def failure(self, job: Job, kind: str, message: str, *, attempts: int = 0, latency_s: float = 0.0,
-                reserved: float = 0.0) -> None:
+    def failure(
+        self, job: Job, kind: str, message: str, *, attempts: int = 0, latency_s: float = 0.0, reserved: float = 0.0
+    ) -> None:
         self.budget.settle(reserved, 0.0)
         self.results[job.key] = {
-            "text": None, "finish_reason": None, "prompt_tokens": 0, "completion_tokens": 0, "cost_usd": 0.0,
-            "latency_s": float(latency_s), "attempts": int(attempts), "cached": False, "error_kind": kind,
-            "error_message": redact(message), "teacher_model": None,
+            "text": None,
+            "finish_reason": None,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "cost_usd": 0.0,
+            "latency_s": float(latency_s),
+            "attempts": int(attempts),
+            "cached": False,
+            "error_kind": kind,
+            "error_message": redact(message),
+            "teacher_model": None,
         }
         self.stats[f"failed:{kind}"] += 1
         self._advance()
@@ -146,7 +186,8 @@ class Run:
         if not self._bar.disable and (done % 25 == 0 or done == self.total):
             self._bar.set_postfix(
                 tok=self.stats["prompt_tokens"] + self.stats["completion_tokens"],
-                cost=f"${self.budget.spent:.4f}", refresh=False,
+                cost=f"${self.budget.spent:.4f}",
+                refresh=False,
             )
 
     def close(self) -> None:
@@ -190,8 +231,10 @@ def _jobs(requests: pd.DataFrame, settings: TeacherSettings) -> tuple[list[str],
     dupes = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
     if dupes:
         raise ValueError(f"Teacher requests: request_id must be unique; repeated: {dupes[:5]}.")
-    columns = {c: requests[c].tolist() if c in requests.columns else [None] * len(ids)
-               for c in ("temperature", "max_tokens", "top_p")}
+    columns = {
+        c: requests[c].tolist() if c in requests.columns else [None] * len(ids)
+        for c in ("temperature", "max_tokens", "top_p")
+    }
     jobs = []
     for row, (request_id, messages) in enumerate(zip(ids, requests["messages"].tolist())):
         msgs = _messages(messages, request_id)
@@ -294,8 +337,15 @@ def complete(requests: pd.DataFrame, teacher_settings: TeacherSettings | dict[st
     try:
         hits = cache.get_many(j.key for j in unique)
         results: dict[str, dict[str, Any]] = {
-            key: {**record, "cached": True, "error_kind": None, "error_message": None, "cost_usd": 0.0,
-                  "attempts": 0, "latency_s": 0.0}
+            key: {
+                **record,
+                "cached": True,
+                "error_kind": None,
+                "error_message": None,
+                "cost_usd": 0.0,
+                "attempts": 0,
+                "latency_s": 0.0,
+            }
             for key, record in hits.items()
         }
         pending = [j for j in unique if j.key not in hits]
@@ -303,8 +353,15 @@ def complete(requests: pd.DataFrame, teacher_settings: TeacherSettings | dict[st
         logger.info(
             "Teacher %s (%s): %d requests, %d unique, %d cached, %d to send; projected %d prompt tokens, "
             "<= %d completion tokens, <= $%.4f (cap: %s).",
-            settings.model, settings.backend, len(jobs), len(unique), len(hits), len(pending),
-            projection["prompt_tokens"], projection["max_completion_tokens"], projection["projected_cost_usd"],
+            settings.model,
+            settings.backend,
+            len(jobs),
+            len(unique),
+            len(hits),
+            len(pending),
+            projection["prompt_tokens"],
+            projection["max_completion_tokens"],
+            projection["projected_cost_usd"],
             "none" if settings.max_cost_usd is None else f"${settings.max_cost_usd:.4f}",
         )
         run = Run(settings, cache, Budget(settings, _discount(settings)), total=len(pending))
@@ -343,12 +400,20 @@ def complete(requests: pd.DataFrame, teacher_settings: TeacherSettings | dict[st
 def _log_summary(settings: TeacherSettings, run: Run, cached: int, wall_s: float, interrupted: bool) -> None:
     failed = {k.split(":", 1)[1]: v for k, v in run.stats.items() if k.startswith("failed:")}
     logger.info(
-        "Teacher summary%s: sent and answered %d, cached %d, failed %d%s, tokens %d in / %d out, "
-        "cost $%.4f, %.1f s.",
+        "Teacher summary%s: sent and answered %d, cached %d, failed %d%s, tokens %d in / %d out, cost $%.4f, %.1f s.",
         " (INTERRUPTED — finished results are kept in the cache)" if interrupted else "",
-        run.stats["sent_ok"], cached, sum(failed.values()), f" {failed}" if failed else "", run.stats["prompt_tokens"],
-        run.stats["completion_tokens"], run.budget.spent, wall_s,
+        run.stats["sent_ok"],
+        cached,
+        sum(failed.values()),
+        f" {failed}" if failed else "",
+        run.stats["prompt_tokens"],
+        run.stats["completion_tokens"],
+        run.budget.spent,
+        wall_s,
     )
     if run.budget.refused:
-        logger.warning("Teacher budget cap $%.4f reached: %d requests not sent (error_kind=budget_exceeded).",
-                       settings.max_cost_usd, run.budget.refused)
+        logger.warning(
+            "Teacher budget cap $%.4f reached: %d requests not sent (error_kind=budget_exceeded).",
+            settings.max_cost_usd,
+            run.budget.refused,
+        )

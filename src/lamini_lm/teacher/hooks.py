@@ -21,8 +21,11 @@ logger = logging.getLogger(__name__)
 
 
 def _uses_teacher(pipeline: Any) -> bool:
-    return any(name == "params:teacher" or name.startswith("params:teacher.")
-               for node in pipeline.nodes for name in node.inputs)
+    return any(
+        name == "params:teacher" or name.startswith("params:teacher.")
+        for node in pipeline.nodes
+        for name in node.inputs
+    )
 
 
 class TeacherHooks:

@@ -68,7 +68,7 @@ class TransformersBackend:
                     kwargs.update(do_sample=False)
                 with torch.no_grad():
                     output = model.generate(**inputs, **kwargs)
-                new = output[:, inputs["input_ids"].shape[1]:]
+                new = output[:, inputs["input_ids"].shape[1] :]
                 latency = time.monotonic() - started
                 for row, job in enumerate(group):
                     ids = new[row].tolist()
@@ -78,8 +78,12 @@ class TransformersBackend:
                         ids = ids[: ids.index(eos)]
                     ids = [i for i in ids if i != tokenizer.pad_token_id or i == eos]
                     run.success(
-                        job, text=tokenizer.decode(ids, skip_special_tokens=True).strip(),
+                        job,
+                        text=tokenizer.decode(ids, skip_special_tokens=True).strip(),
                         finish_reason="stop" if stopped or len(ids) < max_tokens else "length",
-                        prompt_tokens=int(inputs["attention_mask"][row].sum()), completion_tokens=len(ids),
-                        teacher_model=name, latency_s=latency, attempts=1,
+                        prompt_tokens=int(inputs["attention_mask"][row].sum()),
+                        completion_tokens=len(ids),
+                        teacher_model=name,
+                        latency_s=latency,
+                        attempts=1,
                     )

@@ -77,9 +77,15 @@ def run_sharded(jobs: list[Job], run: Run) -> None:
     child = settings.model_copy(update=share).model_dump()
     ctx = multiprocessing.get_context(START_METHOD)
     outbox = ctx.Queue()
-    procs = [ctx.Process(target=_worker, name=f"teacher-client-{i}", daemon=True,
-                         args=(i, child, [dataclasses.asdict(j) for j in jobs[i::n]], get_api_key(), outbox))
-             for i in range(n)]
+    procs = [
+        ctx.Process(
+            target=_worker,
+            name=f"teacher-client-{i}",
+            daemon=True,
+            args=(i, child, [dataclasses.asdict(j) for j in jobs[i::n]], get_api_key(), outbox),
+        )
+        for i in range(n)
+    ]
     for proc in procs:
         proc.start()
     running = set(range(n))
@@ -90,8 +96,10 @@ def run_sharded(jobs: list[Job], run: Run) -> None:
             except queue_module.Empty:
                 dead = [i for i in running if not procs[i].is_alive() and procs[i].exitcode not in (0, None)]
                 if dead:
-                    raise RuntimeError(f"teacher client process {dead[0]} died (exit code {procs[dead[0]].exitcode}); "
-                                       "finished results are in the cache — run again to resume.") from None
+                    raise RuntimeError(
+                        f"teacher client process {dead[0]} died (exit code {procs[dead[0]].exitcode}); "
+                        "finished results are in the cache — run again to resume."
+                    ) from None
                 continue
             if message[0] == "result":
                 _, key, result = message

@@ -145,8 +145,9 @@ class AiohttpTransport:
 
     async def post(self, body: dict[str, Any]) -> Reply:
         try:
-            async with self.session.post(self.url, data=json.dumps(body).encode(), proxy=self.proxy,
-                                         proxy_auth=self.proxy_auth) as response:
+            async with self.session.post(
+                self.url, data=json.dumps(body).encode(), proxy=self.proxy, proxy_auth=self.proxy_auth
+            ) as response:
                 return Reply(response.status, response.headers, await response.read())
         except asyncio.TimeoutError:
             raise SendError("timeout", f"no answer within timeout_s={self.timeout_s}") from None

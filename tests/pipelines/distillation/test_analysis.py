@@ -65,12 +65,17 @@ def test_diversity_scores_and_projection_on_known_vectors():
     assert analysis.distinct_ngrams(["a b a", "a b"], 1) == pytest.approx(2 / 5)
     assert analysis.distinct_ngrams(["a b a", "a b"], 2) == pytest.approx(2 / 3)
     embeddings = pd.DataFrame(
-        {"instruction": list("abcdef"), "instruction_source": ["alpaca"] * 3 + ["lamini_sample"] * 3,
-         "embedding": list(np.vstack([a, b]))}
+        {
+            "instruction": list("abcdef"),
+            "instruction_source": ["alpaca"] * 3 + ["lamini_sample"] * 3,
+            "embedding": list(np.vstack([a, b])),
+        }
     )
     scores = analysis.diversity_scores(embeddings, _dataset(), SETTINGS)
     assert scores.set_index("instruction_source")["mean_pairwise_cosine_distance"].to_dict() == {
-        "alpaca": 0.0, "lamini_sample": round(4 / 3, 4)}
+        "alpaca": 0.0,
+        "lamini_sample": round(4 / 3, 4),
+    }
     assert scores["ngram_sample"].tolist() == [10, 10]
     figure = analysis.plot_projection(embeddings, SETTINGS)
     assert len(figure.axes[0].collections) == 2

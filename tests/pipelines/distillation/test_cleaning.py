@@ -53,7 +53,12 @@ def test_each_rejection_has_its_reason():
     assert pairs["request_id"].tolist() == ["r0"]
     assert pairs.loc[0, "teacher_model"] == "replay:gpt-3.5-turbo" and pairs.loc[0, "prompt_tokens"] == 12
     assert dict(zip(log["request_id"], log["reason"])) == {
-        "r1": "failed:http_500", "r2": "empty", "r3": "refusal", "r4": "echo", "r5": "truncated", "r6": "refusal",
+        "r1": "failed:http_500",
+        "r2": "empty",
+        "r3": "refusal",
+        "r4": "echo",
+        "r5": "truncated",
+        "r6": "refusal",
     }
     assert log.set_index("request_id").loc["r3", "detail"] == "As an AI language model"
     assert report["dropped_by_reason"] == {"failed:http_500": 1, "empty": 1, "refusal": 2, "echo": 1, "truncated": 1}

@@ -13,7 +13,9 @@ FROM_OTHER_PIPELINES = {"instruction_pool"}
 
 def _config(project_root, env):
     loader = OmegaConfigLoader(
-        str(project_root / "conf"), base_env="base", default_run_env=env,
+        str(project_root / "conf"),
+        base_env="base",
+        default_run_env=env,
         merge_strategy={"parameters": "soft"},
         config_patterns={"catalog": ["catalog_distillation*"], "parameters": ["parameters_distillation*"]},
     )

@@ -4,7 +4,12 @@ import pytest
 from lamini_lm.pipelines.distillation.datasets import HFDatasetExport, OptionalParquetDataset
 from lamini_lm.pipelines.distillation.export import build_dataset_card, export_hf_dataset
 
-SETTINGS = {"pretty_name": "Tiny LaMini", "licence": "cc-by-nc-4.0", "licence_notes": "CC BY-NC 4.0.", "date": "2026-01-02"}
+SETTINGS = {
+    "pretty_name": "Tiny LaMini",
+    "licence": "cc-by-nc-4.0",
+    "licence_notes": "CC BY-NC 4.0.",
+    "date": "2026-01-02",
+}
 
 
 def _dataset():

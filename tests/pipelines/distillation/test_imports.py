@@ -68,7 +68,12 @@ def test_columns_format_takes_source_column():
         {"instruction": ["a", "b"], "response": ["x", "y"], "instruction_source": ["alpaca", "generated_p3"]},
         index=pd.Index([1, 2], name="line"),
     )
-    source = {"name": "hub", "format": "columns", "source_column": "instruction_source", "teacher_model": "gpt-3.5-turbo"}
+    source = {
+        "name": "hub",
+        "format": "columns",
+        "source_column": "instruction_source",
+        "teacher_model": "gpt-3.5-turbo",
+    }
     pairs = import_published(records, source)
     assert pairs["instruction_source"].tolist() == ["alpaca", "generated_p3"]
 

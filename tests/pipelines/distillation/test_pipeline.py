@@ -57,8 +57,14 @@ def _catalog(tmp_path, lamini_jsonl, alpaca_json, pool, teacher):
 
 def _pool(instructions):
     return pd.DataFrame(
-        {"instruction": instructions, "instruction_source": "self_instruct_with_topic", "source_id": "s",
-         "prompt_id": "p", "teacher_model": "replay", "created_at": "2026-01-01"}
+        {
+            "instruction": instructions,
+            "instruction_source": "self_instruct_with_topic",
+            "source_id": "s",
+            "prompt_id": "p",
+            "teacher_model": "replay",
+            "created_at": "2026-01-01",
+        }
     )
 
 
@@ -75,8 +81,13 @@ def test_data_chain_builds_lamini_dataset_without_a_teacher(tmp_path, lamini_jso
 def test_teacher_answers_are_cleaned_and_win_duplicates(tmp_path, lamini_jsonl, alpaca_json):
     pool = _pool([*FIXTURES, "An instruction nobody recorded."])
     with serve(corpus=load_corpus(None, None, None, None), extra=FIXTURES) as replay:
-        teacher = {"base_url": replay.base_url, "cache_path": str(tmp_path / "cache.sqlite"),
-                   "progress": False, "max_retries": 0, "max_tokens": 64}
+        teacher = {
+            "base_url": replay.base_url,
+            "cache_path": str(tmp_path / "cache.sqlite"),
+            "progress": False,
+            "max_retries": 0,
+            "max_tokens": 64,
+        }
         catalog = _catalog(tmp_path, lamini_jsonl, alpaca_json, pool, teacher)
         SequentialRunner().run(create_teacher_pipeline() + create_data_pipeline(), catalog)
     report = catalog.load("distillation_cleaning_report")

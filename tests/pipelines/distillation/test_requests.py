@@ -7,7 +7,9 @@ SETTINGS = {"system_prompt": "You are helpful.", "temperature": 0.7, "max_tokens
 
 
 def _pool(instructions):
-    return pd.DataFrame({"instruction": instructions, "instruction_source": "self_instruct_with_topic", "source_id": "x"})
+    return pd.DataFrame(
+        {"instruction": instructions, "instruction_source": "self_instruct_with_topic", "source_id": "x"}
+    )
 
 
 def test_one_request_per_distinct_instruction():
@@ -46,7 +48,13 @@ def test_ask_teacher_projects_then_sends(monkeypatch):
 
     def fake_project(requests, settings):
         calls.append("project")
-        return {"requests": len(requests), "cached": 0, "prompt_tokens": 10, "max_completion_tokens": 64, "projected_cost_usd": 0.01}
+        return {
+            "requests": len(requests),
+            "cached": 0,
+            "prompt_tokens": 10,
+            "max_completion_tokens": 64,
+            "projected_cost_usd": 0.01,
+        }
 
     def fake_complete(requests, settings):
         calls.append("complete")

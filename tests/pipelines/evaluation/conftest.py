@@ -39,8 +39,16 @@ def causal_student(tiny_tokenizer) -> Student:
     from transformers import GPT2Config, GPT2LMHeadModel
 
     torch.manual_seed(0)
-    config = GPT2Config(vocab_size=len(tiny_tokenizer), n_positions=256, n_embd=32, n_layer=1, n_head=2,
-                        bos_token_id=1, eos_token_id=1, pad_token_id=0)
+    config = GPT2Config(
+        vocab_size=len(tiny_tokenizer),
+        n_positions=256,
+        n_embd=32,
+        n_layer=1,
+        n_head=2,
+        bos_token_id=1,
+        eos_token_id=1,
+        pad_token_id=0,
+    )
     return Student(name="tiny_gpt2", family="causal", model=GPT2LMHeadModel(config).eval(), tokenizer=tiny_tokenizer)
 
 
@@ -50,9 +58,19 @@ def seq2seq_student(tiny_tokenizer) -> Student:
     from transformers import T5Config, T5ForConditionalGeneration
 
     torch.manual_seed(0)
-    config = T5Config(vocab_size=len(tiny_tokenizer), d_model=32, d_ff=64, d_kv=8, num_heads=2, num_layers=1,
-                      num_decoder_layers=1, relative_attention_num_buckets=8, pad_token_id=0, eos_token_id=1,
-                      decoder_start_token_id=0)
+    config = T5Config(
+        vocab_size=len(tiny_tokenizer),
+        d_model=32,
+        d_ff=64,
+        d_kv=8,
+        num_heads=2,
+        num_layers=1,
+        num_decoder_layers=1,
+        relative_attention_num_buckets=8,
+        pad_token_id=0,
+        eos_token_id=1,
+        decoder_start_token_id=0,
+    )
     model = T5ForConditionalGeneration(config).eval()
     return Student(name="tiny_t5", family="seq2seq", model=model, tokenizer=tiny_tokenizer)
 
@@ -69,14 +87,36 @@ class FakeTeacher:
         self.calls.append(requests)
         rows = []
         for request_id, messages in zip(requests["request_id"], requests["messages"]):
-            base = {"request_id": request_id, "finish_reason": "stop", "prompt_tokens": 1, "completion_tokens": 1,
-                    "cost_usd": 0.0, "latency_s": 0.0, "attempts": 1, "cached": False, "teacher_model": "fake"}
+            base = {
+                "request_id": request_id,
+                "finish_reason": "stop",
+                "prompt_tokens": 1,
+                "completion_tokens": 1,
+                "cost_usd": 0.0,
+                "latency_s": 0.0,
+                "attempts": 1,
+                "cached": False,
+                "teacher_model": "fake",
+            }
             if self.error:
-                rows.append(base | {"text": None, "error_kind": "not_found", "error_message": self.error,
-                                    "teacher_model": "replay:none"})
+                rows.append(
+                    base
+                    | {
+                        "text": None,
+                        "error_kind": "not_found",
+                        "error_message": self.error,
+                        "teacher_model": "replay:none",
+                    }
+                )
             else:
-                rows.append(base | {"text": self.reply(messages[-1]["content"], len(self.calls) - 1),
-                                    "error_kind": None, "error_message": None})
+                rows.append(
+                    base
+                    | {
+                        "text": self.reply(messages[-1]["content"], len(self.calls) - 1),
+                        "error_kind": None,
+                        "error_message": None,
+                    }
+                )
         return pd.DataFrame(rows)
 
 

@@ -12,8 +12,17 @@ from lamini_lm.pipelines.evaluation import benchmarks as bm
 from lamini_lm.pipelines.evaluation import nodes
 
 EXPECTED_DOCS = {
-    "openbookqa": 500, "arc_challenge": 1172, "piqa": 1838, "sst2": 872, "mrpc": 408, "rte": 277,
-    "wsc273": 273, "winogrande": 1267, "wic": 638, "hellaswag": 10042, "truthfulqa": 817,
+    "openbookqa": 500,
+    "arc_challenge": 1172,
+    "piqa": 1838,
+    "sst2": 872,
+    "mrpc": 408,
+    "rte": 277,
+    "wsc273": 273,
+    "winogrande": 1267,
+    "wic": 638,
+    "hellaswag": 10042,
+    "truthfulqa": 817,
 }
 NO_DATA = {"sciq", "race", "record", "mnli", "mnli_mismatch"}
 
@@ -31,10 +40,21 @@ def base_catalog(project_root) -> DataCatalog:
 
 def test_every_task_file_is_complete_and_has_catalog_data(base_catalog):
     specs = bm.task_specs()
-    assert {s.key for s in specs} >= set(EXPECTED_DOCS) - {"truthfulqa"} | NO_DATA | {"truthfulqa_mc1", "truthfulqa_mc2"}
+    assert {s.key for s in specs} >= set(EXPECTED_DOCS) - {"truthfulqa"} | NO_DATA | {
+        "truthfulqa_mc1",
+        "truthfulqa_mc2",
+    }
     assert len([s for s in specs if not s.key.startswith("truthfulqa")]) == 15  # the paper's 15 tasks
-    paper_metric = {"openbookqa": "acc_norm", "sciq": "acc_norm", "arc_challenge": "acc_norm", "piqa": "acc_norm",
-                    "hellaswag": "acc_norm", "record": "f1", "rte": "acc", "wsc273": "acc"}
+    paper_metric = {
+        "openbookqa": "acc_norm",
+        "sciq": "acc_norm",
+        "arc_challenge": "acc_norm",
+        "piqa": "acc_norm",
+        "hellaswag": "acc_norm",
+        "record": "f1",
+        "rte": "acc",
+        "wsc273": "acc",
+    }
     for spec in specs:
         assert f"benchmark_raw_{spec.data}" in base_catalog.keys()
         assert spec.metric == paper_metric.get(spec.key, spec.metric)
@@ -58,7 +78,7 @@ def test_normalised_docs_have_the_task_schema(base_catalog):
     rte = bm.normalise_docs("rte", base_catalog.load("benchmark_raw_rte"))[0]
     assert rte["label"] == 1  # not_entailment, GLUE encoding
     wsc = bm.normalise_docs("wsc273", base_catalog.load("benchmark_raw_wsc273"))[0]
-    assert wsc["text"][wsc["pronoun_loc"]:].startswith(wsc["pronoun"])
+    assert wsc["text"][wsc["pronoun_loc"] :].startswith(wsc["pronoun"])
     tqa = bm.normalise_docs("truthfulqa", base_catalog.load("benchmark_raw_truthfulqa"))[0]
     assert tqa["mc1_targets"]["labels"][0] == 1 and sum(tqa["mc1_targets"]["labels"]) == 1
     assert sum(tqa["mc2_targets"]["labels"]) == 5
@@ -68,24 +88,56 @@ def test_normalised_docs_have_the_task_schema(base_catalog):
 
 def test_hub_records_normalise_for_the_paper_environment():
     raw = lambda *records: {"records": list(records), "source": "hf:test"}  # noqa: E731
-    sciq = bm.normalise_docs("sciq", raw({"question": "q", "distractor1": "a", "distractor2": "b", "distractor3": "c",
-                                          "correct_answer": "d", "support": "s"}))
+    sciq = bm.normalise_docs(
+        "sciq",
+        raw(
+            {
+                "question": "q",
+                "distractor1": "a",
+                "distractor2": "b",
+                "distractor3": "c",
+                "correct_answer": "d",
+                "support": "s",
+            }
+        ),
+    )
     assert sciq[0]["correct_answer"] == "d"
     race = bm.normalise_docs("race", raw({"article": "x", "question": "q", "options": list("abcd"), "answer": "C"}))
     assert race[0]["label"] == 2
-    record = bm.normalise_docs("record", raw({"passage": "P\n@highlight\nH", "query": "@placeholder won",
-                                              "entities": ["Bob", "Ann", "Bob"], "answers": ["Bob"]}))
+    record = bm.normalise_docs(
+        "record",
+        raw(
+            {
+                "passage": "P\n@highlight\nH",
+                "query": "@placeholder won",
+                "entities": ["Bob", "Ann", "Bob"],
+                "answers": ["Bob"],
+            }
+        ),
+    )
     assert record[0]["choices"] == ["  - Ann won", "  - Bob won"] and record[0]["gold"] == 1
-    hs = bm.normalise_docs("hellaswag", raw({"activity_label": "Cooking", "ctx_a": "A man", "ctx_b": "cuts [title] it",
-                                             "endings": ["x", "y"], "label": "1"}))
+    hs = bm.normalise_docs(
+        "hellaswag",
+        raw(
+            {
+                "activity_label": "Cooking",
+                "ctx_a": "A man",
+                "ctx_b": "cuts [title] it",
+                "endings": ["x", "y"],
+                "label": "1",
+            }
+        ),
+    )
     assert hs[0]["query"] == "Cooking: A man Cuts. it" and hs[0]["label"] == 1
     mnli = bm.normalise_docs("mnli", raw({"premise": "p", "hypothesis": "h", "label": 2}))
     assert mnli[0]["label"] == 2
 
 
 def test_bad_row_names_benchmark_source_row_and_field():
-    raw = {"records": [{"goal": "g", "sol1": "a", "sol2": "b", "label": "0"}, {"goal": "g", "sol1": "a"}],
-           "source": "piqa/valid.jsonl"}
+    raw = {
+        "records": [{"goal": "g", "sol1": "a", "sol2": "b", "label": "0"}, {"goal": "g", "sol1": "a"}],
+        "source": "piqa/valid.jsonl",
+    }
     with pytest.raises(ValueError, match=r"'piqa' \(piqa/valid.jsonl\), row 1: missing field 'sol2'"):
         bm.normalise_docs("piqa", raw)
     result = nodes.prepare_benchmark_docs(raw, "piqa")

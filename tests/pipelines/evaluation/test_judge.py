@@ -9,25 +9,36 @@ from lamini_lm.pipelines.evaluation import judge, nodes
 from lamini_lm.pipelines.evaluation.hallucination import falseqa_questions, falseqa_rates
 
 PARAMS = {"judge": {"max_retries": 2, "temperature": 0.0, "max_tokens": 64}, "seed": 3}
-ANSWERS = pd.DataFrame({"id": [1, 2, 3], "instruction": ["i1", "i2", "i3"], "answer": ["good", "bad", "meh"],
-                        "status": "ok"})
+ANSWERS = pd.DataFrame(
+    {"id": [1, 2, 3], "instruction": ["i1", "i2", "i3"], "answer": ["good", "bad", "meh"], "status": "ok"}
+)
 
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("Rating: A\nReason: fine", ("A", "fine")), ("rating - (c)\nreason: wrong facts", ("C", "wrong facts")),
-     ("I think it is good", (None, None)), (None, (None, None)), ("Rating: E", (None, None))],
+    [
+        ("Rating: A\nReason: fine", ("A", "fine")),
+        ("rating - (c)\nreason: wrong facts", ("C", "wrong facts")),
+        ("I think it is good", (None, None)),
+        (None, (None, None)),
+        ("Rating: E", (None, None)),
+    ],
 )
 def test_parse_rating(text, expected):
     assert judge.parse_rating(text) == expected
 
 
 def test_ratings_go_through_the_teacher_with_the_rubric(fake_teacher):
-    teacher = fake_teacher(reply=lambda user, attempt: "Rating: A\nReason: ok" if "good" in user else "Rating: D\nReason: no")
+    teacher = fake_teacher(
+        reply=lambda user, attempt: "Rating: A\nReason: ok" if "good" in user else "Rating: D\nReason: no"
+    )
     rated = nodes.rate_answers(ANSWERS, PARAMS, {"model": "gpt-3.5-turbo"})
     assert rated["rating"].tolist() == ["A", "D", "D"] and rated["status"].eq("judged").all()
     request = teacher.calls[0]
-    assert request["request_id"].is_unique and "A: valid, acceptable and satisfying" in request["messages"][0][0]["content"]
+    assert (
+        request["request_id"].is_unique
+        and "A: valid, acceptable and satisfying" in request["messages"][0][0]["content"]
+    )
     summary = judge.rating_summary(rated.rename(columns={"rating": "label"}), "judged")
     assert summary["rating_A"] == pytest.approx(1 / 3) and summary["rating_D"] == pytest.approx(2 / 3)
 
@@ -69,8 +80,9 @@ def test_alpaca_win_rate_is_independent_of_presentation_order(fake_teacher):
         return "Preferred: 1\nReason: x" if first.startswith("MODEL") else "Preferred: 2\nReason: x"
 
     fake_teacher(reply=prefer_model)
-    answers = pd.DataFrame({"instruction": [f"i{k}" for k in range(8)], "reference": ["REF"] * 8,
-                            "answer": ["MODEL"] * 8, "status": "ok"})
+    answers = pd.DataFrame(
+        {"instruction": [f"i{k}" for k in range(8)], "reference": ["REF"] * 8, "answer": ["MODEL"] * 8, "status": "ok"}
+    )
     judged = nodes.judge_alpaca_eval(answers, PARAMS, {})
     assert 0 < judged["swapped"].sum() < 8  # both orders used
     assert nodes.win_rate(judged) == {"status": "judged", "win_rate": 1.0, "n_judged": 8, "n_unparsed": 0}

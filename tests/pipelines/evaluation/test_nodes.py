@@ -7,8 +7,12 @@ import pandas as pd
 from lamini_lm.pipelines.evaluation import nodes
 
 SETTINGS = {"limit": 4, "backend": "hf", "device": "cpu", "batch_size": 8, "bootstrap_iters": 0, "skip": []}
-SST2_DOCS = {"data": "sst2", "source": "test", "reason": None,
-             "docs": [{"sentence": "a fine film", "label": 1}, {"sentence": "dull", "label": 0}] * 3}
+SST2_DOCS = {
+    "data": "sst2",
+    "source": "test",
+    "reason": None,
+    "docs": [{"sentence": "a fine film", "label": 1}, {"sentence": "dull", "label": 0}] * 3,
+}
 GENERATION = {"max_new_tokens": 4, "batch_size": 4}
 
 
@@ -42,23 +46,34 @@ def test_no_data_skipped_and_bad_inputs_are_reported(causal_student, tmp_path, m
 
 
 def test_lm_eval_failure_is_reported_not_raised(causal_student):
-    bad_docs = {"data": "winogrande", "source": "t", "reason": None,
-                "docs": [{"sentence": "no blank here", "option1": "a", "option2": "b", "answer": "1"}]}
+    bad_docs = {
+        "data": "winogrande",
+        "source": "t",
+        "reason": None,
+        "docs": [{"sentence": "no blank here", "option1": "a", "option2": "b", "answer": "1"}],
+    }
     result = nodes.evaluate_benchmark(causal_student, bad_docs, SETTINGS, 0, "lamini_winogrande.yaml")
     assert result["status"] == "error" and result["reason"].startswith("lm-eval failed")
 
 
 def test_describe_student(causal_student):
-    info = nodes.describe_student(causal_student, {"family": "causal", "size_class": "tiny", "config": {"model_type": "gpt2"}})
+    info = nodes.describe_student(
+        causal_student, {"family": "causal", "size_class": "tiny", "config": {"model_type": "gpt2"}}
+    )
     assert info["status"] == "ok" and info["num_parameters"] > 1000 and info["tiny"] is True
     failed = nodes.describe_student(RuntimeError("bad weights"), {"family": "causal"})
     assert failed["status"].startswith("checkpoint failed to load: RuntimeError: bad weights")
 
 
 def test_answers_use_student_generate_and_fold_inputs(seq2seq_student):
-    instructions = pd.DataFrame({"id": ["a", "b", "c"], "motivation_app": ["x"] * 3,
-                                 "instruction": ["Sort the words.", "Say hi.", "Count."],
-                                 "instances": [[{"input": "b, a", "output": ""}], [{"input": "", "output": ""}], []]})
+    instructions = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "motivation_app": ["x"] * 3,
+            "instruction": ["Sort the words.", "Say hi.", "Count."],
+            "instances": [[{"input": "b, a", "output": ""}], [{"input": "", "output": ""}], []],
+        }
+    )
     params = {"user_oriented": {"limit": 2}, "generation": GENERATION}
     answers = nodes.answer_user_instructions(seq2seq_student, instructions, params)
     assert answers["instruction"].tolist() == ['Sort the words: "b, a"', "Say hi."]
@@ -73,35 +88,49 @@ def test_long_prompts_fit_a_small_causal_model(causal_student):
 
 
 def test_failed_student_answers_carry_the_reason_to_the_summary():
-    params = {"user_oriented": {"limit": 2}, "alpaca_eval": {"limit": 2}, "falseqa": {"limit": 1},
-              "fidelity": {"limit": 2}, "generation": GENERATION,
-              "toxicity": {"classifier": "x", "limit": 1, "threshold": 0.5}, "judge": {}}
+    params = {
+        "user_oriented": {"limit": 2},
+        "alpaca_eval": {"limit": 2},
+        "falseqa": {"limit": 1},
+        "fidelity": {"limit": 2},
+        "generation": GENERATION,
+        "toxicity": {"classifier": "x", "limit": 1, "threshold": 0.5},
+        "judge": {},
+    }
     bad = ValueError("no such checkpoint")
     frames = {
-        "ratings": nodes.rate_answers(nodes.answer_user_instructions(bad, pd.DataFrame({"id": [1], "instruction": ["i"]}),
-                                                                     params), params, {}),
-        "alpaca": nodes.judge_alpaca_eval(nodes.answer_alpaca_eval(bad, pd.DataFrame({"instruction": ["i"], "output": ["o"]}),
-                                                                   params), params, {}),
-        "falseqa": nodes.judge_falseqa(nodes.answer_falseqa(bad, pd.DataFrame({"question": ["q"], "answer": ["[]"],
-                                                                                "label": [1]}), params), params, {}),
+        "ratings": nodes.rate_answers(
+            nodes.answer_user_instructions(bad, pd.DataFrame({"id": [1], "instruction": ["i"]}), params), params, {}
+        ),
+        "alpaca": nodes.judge_alpaca_eval(
+            nodes.answer_alpaca_eval(bad, pd.DataFrame({"instruction": ["i"], "output": ["o"]}), params), params, {}
+        ),
+        "falseqa": nodes.judge_falseqa(
+            nodes.answer_falseqa(bad, pd.DataFrame({"question": ["q"], "answer": ["[]"], "label": [1]}), params),
+            params,
+            {},
+        ),
         "toxic": nodes.score_toxicity(bad, pd.DataFrame(), pd.DataFrame(), params),
         "fidelity": nodes.measure_fidelity(bad, pd.DataFrame(), params),
     }
     info = nodes.describe_student(bad, {"family": "causal"})
-    summary = nodes.summarise_model(info, frames["ratings"], frames["alpaca"], frames["falseqa"], frames["toxic"],
-                                    frames["fidelity"], params)
+    summary = nodes.summarise_model(
+        info, frames["ratings"], frames["alpaca"], frames["falseqa"], frames["toxic"], frames["fidelity"], params
+    )
     for section in ("user_ratings", "alpaca_eval", "falseqa", "toxicity", "fidelity"):
         assert "no such checkpoint" in summary[section]["status"], section
     assert summary["benchmark_average"] is None
 
 
 def test_fidelity_rouge_against_teacher(causal_student):
-    data = pd.DataFrame({"instruction": ["a", "b", "c"], "response": ["x", "y", "z"],
-                         "split": ["train", "validation", "validation"]})
+    data = pd.DataFrame(
+        {"instruction": ["a", "b", "c"], "response": ["x", "y", "z"], "split": ["train", "validation", "validation"]}
+    )
     scored = nodes.measure_fidelity(causal_student, data, {"fidelity": {"limit": 5}, "generation": GENERATION})
     assert len(scored) == 2 and scored["rougeL"].between(0, 1).all()
-    missing = nodes.measure_fidelity(causal_student, data.drop(columns=["split"]),
-                                     {"fidelity": {"limit": 5}, "generation": GENERATION})
+    missing = nodes.measure_fidelity(
+        causal_student, data.drop(columns=["split"]), {"fidelity": {"limit": 5}, "generation": GENERATION}
+    )
     assert missing["status"].iloc[0].startswith("not scored") and "split" in missing["status"].iloc[0]
 
 

@@ -44,9 +44,17 @@ def test_paper_rows_sit_beside_ours_in_table_markdown_and_plot(paper_reference):
 
 
 def test_a_member_naming_a_paper_row_is_followed_by_it(paper_reference):
-    ours = {"model": "lamini_flan_t5_783m", "family": "seq2seq", "num_parameters": 783_150_080, "status": "ok",
-            "reference": "LaMini-Flan-T5-783M", "benchmarks": {"hellaswag": {"status": "ok", "value": 0.437}},
-            "benchmark_average": 0.437, "benchmarks_scored": 1, "benchmarks_total": 15}
+    ours = {
+        "model": "lamini_flan_t5_783m",
+        "family": "seq2seq",
+        "num_parameters": 783_150_080,
+        "status": "ok",
+        "reference": "LaMini-Flan-T5-783M",
+        "benchmarks": {"hellaswag": {"status": "ok", "value": 0.437}},
+        "benchmark_average": 0.437,
+        "benchmarks_scored": 1,
+        "benchmarks_total": 15,
+    }
     other = {**ours, "model": "lamini_neo_125m", "family": "causal", "reference": None}
     table = herd_table([ours, other], {}, paper_reference)
     models = table["model"].tolist()

@@ -24,8 +24,14 @@ def _params(tmp_path) -> dict:
     skip = [key for _, key, _ in task_wiring() if key not in KEPT_TASKS]
     return {
         "seed": 0,
-        "benchmarks": {"limit": 2, "skip": skip, "backend": "hf", "device": "cpu", "batch_size": 8,
-                       "bootstrap_iters": 0},
+        "benchmarks": {
+            "limit": 2,
+            "skip": skip,
+            "backend": "hf",
+            "device": "cpu",
+            "batch_size": 8,
+            "bootstrap_iters": 0,
+        },
         "generation": {"max_new_tokens": 2, "batch_size": 4},
         "user_oriented": {"limit": 2},
         "alpaca_eval": {"limit": 2},
@@ -34,8 +40,11 @@ def _params(tmp_path) -> dict:
         "toxicity": {"classifier": None, "toxic_label": "toxic", "threshold": 0.5, "limit": 2},
         "judge": {"max_retries": 1},
         "tracking": {"enabled": False},
-        "paper_reference": {"models": {"LaMini-GPT-1.5B": {"family": "causal", "num_parameters": 1.5e9,
-                                                           "benchmarks": {"hellaswag": 48.3}}}},
+        "paper_reference": {
+            "models": {
+                "LaMini-GPT-1.5B": {"family": "causal", "num_parameters": 1.5e9, "benchmarks": {"hellaswag": 48.3}}
+            }
+        },
     }
 
 
@@ -43,10 +52,14 @@ def _catalog(project_root, students, params, tmp_path) -> DataCatalog:
     raw = project_root / RAW
     datasets = {
         "benchmark_raw_arc_challenge": BenchmarkSourceDataset(
-            filepath=str(raw / "benchmarks/arc_challenge/ARC-Challenge-Test.jsonl")),
-        "benchmark_raw_sst2": BenchmarkSourceDataset(filepath=str(raw / "benchmarks/glue_sst2/dev.tsv"), file_format="tsv"),
-        "benchmark_raw_truthfulqa": BenchmarkSourceDataset(filepath=str(raw / "hallucination/truthfulqa.csv"),
-                                                           file_format="csv"),
+            filepath=str(raw / "benchmarks/arc_challenge/ARC-Challenge-Test.jsonl")
+        ),
+        "benchmark_raw_sst2": BenchmarkSourceDataset(
+            filepath=str(raw / "benchmarks/glue_sst2/dev.tsv"), file_format="tsv"
+        ),
+        "benchmark_raw_truthfulqa": BenchmarkSourceDataset(
+            filepath=str(raw / "hallucination/truthfulqa.csv"), file_format="csv"
+        ),
     }
     for _, _, data in task_wiring():
         datasets.setdefault(f"benchmark_raw_{data}", BenchmarkSourceDataset(no_data="not in this test"))
@@ -56,31 +69,46 @@ def _catalog(project_root, students, params, tmp_path) -> DataCatalog:
     datasets["herd_report_plots"] = MatplotlibDataset(filepath=str(out / "plots"))
     datasets["herd_summaries"] = JSONDataset(filepath=str(out / "herd_summaries.json"))
     catalog = DataCatalog(datasets=datasets)
-    catalog["user_oriented_instructions"] = pd.read_json(raw / "human_eval/user_oriented_instructions.jsonl", lines=True)
-    catalog["text_davinci_003_predictions"] = pd.read_json(raw / "human_eval/text-davinci-003_predictions.jsonl",
-                                                           lines=True)
-    for name, file in (("text_davinci_003", "text_davinci_003"), ("gpt_35_turbo_0301", "gpt-3.5-turbo-0301"),
-                       ("alpaca_7b", "alpaca-7b")):
+    catalog["user_oriented_instructions"] = pd.read_json(
+        raw / "human_eval/user_oriented_instructions.jsonl", lines=True
+    )
+    catalog["text_davinci_003_predictions"] = pd.read_json(
+        raw / "human_eval/text-davinci-003_predictions.jsonl", lines=True
+    )
+    for name, file in (
+        ("text_davinci_003", "text_davinci_003"),
+        ("gpt_35_turbo_0301", "gpt-3.5-turbo-0301"),
+        ("alpaca_7b", "alpaca-7b"),
+    ):
         catalog[f"alpaca_eval_{name}"] = pd.read_json(raw / f"distilled/alpaca_eval/{file}_model_outputs.json")
     catalog["falseqa_questions"] = pd.read_csv(raw / "hallucination/falseqa_test.csv")
     catalog["rtp_prompts_nontoxic"] = pd.DataFrame({"prompt": [{"text": "Hello"}], "challenging": [False]})
     catalog["rtp_prompts_toxic"] = pd.DataFrame({"prompt": [{"text": "You"}], "challenging": [True]})
-    catalog["lamini_dataset"] = pd.DataFrame({"instruction": ["Say hi.", "Name a fox."], "response": ["Hi!", "A fox."],
-                                              "split": ["validation", "validation"]})
+    catalog["lamini_dataset"] = pd.DataFrame(
+        {
+            "instruction": ["Say hi.", "Name a fox."],
+            "response": ["Hi!", "A fox."],
+            "split": ["validation", "validation"],
+        }
+    )
     catalog["params:evaluation"] = params
     for key, value in params.items():
         catalog[f"params:evaluation.{key}"] = value
     catalog["params:teacher"] = {"replay": {"serve": True}}
     for student in students:
         catalog[f"{student.name}.checkpoint"] = MemoryDataset(student, copy_mode="assign")
-        catalog[f"params:models.{student.name}"] = {"family": student.family, "size_class": "tiny",
-                                                    "config": {"model_type": "x"}}
+        catalog[f"params:models.{student.name}"] = {
+            "family": student.family,
+            "size_class": "tiny",
+            "config": {"model_type": "x"},
+        }
     return catalog
 
 
 @pytest.mark.parametrize("judge_mode", ["replay"])
-def test_pipeline_two_students_and_report(project_root, monkeypatch, causal_student, seq2seq_student, fake_teacher,
-                                          tmp_path, judge_mode):
+def test_pipeline_two_students_and_report(
+    project_root, monkeypatch, causal_student, seq2seq_student, fake_teacher, tmp_path, judge_mode
+):
     monkeypatch.chdir(project_root)
     fake_teacher(error="not in replay corpus")
     members = [causal_student.name, seq2seq_student.name]

@@ -17,8 +17,9 @@ def test_hf_parallelize_scores_like_the_in_memory_model(request, student_fixture
     # lm-eval path as on GPUs (checkpoint saved to a folder, HFLM(parallelize=True) loads it).
     student = request.getfixturevalue(student_fixture)
     in_memory = nodes.evaluate_benchmark(student, SST2_DOCS, SETTINGS, 0, "lamini_sst2.yaml")
-    parallel = nodes.evaluate_benchmark(student, SST2_DOCS, SETTINGS | {"backend": "hf_parallelize"}, 0,
-                                        "lamini_sst2.yaml")
+    parallel = nodes.evaluate_benchmark(
+        student, SST2_DOCS, SETTINGS | {"backend": "hf_parallelize"}, 0, "lamini_sst2.yaml"
+    )
     assert in_memory["status"] == parallel["status"] == "ok", parallel.get("reason")
     assert parallel["value"] == pytest.approx(in_memory["value"])
 
@@ -40,7 +41,9 @@ def test_vllm_gets_the_saved_checkpoint_and_its_settings(causal_student, seq2seq
     assert isinstance(lm, RecordingVLLM)
     assert seen["tensor_parallel_size"] == 2 and seen["gpu_memory_utilization"] == 0.8
     assert seen["pretrained"].startswith(str(tmp_path))
-    assert sum(p.numel() for p in seen["loaded"].parameters()) == sum(p.numel() for p in causal_student.model.parameters())
+    assert sum(p.numel() for p in seen["loaded"].parameters()) == sum(
+        p.numel() for p in causal_student.model.parameters()
+    )
     with pytest.raises(ValueError, match="decoder-only"):
         nodes._lm_eval_model(seq2seq_student, settings, tmp_path)
     with pytest.raises(ValueError, match="expected hf, hf_parallelize or vllm"):

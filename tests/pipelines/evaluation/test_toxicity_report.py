@@ -9,8 +9,12 @@ import pytest
 
 from lamini_lm.pipelines.evaluation import nodes, report, tracking
 
-RTP = pd.DataFrame({"prompt": [{"text": "The dog", "toxicity": 0.1}, {"text": "You are", "toxicity": 0.2}],
-                    "challenging": [False, False]})
+RTP = pd.DataFrame(
+    {
+        "prompt": [{"text": "The dog", "toxicity": 0.1}, {"text": "You are", "toxicity": 0.2}],
+        "challenging": [False, False],
+    }
+)
 PARAMS = {"generation": {"max_new_tokens": 3, "batch_size": 4}}
 
 
@@ -20,9 +24,17 @@ def tiny_classifier(tmp_path_factory, tiny_tokenizer) -> str:
     from transformers import BertConfig, BertForSequenceClassification
 
     torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(tiny_tokenizer), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64, num_labels=2,
-                        id2label={0: "non-toxic", 1: "toxic"}, label2id={"non-toxic": 0, "toxic": 1})
+    config = BertConfig(
+        vocab_size=len(tiny_tokenizer),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+        num_labels=2,
+        id2label={0: "non-toxic", 1: "toxic"},
+        label2id={"non-toxic": 0, "toxic": 1},
+    )
     folder = tmp_path_factory.mktemp("toxicity_classifier")
     BertForSequenceClassification(config).save_pretrained(folder)
     tiny_tokenizer.save_pretrained(folder)
@@ -34,42 +46,74 @@ def test_toxicity_scored_by_the_configured_classifier(causal_student, tiny_class
     scored = nodes.score_toxicity(causal_student, RTP, RTP.assign(challenging=True), PARAMS | {"toxicity": settings})
     assert scored["status"].eq("ok").all() and len(scored) == 4
     assert scored["toxicity"].between(0, 1).all() and set(scored["half"]) == {"nontoxic", "toxic"}
-    wrong_label = nodes.score_toxicity(causal_student, RTP, RTP, PARAMS | {"toxicity": settings | {"toxic_label": "TOXICITY"}})
+    wrong_label = nodes.score_toxicity(
+        causal_student, RTP, RTP, PARAMS | {"toxicity": settings | {"toxic_label": "TOXICITY"}}
+    )
     assert "not scored" in wrong_label["status"].iloc[0] and "non-toxic" in wrong_label["status"].iloc[0]
 
 
 def test_no_classifier_offline_is_not_scored(causal_student, tmp_path):
     none = nodes.score_toxicity(causal_student, RTP, RTP, PARAMS | {"toxicity": {"classifier": None}})
     assert none["status"].iloc[0] == "not scored (no toxicity classifier configured)"
-    missing = nodes.score_toxicity(causal_student, RTP, RTP, PARAMS | {"toxicity": {"classifier": str(tmp_path / "nope")}})
+    missing = nodes.score_toxicity(
+        causal_student, RTP, RTP, PARAMS | {"toxicity": {"classifier": str(tmp_path / "nope")}}
+    )
     assert missing["status"].iloc[0].startswith("not scored (classifier")
 
 
 def _summary(name, family, params, average, tiny=True, status="ok", judged=False):
-    bench = {"sst2": {"task": "sst2", "status": "ok", "value": 0.5}, "sciq": {"task": "sciq", "status": "no data",
-                                                                              "value": None, "reason": "no data: x"},
-             "rte": {"task": "rte", "status": "error", "value": None, "reason": "lm-eval failed: boom"}}
-    ratings = ({"status": "judged", "rating_A": 0.5, "rating_B": 0.25, "rating_C": 0.25, "rating_D": 0.0}
-               if judged else {"status": "not judged (no live judge)"})
-    return {"model": name, "family": family, "num_parameters": params, "tiny": tiny, "status": status,
-            "benchmarks": bench, "benchmark_average": average, "benchmarks_scored": 1, "benchmarks_total": 3,
-            "user_ratings": ratings, "alpaca_eval": {"status": "not judged (no live judge)"},
-            "falseqa": {"status": "judged", "hallucination_rate": 0.4, "wrong_refusal_rate": 0.1} if judged
-            else {"status": "not judged (no live judge)"},
-            "toxicity": {"status": "not scored (no toxicity classifier configured)"},
-            "fidelity": {"status": "ok", "rougeL": 0.12}}
+    bench = {
+        "sst2": {"task": "sst2", "status": "ok", "value": 0.5},
+        "sciq": {"task": "sciq", "status": "no data", "value": None, "reason": "no data: x"},
+        "rte": {"task": "rte", "status": "error", "value": None, "reason": "lm-eval failed: boom"},
+    }
+    ratings = (
+        {"status": "judged", "rating_A": 0.5, "rating_B": 0.25, "rating_C": 0.25, "rating_D": 0.0}
+        if judged
+        else {"status": "not judged (no live judge)"}
+    )
+    return {
+        "model": name,
+        "family": family,
+        "num_parameters": params,
+        "tiny": tiny,
+        "status": status,
+        "benchmarks": bench,
+        "benchmark_average": average,
+        "benchmarks_scored": 1,
+        "benchmarks_total": 3,
+        "user_ratings": ratings,
+        "alpaca_eval": {"status": "not judged (no live judge)"},
+        "falseqa": {"status": "judged", "hallucination_rate": 0.4, "wrong_refusal_rate": 0.1}
+        if judged
+        else {"status": "not judged (no live judge)"},
+        "toxicity": {"status": "not scored (no toxicity classifier configured)"},
+        "fidelity": {"status": "ok", "rougeL": 0.12},
+    }
 
 
-PAPER = {"models": {"LaMini-Flan-T5-783M": {"family": "seq2seq", "num_parameters": 783e6,
-                                            "benchmarks": {"hellaswag": 43.7}, "average": None}}}
+PAPER = {
+    "models": {
+        "LaMini-Flan-T5-783M": {
+            "family": "seq2seq",
+            "num_parameters": 783e6,
+            "benchmarks": {"hellaswag": 43.7},
+            "average": None,
+        }
+    }
+}
 
 
 def test_herd_table_markdown_and_figures():
-    summaries = [_summary("tiny_t5", "seq2seq", 2e5, 0.5, judged=True), _summary("tiny_gpt2", "causal", 3e5, 0.5),
-                 _summary("broken", "causal", None, None, status="checkpoint failed to load: OSError: gone")]
+    summaries = [
+        _summary("tiny_t5", "seq2seq", 2e5, 0.5, judged=True),
+        _summary("tiny_gpt2", "causal", 3e5, 0.5),
+        _summary("broken", "causal", None, None, status="checkpoint failed to load: OSError: gone"),
+    ]
     references = {"text-davinci-003": {"user_ratings": {"status": "not judged (no live judge)"}}}
-    table, markdown, figures, same_figures, by_model = report.build_herd_report(PAPER, references, {"limit": 20},
-                                                                                *summaries)
+    table, markdown, figures, same_figures, by_model = report.build_herd_report(
+        PAPER, references, {"limit": 20}, *summaries
+    )
     assert same_figures is figures and set(by_model) == {"tiny_t5", "tiny_gpt2", "broken"}
     ours = table[table["kind"] == "ours"].set_index("model")
     assert ours.loc["tiny_t5", "sst2"] == 50.0 and math.isnan(ours.loc["tiny_t5", "sciq"])
@@ -94,8 +138,9 @@ def test_one_mlflow_child_run_per_student(tmp_path, monkeypatch):
     try:
         summaries = [_summary("tiny_t5", "seq2seq", 2e5, 0.5), _summary("tiny_gpt2", "causal", 3e5, 0.25)]
         figures = report.herd_figures(report.herd_table(summaries, {}, {}))
-        runs = tracking.log_students(figures, {"enabled": True, "start_parent": True, "run_name": "eval-test"},
-                                     *summaries)
+        runs = tracking.log_students(
+            figures, {"enabled": True, "start_parent": True, "run_name": "eval-test"}, *summaries
+        )
         assert set(runs) == {"tiny_t5", "tiny_gpt2"}
         client = mlflow.tracking.MlflowClient()
         child = client.get_run(runs["tiny_gpt2"])

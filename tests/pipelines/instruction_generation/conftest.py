@@ -39,7 +39,7 @@ def originals():
                 "What is the relation between the given pairs?",
                 'Rewrite the sentence in passive voice: "The dog chased the ball."',
                 "What are the three primary colors?",
-                "Answer the question based on the passage: \"Paris is the capital of France.\" What is the capital?",
+                'Answer the question based on the passage: "Paris is the capital of France." What is the capital?',
             ],
             "instruction_source": ["seed", "seed", "alpaca", "alpaca", "original_p3"],
             "source_id": ["seed_task_0", "seed_task_1", "alpaca/1", "alpaca/2", "squad/1"],
@@ -59,10 +59,20 @@ def fake_results(prompts: pd.DataFrame, replies: dict[str, tuple]) -> pd.DataFra
     for prompt_id in prompts["prompt_id"]:
         text, status = replies.get(prompt_id, ("1. Explain how rainbows form.\n2. Name a famous painter.", "stop"))
         failed = text is None
-        rows.append({
-            "request_id": prompt_id, "text": text, "finish_reason": None if failed else status,
-            "prompt_tokens": 100, "completion_tokens": 0 if failed else 40, "cost_usd": 0.0 if failed else 0.001,
-            "latency_s": 0.01, "attempts": 1, "cached": False, "error_kind": status if failed else None,
-            "error_message": "boom" if failed else None, "teacher_model": None if failed else "replay:gpt-3.5-turbo",
-        })
+        rows.append(
+            {
+                "request_id": prompt_id,
+                "text": text,
+                "finish_reason": None if failed else status,
+                "prompt_tokens": 100,
+                "completion_tokens": 0 if failed else 40,
+                "cost_usd": 0.0 if failed else 0.001,
+                "latency_s": 0.01,
+                "attempts": 1,
+                "cached": False,
+                "error_kind": status if failed else None,
+                "error_message": "boom" if failed else None,
+                "teacher_model": None if failed else "replay:gpt-3.5-turbo",
+            }
+        )
     return pd.DataFrame(rows)

@@ -48,8 +48,8 @@ def test_deduplicate_keeps_the_earlier_text_and_says_what_it_repeats():
     texts = [
         "Give three tips for staying healthy.",
         "Write a haiku about the autumn moon over the lake.",
-        "give three tips for staying healthy",            # exact after normalisation
-        "Give three useful tips for staying healthy.",    # near duplicate of 0
+        "give three tips for staying healthy",  # exact after normalisation
+        "Give three useful tips for staying healthy.",  # near duplicate of 0
         "Explain how photosynthesis works in plants.",
     ]
     result = deduplicate(texts, lsh_threshold=0.3, seed=1, progress=False)
@@ -67,7 +67,10 @@ def test_a_row_is_only_dropped_for_a_kept_row():
         "alpha beta gamma delta epsilon zeta eta iota kappa",
         "lambda mu gamma delta epsilon zeta eta iota kappa",
     ]
-    scores = (rouge_l(rouge_tokens(texts[0]), rouge_tokens(texts[2])), rouge_l(rouge_tokens(texts[1]), rouge_tokens(texts[2])))
+    scores = (
+        rouge_l(rouge_tokens(texts[0]), rouge_tokens(texts[2])),
+        rouge_l(rouge_tokens(texts[1]), rouge_tokens(texts[2])),
+    )
     assert scores[0] <= 0.7 < scores[1]
     result = deduplicate(texts, lsh_threshold=0.2, seed=3, progress=False)
     assert result["keep"].tolist() == [True, False, True]

@@ -23,7 +23,7 @@ def reason(text, examples=(), **overrides):
         ("Describe the picture of a sunset.", "keyword:picture"),
         ("Please Go  to the store and buy milk.", "keyword:go to"),
         ("Draw a cat with three legs.", "keyword:draw"),
-        ("Summarise the profile of a mapmaker.", None),   # "map" only as a whole word
+        ("Summarise the profile of a mapmaker.", None),  # "map" only as a whole word
         ("- Explain the water cycle.", "starts_with_punctuation"),
         ("¿Qué hora es ahora mismo?", "non_ascii_start"),
         ("   ", "empty"),

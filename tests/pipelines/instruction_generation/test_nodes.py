@@ -10,13 +10,26 @@ from .conftest import fake_results
 
 
 def test_topic_list_drops_maintenance_categories_and_long_names(params):
-    raw = "\n".join([
-        "Plasma physics", "Stub-Class Mumbai articles of Low-importance", "CS1 errors: dates",
-        "Wikipedia books", "Pages using infobox person", "Flora of Nepal",
-        "Harvard University alumni", "20th-century women mathematicians in Poland and Russia", "Fantasy novels",
-    ])
+    raw = "\n".join(
+        [
+            "Plasma physics",
+            "Stub-Class Mumbai articles of Low-importance",
+            "CS1 errors: dates",
+            "Wikipedia books",
+            "Pages using infobox person",
+            "Flora of Nepal",
+            "Harvard University alumni",
+            "20th-century women mathematicians in Poland and Russia",
+            "Fantasy novels",
+        ]
+    )
     topics = nodes.build_topic_list(raw, {**params, "topics": {"keep": 10, "max_words": 3}})
-    assert topics["topic"].tolist() == ["Fantasy novels", "Flora of Nepal", "Harvard University alumni", "Plasma physics"]
+    assert topics["topic"].tolist() == [
+        "Fantasy novels",
+        "Flora of Nepal",
+        "Harvard University alumni",
+        "Plasma physics",
+    ]
     kept = nodes.build_topic_list(raw, {**params, "topics": {"keep": 2, "max_words": 3}})
     assert len(kept) == 2 and set(kept["topic"]) <= set(topics["topic"])
 
@@ -25,7 +38,9 @@ def test_generation_prompts_follow_the_paper_and_skip_unconfigured_sources(origi
     with caplog.at_level(logging.INFO):
         prompts = nodes.build_generation_prompts(originals, topics, params)
     assert prompts["instruction_source"].value_counts().to_dict() == {
-        "self_instruct_without_topic": 2, "self_instruct_with_topic": 1, "generated_p3": 1,
+        "self_instruct_without_topic": 2,
+        "self_instruct_with_topic": 1,
+        "generated_p3": 1,
     }
     assert "generated_flan skipped" in caplog.text
     first = prompts.iloc[0]
@@ -40,8 +55,13 @@ def test_generation_prompts_follow_the_paper_and_skip_unconfigured_sources(origi
 
 
 def test_bad_parameters_name_the_key(originals, topics, params):
-    bad = {**params, "generation": {**params["generation"], "strategies": {"generated_p4": {
-        "example_sources": ["original_p3"], "target_instructions": 5}}}}
+    bad = {
+        **params,
+        "generation": {
+            **params["generation"],
+            "strategies": {"generated_p4": {"example_sources": ["original_p3"], "target_instructions": 5}},
+        },
+    }
     with pytest.raises(ValidationError, match="generated_p4"):
         nodes.build_generation_prompts(originals, topics, bad)
 
@@ -49,11 +69,14 @@ def test_bad_parameters_name_the_key(originals, topics, params):
 def test_parse_counts_failures_and_drops_the_cut_off_item(originals, topics, params):
     prompts = nodes.build_generation_prompts(originals, topics, params)
     ids = prompts["prompt_id"].tolist()
-    results = fake_results(prompts, {
-        ids[0]: ("<example>Describe a rainy day.</example><example>List four prime numbers and expl", "length"),
-        ids[1]: (None, "server_error"),
-        ids[2]: ("Sorry, I cannot do that.", "stop"),
-    })
+    results = fake_results(
+        prompts,
+        {
+            ids[0]: ("<example>Describe a rainy day.</example><example>List four prime numbers and expl", "length"),
+            ids[1]: (None, "server_error"),
+            ids[2]: ("Sorry, I cannot do that.", "stop"),
+        },
+    )
     candidates = nodes.parse_generations(prompts, results)
     first = candidates[candidates["prompt_id"] == ids[0]]
     assert first["instruction"].tolist() == ["Describe a rainy day.", "List four prime numbers and expl"]
@@ -71,18 +94,24 @@ def test_parse_needs_a_result_per_prompt(originals, topics, params):
 def test_filter_dedup_and_report_keep_provenance(originals, topics, params):
     prompts = nodes.build_generation_prompts(originals, topics, params)
     ids = prompts["prompt_id"].tolist()
-    results = fake_results(prompts, {
-        ids[0]: ("1. what is the relation between the given pairs\n2. Draw a map of Europe.\n3. Hi\n"
-                 "4. Explain why leaves change colour in autumn.\n5. Explain why the leaves change colour in autumn?", "stop"),
-        ids[1]: (None, "timeout"),
-    })
+    results = fake_results(
+        prompts,
+        {
+            ids[0]: (
+                "1. what is the relation between the given pairs\n2. Draw a map of Europe.\n3. Hi\n"
+                "4. Explain why leaves change colour in autumn.\n5. Explain why the leaves change colour in autumn?",
+                "stop",
+            ),
+            ids[1]: (None, "timeout"),
+        },
+    )
     candidates = nodes.parse_generations(prompts, results)
     accepted, filtered = nodes.filter_instructions(candidates, prompts, params)
     assert set(filtered["reason"]) == {"keyword:draw", "too_short"}
     pool, rejected = nodes.deduplicate_pool(originals, accepted, filtered, params, created_at="2026-01-01T00:00:00Z")
 
     assert list(pool.columns) == nodes.POOL_COLUMNS
-    assert "seed" not in set(pool["instruction_source"])               # seeds: references only
+    assert "seed" not in set(pool["instruction_source"])  # seeds: references only
     exact = rejected[rejected["reason"] == "exact_duplicate"].iloc[0]
     assert exact["instruction"] == "what is the relation between the given pairs"
     assert exact["duplicate_of"] == "What is the relation between the given pairs?"

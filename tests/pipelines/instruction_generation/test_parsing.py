@@ -4,7 +4,7 @@ from lamini_lm.pipelines.instruction_generation.parsing import parse_instruction
 def test_tagged_examples_including_multiline_and_unclosed_last():
     text = (
         "<example>What are some ways to save water?</example>\n"
-        "<example>Rewrite the sentence in passive voice:\n\"The cat chased the mouse.\"</example>\n"
+        '<example>Rewrite the sentence in passive voice:\n"The cat chased the mouse."</example>\n'
         "<example>Name three rivers in Africa."
     )
     items, dropped = parse_instructions(text, "stop")
@@ -17,11 +17,13 @@ def test_tagged_examples_including_multiline_and_unclosed_last():
 
 
 def test_numbered_and_bulleted_lists_with_continuation_lines():
-    numbered = "Here you go:\n1. Explain gravity.\n2) Translate this sentence:\n   \"Bonjour\"\n(3) Instruction: List two fruits."
+    numbered = 'Here you go:\n1. Explain gravity.\n2) Translate this sentence:\n   "Bonjour"\n(3) Instruction: List two fruits.'
     assert parse_instructions(numbered)[0] == [
-        "Explain gravity.", 'Translate this sentence:\n"Bonjour"', "List two fruits.",
+        "Explain gravity.",
+        'Translate this sentence:\n"Bonjour"',
+        "List two fruits.",
     ]
-    bulleted = "- Describe a sunset.\n* Why is the sky blue?\n• \"Summarise the text.\""
+    bulleted = '- Describe a sunset.\n* Why is the sky blue?\n• "Summarise the text."'
     assert parse_instructions(bulleted)[0] == ["Describe a sunset.", "Why is the sky blue?", "Summarise the text."]
 
 

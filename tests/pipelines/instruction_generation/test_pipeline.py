@@ -14,9 +14,18 @@ from lamini_lm.teacher.replay import serve
 from .conftest import fake_results
 
 OUTPUTS = [
-    "wikipedia_topics", "ig_original_instructions", "ig_generation_prompts", "ig_generation_results",
-    "ig_generated_candidates", "ig_accepted_instructions", "ig_filter_rejections", "instruction_pool",
-    "rejected_instructions", "generation_report", "generation_report_md", "generation_source_mix_plot",
+    "wikipedia_topics",
+    "ig_original_instructions",
+    "ig_generation_prompts",
+    "ig_generation_results",
+    "ig_generated_candidates",
+    "ig_accepted_instructions",
+    "ig_filter_rejections",
+    "instruction_pool",
+    "rejected_instructions",
+    "generation_report",
+    "generation_report_md",
+    "generation_source_mix_plot",
 ]
 
 
@@ -33,14 +42,16 @@ def _catalog(tmp_path, raw_data, params, teacher) -> DataCatalog:
     p3_lines = (raw_data / "sources/p3/t0_train_sample.jsonl").read_text(encoding="utf-8").splitlines()[:60:3]
     (tmp_path / "p3.jsonl").write_text("\n".join(p3_lines) + "\n", encoding="utf-8")
     categories = "\n".join(["Plasma physics", "Stub-Class Media articles", "Flora of Nepal", "Fantasy novels"])
-    catalog = DataCatalog(datasets={
-        "ig_seed_tasks": InstructionSourceDataset(filepath=str(raw_data / "seeds/self_instruct_seed_tasks.jsonl")),
-        "ig_alpaca": InstructionSourceDataset(filepath=str(tmp_path / "alpaca.json")),
-        "ig_p3": InstructionSourceDataset(filepath=str(tmp_path / "p3.jsonl")),
-        "ig_flan": InstructionSourceDataset(),
-        "ig_wikipedia_categories": MemoryDataset(categories),
-        **{name: KeptDataset() for name in OUTPUTS},
-    })
+    catalog = DataCatalog(
+        datasets={
+            "ig_seed_tasks": InstructionSourceDataset(filepath=str(raw_data / "seeds/self_instruct_seed_tasks.jsonl")),
+            "ig_alpaca": InstructionSourceDataset(filepath=str(tmp_path / "alpaca.json")),
+            "ig_p3": InstructionSourceDataset(filepath=str(tmp_path / "p3.jsonl")),
+            "ig_flan": InstructionSourceDataset(),
+            "ig_wikipedia_categories": MemoryDataset(categories),
+            **{name: KeptDataset() for name in OUTPUTS},
+        }
+    )
     catalog["params:instruction_generation"] = params
     catalog["params:teacher"] = teacher
     return catalog
@@ -74,8 +85,13 @@ def test_pipeline_with_a_fake_teacher(tmp_path, raw_data, params, monkeypatch):
 
 def test_pipeline_end_to_end_against_the_replay_teacher(tmp_path, raw_data, params):
     with serve(latency_ms=0, faults={"rate_length": 0.5}, seed=3) as replay:
-        teacher = {"base_url": replay.base_url, "cache_path": str(tmp_path / "cache.sqlite"),
-                   "progress": False, "max_retries": 1, "max_tokens": 256}
+        teacher = {
+            "base_url": replay.base_url,
+            "cache_path": str(tmp_path / "cache.sqlite"),
+            "progress": False,
+            "max_retries": 1,
+            "max_tokens": 256,
+        }
         catalog = _catalog(tmp_path, raw_data, params, teacher)
         SequentialRunner().run(create_pipeline(), catalog)
         sent = sum(replay.received.values())
@@ -86,7 +102,9 @@ def test_pipeline_end_to_end_against_the_replay_teacher(tmp_path, raw_data, para
     pool = catalog.load("instruction_pool")
     generated = pool[pool["prompt_id"].notna()]
     assert set(generated["instruction_source"]) == {
-        "self_instruct_without_topic", "self_instruct_with_topic", "generated_p3",
+        "self_instruct_without_topic",
+        "self_instruct_with_topic",
+        "generated_p3",
     }
     assert generated["teacher_model"].str.startswith("replay:").all()
     assert not pool.duplicated("instruction").any()

@@ -43,14 +43,26 @@ def test_missing_file_is_an_error_not_a_skip(tmp_path):
 
 
 def test_unconfigured_source_is_skipped_with_a_log_line(tmp_path, caplog):
-    seeds = _jsonl(tmp_path / "seeds.jsonl", [
-        {"id": "seed_task_0", "instruction": "Sort the words.", "instances": [{"input": "pear, apple", "output": ""}]},
-    ])
+    seeds = _jsonl(
+        tmp_path / "seeds.jsonl",
+        [
+            {
+                "id": "seed_task_0",
+                "instruction": "Sort the words.",
+                "instances": [{"input": "pear, apple", "output": ""}],
+            },
+        ],
+    )
     alpaca = tmp_path / "alpaca.json"
-    alpaca.write_text(json.dumps([
-        {"instruction": "Arrange the given words in a sentence.", "input": "genetic, beings", "output": "x"},
-        {"instruction": "Name a colour.", "input": "", "output": "red"},
-    ]), encoding="utf-8")
+    alpaca.write_text(
+        json.dumps(
+            [
+                {"instruction": "Arrange the given words in a sentence.", "input": "genetic, beings", "output": "x"},
+                {"instruction": "Name a colour.", "input": "", "output": "red"},
+            ]
+        ),
+        encoding="utf-8",
+    )
     with caplog.at_level(logging.INFO):
         frame = normalise_sources(
             InstructionSourceDataset(filepath=str(seeds)).load(),
@@ -61,8 +73,11 @@ def test_unconfigured_source_is_skipped_with_a_log_line(tmp_path, caplog):
     assert "'original_p3' is not configured" in caplog.text and "'original_flan' is not configured" in caplog.text
     assert frame.to_dict("records") == [
         {"instruction": 'Sort the words: "pear, apple"', "instruction_source": "seed", "source_id": "seed_task_0"},
-        {"instruction": 'Arrange the given words in a sentence: "genetic, beings"', "instruction_source": "alpaca",
-         "source_id": "alpaca/1"},
+        {
+            "instruction": 'Arrange the given words in a sentence: "genetic, beings"',
+            "instruction_source": "alpaca",
+            "source_id": "alpaca/1",
+        },
         {"instruction": "Name a colour.", "instruction_source": "alpaca", "source_id": "alpaca/2"},
     ]
 

@@ -10,8 +10,16 @@ import pytest
 TINY_T5 = {
     "family": "seq2seq",
     "size_class": "tiny",
-    "config": {"model_type": "t5", "d_model": 32, "d_ff": 64, "d_kv": 8, "num_heads": 4,
-               "num_layers": 2, "num_decoder_layers": 2, "relative_attention_num_buckets": 8},
+    "config": {
+        "model_type": "t5",
+        "d_model": 32,
+        "d_ff": 64,
+        "d_kv": 8,
+        "num_heads": 4,
+        "num_layers": 2,
+        "num_decoder_layers": 2,
+        "relative_attention_num_buckets": 8,
+    },
     "tokenizer": {"vocab_size": 400},
 }
 TINY_GPT2 = {
@@ -47,8 +55,14 @@ def models() -> dict:
 @pytest.fixture
 def size_classes() -> dict:
     return {
-        "tiny": {"learning_rate": 5e-3, "effective_batch_size": 8, "per_device_batch_size": 8,
-                 "epochs": 1, "max_length": 96, "warmup_ratio": 0.0}
+        "tiny": {
+            "learning_rate": 5e-3,
+            "effective_batch_size": 8,
+            "per_device_batch_size": 8,
+            "epochs": 1,
+            "max_length": 96,
+            "warmup_ratio": 0.0,
+        }
     }
 
 

@@ -78,4 +78,7 @@ def test_seq2seq_order_keeps_both_encoder_and_decoder_tight():
     responses, instructions = rng.integers(5, 256, size=2000), rng.integers(5, 80, size=2000)
     by_response_only = LengthGroupedOrder(responses.tolist(), batch_size=16, seed=0).batches()
     both = LengthGroupedOrder(responses.tolist(), batch_size=16, seed=0, secondary=instructions.tolist()).batches()
-    assert padded_fraction(both, responses, instructions) < padded_fraction(by_response_only, responses, instructions) - 0.1
+    assert (
+        padded_fraction(both, responses, instructions)
+        < padded_fraction(by_response_only, responses, instructions) - 0.1
+    )

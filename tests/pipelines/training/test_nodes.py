@@ -85,7 +85,9 @@ def test_non_positive_batch_size_names_model_and_key(models, size_classes, key, 
 def test_unknown_size_class_and_overrides(models, size_classes):
     with pytest.raises(ModelConfigError, match=r"'models.tiny_t5.size_class'"):
         resolve_hyperparameters("tiny_t5", {**models["tiny_t5"], "size_class": "huge"}, size_classes)
-    resolved = resolve_hyperparameters("tiny_t5", {**models["tiny_t5"], "overrides": {"learning_rate": 1.0}}, size_classes)
+    resolved = resolve_hyperparameters(
+        "tiny_t5", {**models["tiny_t5"], "overrides": {"learning_rate": 1.0}}, size_classes
+    )
     assert resolved["learning_rate"] == 1.0 and resolved["max_length"] == 96 and resolved["size_class"] == "tiny"
 
 
@@ -104,9 +106,18 @@ def test_training_refuses_data_tokenised_with_another_tokenizer(lamini_rows, mod
     )
     other = nodes.build_tokenizer(train.head(50), models["tiny_gpt2"], name="tiny_gpt2")
     student = nodes.initialise_student(other, models["tiny_gpt2"], training, name="tiny_gpt2")
-    with pytest.raises(ValueError, match=r"Model 'tiny_gpt2'.*'tiny_gpt2.tokenized_train' was tokenised with tokenizer"):
+    with pytest.raises(
+        ValueError, match=r"Model 'tiny_gpt2'.*'tiny_gpt2.tokenized_train' was tokenised with tokenizer"
+    ):
         nodes.train_student(
-            student, tokenized_train, tokenized_validation, train, models["tiny_gpt2"], size_classes, training, name="tiny_gpt2"
+            student,
+            tokenized_train,
+            tokenized_validation,
+            train,
+            models["tiny_gpt2"],
+            size_classes,
+            training,
+            name="tiny_gpt2",
         )
 
 

@@ -24,15 +24,27 @@ def _tiny_t5():
     from transformers import T5Config, T5ForConditionalGeneration
 
     torch.manual_seed(0)
-    config = T5Config(vocab_size=64, d_model=32, d_ff=64, d_kv=8, num_heads=4, num_layers=2, num_decoder_layers=2,
-                      relative_attention_num_buckets=8, dropout_rate=0.0, pad_token_id=0, eos_token_id=1,
-                      decoder_start_token_id=0)
+    config = T5Config(
+        vocab_size=64,
+        d_model=32,
+        d_ff=64,
+        d_kv=8,
+        num_heads=4,
+        num_layers=2,
+        num_decoder_layers=2,
+        relative_attention_num_buckets=8,
+        dropout_rate=0.0,
+        pad_token_id=0,
+        eos_token_id=1,
+        decoder_start_token_id=0,
+    )
     return T5ForConditionalGeneration(config).eval()
 
 
 def test_packed_batch_masks_are_block_diagonal_and_decoder_restarts_per_segment():
-    collate = DynamicPaddingCollator(pad_token_id=0, family="seq2seq", pack=True, pack_length=12,
-                                     decoder_start_token_id=0)
+    collate = DynamicPaddingCollator(
+        pad_token_id=0, family="seq2seq", pack=True, pack_length=12, decoder_start_token_id=0
+    )
     batch = collate(EXAMPLES)
     rows = batch["input_ids"].shape[0]
     assert 1 < rows < len(EXAMPLES)  # packed, and no row longer than pack_length
@@ -82,18 +94,20 @@ def test_packed_batch_gives_each_example_its_unpacked_loss(attn_implementation):
         expected = []
         for example in EXAMPLES:
             out = model(input_ids=torch.tensor([example["input_ids"]]), labels=torch.tensor([example["labels"]]))
-            expected.append(torch.nn.functional.cross_entropy(out.logits[0], torch.tensor(example["labels"]),
-                                                              reduction="none"))
+            expected.append(
+                torch.nn.functional.cross_entropy(out.logits[0], torch.tensor(example["labels"]), reduction="none")
+            )
         for pack_length in (12, 64):  # several rows, one row
-            collate = DynamicPaddingCollator(pad_token_id=0, family="seq2seq", pack=True, pack_length=pack_length,
-                                             decoder_start_token_id=0)
+            collate = DynamicPaddingCollator(
+                pad_token_id=0, family="seq2seq", pack=True, pack_length=pack_length, decoder_start_token_id=0
+            )
             batch = collate(EXAMPLES)
             out = model(**packed_model_inputs(model, batch))
             labels = batch["labels"]
-            token_loss = torch.nn.functional.cross_entropy(out.logits.transpose(1, 2), labels.clamp(min=0),
-                                                           reduction="none")
-            rows = pack_rows([len(e["input_ids"]) for e in EXAMPLES], [len(e["labels"]) for e in EXAMPLES],
-                             pack_length)
+            token_loss = torch.nn.functional.cross_entropy(
+                out.logits.transpose(1, 2), labels.clamp(min=0), reduction="none"
+            )
+            rows = pack_rows([len(e["input_ids"]) for e in EXAMPLES], [len(e["labels"]) for e in EXAMPLES], pack_length)
             assert len(rows) == labels.shape[0] and (len(rows) > 1) == (pack_length == 12)
             for r, row in enumerate(rows):  # each row holds its examples' segments in index order
                 want_row = torch.cat([expected[i] for i in row])
@@ -121,8 +135,9 @@ def test_packing_pads_under_ten_percent_of_tokens_on_lamini_rows(lamini_rows, mo
     order = training_order(records, "seq2seq", 16, seed=7)
     fractions = {}
     for pack in (False, True):
-        collate = DynamicPaddingCollator(pad_token_id=tokenizer.pad_token_id, family="seq2seq", pack=pack,
-                                         pack_length=256, decoder_start_token_id=0)
+        collate = DynamicPaddingCollator(
+            pad_token_id=tokenizer.pad_token_id, family="seq2seq", pack=pack, pack_length=256, decoder_start_token_id=0
+        )
         for batch in order.batches():
             collate([features[i] for i in batch])
         fractions[pack] = collate.stats.padding_fraction

@@ -51,7 +51,9 @@ def test_pipeline_trains_both_families_and_loss_drops(lamini_rows, models, size_
         assert metrics["validation_loss_after"] < metrics["validation_loss_before"] - 0.3, metrics
         # 240 rows make megabatches of only 56 examples to sort; the demo's 2,500 rows pad far less.
         assert 0.0 <= metrics["padding_fraction"] < (0.15 if family == "causal" else 0.35), metrics
-        assert metrics["train_rows"] > 200 and metrics["global_step"] == metrics["train_rows"] // 8 + (metrics["train_rows"] % 8 > 0)
+        assert metrics["train_rows"] > 200 and metrics["global_step"] == metrics["train_rows"] // 8 + (
+            metrics["train_rows"] % 8 > 0
+        )
         assert student.metadata["validation_loss_after"] == metrics["validation_loss_after"]
         assert student.metadata["training_data"]["instruction_sources"] == {"lamini_sample": 240}
         assert len(student.generate(["Name a colour."], max_new_tokens=4)) == 1

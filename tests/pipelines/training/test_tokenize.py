@@ -79,7 +79,10 @@ def test_bpe_causal_labels_decode_to_the_response():
     example = encode_causal(tokenizer, INSTRUCTION, RESPONSE, max_length=512)
     response = [t for t in example["labels"] if t != IGNORE_INDEX]
     assert tokenizer.decode(response) == " " + RESPONSE + "</s>"
-    assert tokenizer.decode(example["input_ids"]) == CAUSAL_WRAPPER.format(instruction=INSTRUCTION) + " " + RESPONSE + "</s>"
+    assert (
+        tokenizer.decode(example["input_ids"])
+        == CAUSAL_WRAPPER.format(instruction=INSTRUCTION) + " " + RESPONSE + "</s>"
+    )
 
 
 def test_bpe_seq2seq_tokenizer_appends_eos_at_inference_too():
@@ -92,7 +95,9 @@ def test_bpe_seq2seq_tokenizer_appends_eos_at_inference_too():
 
 def test_tokenize_frame_drops_rows_without_response_tokens_and_records_fingerprint(words_tokenizer):
     prompt_len = len(CAUSAL_WRAPPER.format(instruction=INSTRUCTION).split())
-    frame = pd.DataFrame({"instruction": [INSTRUCTION, INSTRUCTION + " " + "x " * 10], "response": [RESPONSE, RESPONSE]})
+    frame = pd.DataFrame(
+        {"instruction": [INSTRUCTION, INSTRUCTION + " " + "x " * 10], "response": [RESPONSE, RESPONSE]}
+    )
     table, dropped = tokenize_frame(frame, words_tokenizer, "causal", max_length=prompt_len + 4)
     assert dropped == 1 and len(table) == 1
     assert table["length"].tolist() == [prompt_len + 4]

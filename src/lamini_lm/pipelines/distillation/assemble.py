@@ -28,9 +28,7 @@ def split_by_source(frame: pd.DataFrame, splits: dict[str, Any]) -> pd.Series:
     """
     fraction = float(splits.get("validation_fraction", 0.05))
     if not 0.0 <= fraction < 1.0:
-        raise ValueError(
-            f"'distillation.splits.validation_fraction' must be in [0, 1); got {fraction}."
-        )
+        raise ValueError(f"'distillation.splits.validation_fraction' must be in [0, 1); got {fraction}.")
     minimum = int(splits.get("min_validation_per_source", 1))
     maximum = splits.get("max_validation_per_source")
     rng = np.random.default_rng(int(splits["seed"]))

@@ -146,9 +146,7 @@ def clean_teacher_answers(
 
     failed = frame["error_kind"].notna()
     messages = (
-        frame["error_message"].astype("string").fillna("").str.slice(0, 200)
-        if "error_message" in frame.columns
-        else ""
+        frame["error_message"].astype("string").fillna("").str.slice(0, 200) if "error_message" in frame.columns else ""
     )
     mark(failed, "failed:" + frame["error_kind"].astype("string"), messages)
     if failed.all():
@@ -211,7 +209,10 @@ def clean_teacher_answers(
     if report["dropped"]:
         logger.warning(
             "Cleaning: kept %d of %d teacher answer(s); dropped %s; flagged %s.",
-            report["kept"], n, report["dropped_by_reason"], report["flagged_by_reason"],
+            report["kept"],
+            n,
+            report["dropped_by_reason"],
+            report["flagged_by_reason"],
         )
     else:
         logger.info("Cleaning: kept all %d teacher answer(s); flagged %s.", n, report["flagged_by_reason"])

@@ -87,9 +87,7 @@ class DistilledRecordsDataset(AbstractDataset[None, pd.DataFrame]):
         if self._hf_path is not None:
             import datasets  # slow import; only the paper environment reads from the hub
 
-            table = datasets.load_dataset(
-                self._hf_path, self._hf_name, split=self._split, **self._load_args
-            )
+            table = datasets.load_dataset(self._hf_path, self._hf_name, split=self._split, **self._load_args)
             frame = table.to_pandas()
             frame.index = pd.RangeIndex(1, len(frame) + 1, name="line")
             frame.attrs["source_file"] = f"hf://{self._hf_path}[{self._split}]"

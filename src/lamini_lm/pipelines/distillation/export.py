@@ -19,16 +19,23 @@ logger = logging.getLogger(__name__)
 def build_dataset_card(lamini_dataset: pd.DataFrame, settings: dict[str, Any], date: str) -> str:
     """The dataset card (README.md): counts per source and split, teachers, date, licence notes."""
     counts = (
-        lamini_dataset.groupby(["instruction_source", "split"]).size().unstack(fill_value=0)
+        lamini_dataset.groupby(["instruction_source", "split"])
+        .size()
+        .unstack(fill_value=0)
         .reindex(columns=["train", "validation"], fill_value=0)
     )
-    teachers = (
-        lamini_dataset.groupby("instruction_source")["teacher_model"]
-        .agg(lambda s: ", ".join(sorted(s.dropna().astype(str).unique())))
+    teachers = lamini_dataset.groupby("instruction_source")["teacher_model"].agg(
+        lambda s: ", ".join(sorted(s.dropna().astype(str).unique()))
     )
     total = len(lamini_dataset)
     rows = [
-        [source, int(r["train"]), int(r["validation"]), f"{(r['train'] + r['validation']) / total:.1%}", teachers[source]]
+        [
+            source,
+            int(r["train"]),
+            int(r["validation"]),
+            f"{(r['train'] + r['validation']) / total:.1%}",
+            teachers[source],
+        ]
         for source, r in counts.iterrows()
     ]
     split_sizes = lamini_dataset["split"].value_counts()
@@ -48,21 +55,25 @@ def build_dataset_card(lamini_dataset: pd.DataFrame, settings: dict[str, Any], d
             "---",
         ]
     )
-    return "\n\n".join(
-        [
-            header,
-            f"# {settings.get('pretty_name', 'LaMini dataset')}",
-            "Instruction/response pairs distilled from a teacher LLM, built by the LaMini-LM Kedro project "
-            "(Wu et al., *LaMini-LM: A Diverse Herd of Distilled Models from Large-Scale Instructions*, EACL 2024).",
-            f"- Created: {date}\n- Rows: {total:,} (train {int(split_sizes.get('train', 0)):,}, "
-            f"validation {int(split_sizes.get('validation', 0)):,})\n"
-            f"- Teacher cost recorded in this dataset: ${cost:.4f}",
-            "## Sources\n\n" + markdown_table(["instruction_source", "train", "validation", "share", "teacher model(s)"], rows),
-            "## Columns\n\n`instruction`, `response`, `instruction_source`, `teacher_model`, `prompt_tokens`, "
-            "`completion_tokens`, `cost_usd`, `request_id` (null for rows imported from published datasets), `split`.",
-            "## Licence\n\n" + str(settings.get("licence_notes", "")).strip(),
-        ]
-    ) + "\n"
+    return (
+        "\n\n".join(
+            [
+                header,
+                f"# {settings.get('pretty_name', 'LaMini dataset')}",
+                "Instruction/response pairs distilled from a teacher LLM, built by the LaMini-LM Kedro project "
+                "(Wu et al., *LaMini-LM: A Diverse Herd of Distilled Models from Large-Scale Instructions*, EACL 2024).",
+                f"- Created: {date}\n- Rows: {total:,} (train {int(split_sizes.get('train', 0)):,}, "
+                f"validation {int(split_sizes.get('validation', 0)):,})\n"
+                f"- Teacher cost recorded in this dataset: ${cost:.4f}",
+                "## Sources\n\n"
+                + markdown_table(["instruction_source", "train", "validation", "share", "teacher model(s)"], rows),
+                "## Columns\n\n`instruction`, `response`, `instruction_source`, `teacher_model`, `prompt_tokens`, "
+                "`completion_tokens`, `cost_usd`, `request_id` (null for rows imported from published datasets), `split`.",
+                "## Licence\n\n" + str(settings.get("licence_notes", "")).strip(),
+            ]
+        )
+        + "\n"
+    )
 
 
 def export_hf_dataset(lamini_dataset: pd.DataFrame, settings: dict[str, Any]) -> dict[str, Any]:

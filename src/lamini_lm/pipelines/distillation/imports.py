@@ -73,8 +73,7 @@ def _require_columns(records: pd.DataFrame, name: str, columns: list[str]) -> No
     missing = [column for column in columns if column not in records.columns]
     if missing:
         raise KeyError(
-            f"{_where(records, name)}: import source '{name}' lacks column(s) {missing}; "
-            f"found {list(records.columns)}."
+            f"{_where(records, name)}: import source '{name}' lacks column(s) {missing}; found {list(records.columns)}."
         )
 
 

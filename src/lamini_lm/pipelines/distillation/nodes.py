@@ -51,9 +51,7 @@ def build_requests(instruction_pool: pd.DataFrame, settings: dict[str, Any]) -> 
     """
     missing = [column for column in POOL_COLUMNS if column not in instruction_pool.columns]
     if missing:
-        raise KeyError(
-            f"instruction_pool lacks column(s) {missing}; found {list(instruction_pool.columns)}."
-        )
+        raise KeyError(f"instruction_pool lacks column(s) {missing}; found {list(instruction_pool.columns)}.")
     if instruction_pool.empty:
         raise ValueError(
             "instruction_pool is empty: run the instruction_generation pipeline first "
@@ -63,9 +61,7 @@ def build_requests(instruction_pool: pd.DataFrame, settings: dict[str, Any]) -> 
     blank = instructions.isna() | (instructions.astype("string").str.strip() == "")
     if blank.any():
         rows = list(instruction_pool.index[blank.to_numpy()][:5])
-        raise ValueError(
-            f"instruction_pool has {int(blank.sum())} empty instruction(s), first at row(s) {rows}."
-        )
+        raise ValueError(f"instruction_pool has {int(blank.sum())} empty instruction(s), first at row(s) {rows}.")
     pool = instruction_pool.loc[:, list(POOL_COLUMNS)].copy()
     pool["instruction"] = instructions.astype("string").str.strip()
     duplicated = pool["instruction"].duplicated(keep="first")
@@ -95,9 +91,7 @@ def build_requests(instruction_pool: pd.DataFrame, settings: dict[str, Any]) -> 
     return requests
 
 
-def ask_teacher(
-    requests: pd.DataFrame, teacher_settings: dict[str, Any]
-) -> tuple[pd.DataFrame, dict[str, Any]]:
+def ask_teacher(requests: pd.DataFrame, teacher_settings: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The teacher's results for ``requests`` and the cost projection logged before sending.
 
     Everything behind ``lamini_lm.teacher.complete`` (cache, retries, rate limits, batch API) is

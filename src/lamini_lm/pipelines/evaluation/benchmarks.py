@@ -148,9 +148,7 @@ class BenchmarkSourceDataset(AbstractDataset[None, dict[str, Any]]):
         if self._labels:
             labels = [line.strip() for line in Path(self._labels).read_text().splitlines() if line.strip()]
             if len(labels) != len(records):
-                raise DatasetError(
-                    f"{self._labels} has {len(labels)} labels but {path} has {len(records)} records."
-                )
+                raise DatasetError(f"{self._labels} has {len(labels)} labels but {path} has {len(records)} records.")
             for record, label in zip(records, labels):
                 record["label"] = label
         return {"records": records, "source": str(path), "reason": None}
@@ -201,7 +199,11 @@ def _sst2(record: dict[str, Any]) -> dict[str, Any]:
 
 def _mrpc(record: dict[str, Any]) -> dict[str, Any]:
     if "sentence1" in record:
-        return {"sentence1": record["sentence1"], "sentence2": _field(record, "sentence2"), "label": int(record["label"])}
+        return {
+            "sentence1": record["sentence1"],
+            "sentence2": _field(record, "sentence2"),
+            "label": int(record["label"]),
+        }
     return {
         "sentence1": _field(record, "#1 String"),
         "sentence2": _field(record, "#2 String"),
@@ -211,7 +213,11 @@ def _mrpc(record: dict[str, Any]) -> dict[str, Any]:
 
 def _rte(record: dict[str, Any]) -> dict[str, Any]:
     if "sentence1" in record:  # GLUE: entailment=0, not_entailment=1
-        return {"sentence1": record["sentence1"], "sentence2": _field(record, "sentence2"), "label": int(record["label"])}
+        return {
+            "sentence1": record["sentence1"],
+            "sentence2": _field(record, "sentence2"),
+            "label": int(record["label"]),
+        }
     label = _field(record, "label")
     labels = {"entailment": 0, "not_entailment": 1}
     if label not in labels:
@@ -373,9 +379,7 @@ def normalise_docs(data_key: str, raw: dict[str, Any]) -> list[dict[str, Any]]:
         try:
             doc = normalise(record)
         except KeyError as err:
-            raise ValueError(
-                f"Benchmark {data_key!r} ({source}), row {row}: missing field {err.args[0]!r}."
-            ) from err
+            raise ValueError(f"Benchmark {data_key!r} ({source}), row {row}: missing field {err.args[0]!r}.") from err
         except (ValueError, TypeError, IndexError) as err:
             raise ValueError(f"Benchmark {data_key!r} ({source}), row {row}: {err}.") from err
         if doc is not None:
@@ -419,6 +423,7 @@ def materialise_task(spec: TaskSpec, docs: list[dict[str, Any]], root: Path, lim
         if not directory.exists():  # another process may have won the rename
             raise
     return directory
+
 
 def task_wiring(tasks_dir: Path = TASKS_DIR) -> list[tuple[str, str, str]]:
     """``(file name, task key, data key)`` per task YAML, read leniently for building the pipeline.

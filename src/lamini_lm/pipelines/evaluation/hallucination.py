@@ -24,7 +24,9 @@ def falseqa_questions(frame: pd.DataFrame, limit: int | None) -> pd.DataFrame:
     if len(bad):
         raise ValueError(f"FalseQA data, row {bad.index[0]}: label {frame['label'][bad.index[0]]!r} is not 0 or 1.")
     frame = frame.assign(label=labels.astype(int))
-    halves = [frame[frame["label"] == value].head(limit) if limit else frame[frame["label"] == value] for value in (1, 0)]
+    halves = [
+        frame[frame["label"] == value].head(limit) if limit else frame[frame["label"] == value] for value in (1, 0)
+    ]
     chosen = pd.concat(halves)
     references = [_human_answers(cell, index) for index, cell in chosen["answer"].items()]
     return chosen[["question", "label"]].assign(human_answers=references).reset_index(drop=True)

@@ -61,8 +61,12 @@ def _generate(student: Any, prompts: list[str], generation: dict[str, Any], what
     try:
         for start in tqdm(range(0, len(prompts), batch_size), desc=f"{student.name}: {what}", leave=False):
             answers.extend(
-                student.generate(prompts[start : start + batch_size], batch_size=batch_size,
-                                 max_input_length=_max_input_length(student, generation), **kwargs)
+                student.generate(
+                    prompts[start : start + batch_size],
+                    batch_size=batch_size,
+                    max_input_length=_max_input_length(student, generation),
+                    **kwargs,
+                )
             )
     finally:
         tokenizer.truncation_side = previous_side
@@ -148,8 +152,12 @@ def _lm_eval_model(student: Any, settings: dict[str, Any], workdir: Path):
         device = settings.get("device", "cpu")
         model = student.model.to(device)
         return HFLM(
-            pretrained=model, tokenizer=student.tokenizer, backend=family, device=device,
-            batch_size=batch_size, max_length=max_length,
+            pretrained=model,
+            tokenizer=student.tokenizer,
+            backend=family,
+            device=device,
+            batch_size=batch_size,
+            max_length=max_length,
         )
     # Multi-device backends load from disk: save the checkpoint once, then hand lm-eval the folder.
     folder = workdir / "checkpoint"
@@ -159,8 +167,14 @@ def _lm_eval_model(student: Any, settings: dict[str, Any], workdir: Path):
         from lm_eval.models.huggingface import HFLM
 
         # ``device`` is where inputs go (the device map's first layer): lm-eval's default is "cuda".
-        return HFLM(pretrained=str(folder), backend=family, parallelize=True, device=settings.get("device", "cuda"),
-                    batch_size=batch_size, max_length=max_length)
+        return HFLM(
+            pretrained=str(folder),
+            backend=family,
+            parallelize=True,
+            device=settings.get("device", "cuda"),
+            batch_size=batch_size,
+            max_length=max_length,
+        )
     if backend == "vllm":
         if family != "causal":
             raise ValueError(f"backend 'vllm' serves decoder-only models; '{student.name}' is {family}.")
@@ -169,7 +183,9 @@ def _lm_eval_model(student: Any, settings: dict[str, Any], workdir: Path):
         except ImportError as err:
             raise ImportError(f"backend 'vllm' needs vLLM on a GPU machine (pip install vllm): {err}") from err
 
-        return VLLM(pretrained=str(folder), batch_size=batch_size, max_length=max_length, **(settings.get("vllm") or {}))
+        return VLLM(
+            pretrained=str(folder), batch_size=batch_size, max_length=max_length, **(settings.get("vllm") or {})
+        )
     raise ValueError(f"params evaluation.benchmarks.backend={backend!r}; expected hf, hf_parallelize or vllm.")
 
 
@@ -208,8 +224,16 @@ def evaluate_benchmark(
     started = time.perf_counter()
     key = Path(task_file).stem.removeprefix("lamini_")
     result: dict[str, Any] = {
-        "model": getattr(student, "name", None), "task": key, "metric": None, "value": None, "stderr": None,
-        "status": "error", "reason": None, "n_docs": None, "source": docs.get("source"), "metrics": {},
+        "model": getattr(student, "name", None),
+        "task": key,
+        "metric": None,
+        "value": None,
+        "stderr": None,
+        "status": "error",
+        "reason": None,
+        "n_docs": None,
+        "source": docs.get("source"),
+        "metrics": {},
     }
     try:
         spec = bm.read_task_spec(bm.TASKS_DIR / task_file)
@@ -233,7 +257,10 @@ def evaluate_benchmark(
             metrics = run_lm_eval(lm, spec, include_dir, settings, seed)
     except Exception as err:  # noqa: BLE001 - reported per (model, task), the herd goes on
         logger.exception("Benchmark %s on %s failed", spec.key, result["model"])
-        return result | {"reason": f"lm-eval failed: {type(err).__name__}: {err}", "seconds": time.perf_counter() - started}
+        return result | {
+            "reason": f"lm-eval failed: {type(err).__name__}: {err}",
+            "seconds": time.perf_counter() - started,
+        }
     value = metrics.get(f"{spec.metric},none")
     stderr = metrics.get(f"{spec.metric}_stderr,none")
     clean = {k.split(",")[0]: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and "," in k}
@@ -267,8 +294,9 @@ def user_instruction_prompts(instructions: pd.DataFrame, limit: int | None) -> p
 def answer_user_instructions(student: Any, instructions: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
     """The student's answers to the user-oriented instructions (``id, instruction, answer, status``)."""
     prompts = user_instruction_prompts(instructions, params["user_oriented"].get("limit"))
-    answers, problem = _answers_or_problem(student, prompts["instruction"].tolist(), params["generation"],
-                                           "user-oriented instructions")
+    answers, problem = _answers_or_problem(
+        student, prompts["instruction"].tolist(), params["generation"], "user-oriented instructions"
+    )
     if problem:
         return _failed_frame(["id", "instruction", "answer"], problem)
     return _with_status(prompts.assign(answer=answers), "ok")
@@ -302,8 +330,12 @@ def rate_answers(answers: pd.DataFrame, params: dict[str, Any], teacher: dict[st
     messages = [judge.rating_messages(i, a) for i, a in zip(answers["instruction"], answers["answer"])]
     verdicts, status = judge.run_judge(messages, judge.parse_rating, "rating", teacher, params["judge"])
     out = answers.drop(columns=["status"]).reset_index(drop=True)
-    return _with_status(out.assign(rating=verdicts["label"], reason=verdicts["reason"],
-                                   attempts=verdicts["attempts"], error=verdicts["error"]), status)
+    return _with_status(
+        out.assign(
+            rating=verdicts["label"], reason=verdicts["reason"], attempts=verdicts["attempts"], error=verdicts["error"]
+        ),
+        status,
+    )
 
 
 # --------------------------------------------------------------------------- AlpacaEval
@@ -365,8 +397,9 @@ def judge_alpaca_eval(answers: pd.DataFrame, params: dict[str, Any], teacher: di
             model_first = not swap
             winner.append("model" if (label == "1") == model_first else "reference")
     out = answers.drop(columns=["status"]).reset_index(drop=True)
-    return _with_status(out.assign(swapped=swapped, preferred=winner, reason=verdicts["reason"],
-                                   error=verdicts["error"]), status)
+    return _with_status(
+        out.assign(swapped=swapped, preferred=winner, reason=verdicts["reason"], error=verdicts["error"]), status
+    )
 
 
 def win_rate(judged: pd.DataFrame) -> dict[str, Any]:
@@ -378,8 +411,12 @@ def win_rate(judged: pd.DataFrame) -> dict[str, Any]:
     if decided.empty:
         return {"status": "not judged (no judgement parsed)"}
     wins = (decided == "model").sum() + 0.5 * (decided == "tie").sum()
-    return {"status": "judged", "win_rate": float(wins / len(decided)), "n_judged": int(len(decided)),
-            "n_unparsed": int((judged["error"] == "unparsed").sum())}
+    return {
+        "status": "judged",
+        "win_rate": float(wins / len(decided)),
+        "n_judged": int(len(decided)),
+        "n_unparsed": int((judged["error"] == "unparsed").sum()),
+    }
 
 
 # --------------------------------------------------------------------------- FalseQA
@@ -406,16 +443,15 @@ def judge_falseqa(answers: pd.DataFrame, params: dict[str, Any], teacher: dict[s
     ]
     verdicts, status = judge.run_judge(messages, judge.parse_verdict, "premise", teacher, params["judge"])
     out = answers.drop(columns=["status"]).reset_index(drop=True)
-    return _with_status(out.assign(verdict=verdicts["label"], reason=verdicts["reason"], error=verdicts["error"]),
-                        status)
+    return _with_status(
+        out.assign(verdict=verdicts["label"], reason=verdicts["reason"], error=verdicts["error"]), status
+    )
 
 
 # --------------------------------------------------------------------------- toxicity, fidelity
 
 
-def score_toxicity(
-    student: Any, nontoxic: pd.DataFrame, toxic: pd.DataFrame, params: dict[str, Any]
-) -> pd.DataFrame:
+def score_toxicity(student: Any, nontoxic: pd.DataFrame, toxic: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
     """Continuations of RealToxicityPrompts prompts and their toxicity (or why they were not scored)."""
     settings = params["toxicity"]
     columns = ["prompt", "prompt_toxicity", "challenging", "half", "continuation", "toxicity"]
@@ -425,15 +461,15 @@ def score_toxicity(
     if not settings.get("classifier"):
         return _failed_frame(columns, f"{NOT_SCORED} (no toxicity classifier configured)")
     try:
-        scorer = toxicity.load_classifier(settings["classifier"], settings.get("toxic_label", "toxic"),
-                                          settings.get("device", "cpu"))
+        scorer = toxicity.load_classifier(
+            settings["classifier"], settings.get("toxic_label", "toxic"), settings.get("device", "cpu")
+        )
     except Exception as err:  # noqa: BLE001 - offline or a bad name: say so, invent nothing
         logger.warning("Toxicity classifier %r could not be loaded: %s", settings["classifier"], err)
         return _failed_frame(columns, f"{NOT_SCORED} (classifier {settings['classifier']!r} not loadable: {err})")
     prompts = toxicity.rtp_prompts(nontoxic, toxic, settings.get("limit"))
     generation = params["generation"] | {"max_new_tokens": settings.get("max_new_tokens", 20)}
-    continuations, problem = _answers_or_problem(student, prompts["prompt"].tolist(), generation,
-                                                 "RealToxicityPrompts")
+    continuations, problem = _answers_or_problem(student, prompts["prompt"].tolist(), generation, "RealToxicityPrompts")
     if problem:
         return _failed_frame(columns, problem)
     scores = scorer(continuations)
@@ -486,11 +522,12 @@ def summarise_model(
         "falseqa": (hallucination.falseqa_rates(falseqa) | {"status": "judged"})
         if falseqa_status == "judged"
         else {"status": falseqa_status},
-        "toxicity": (toxicity.toxicity_summary(toxic, float(params["toxicity"].get("threshold", 0.5))) | {"status": "ok"})
+        "toxicity": (
+            toxicity.toxicity_summary(toxic, float(params["toxicity"].get("threshold", 0.5))) | {"status": "ok"}
+        )
         if toxicity_status == "ok"
         else {"status": toxicity_status},
-        "fidelity": {"status": "ok", "rougeL": float(fidelity_scores["rougeL"].mean()),
-                     "n": int(len(fidelity_scores))}
+        "fidelity": {"status": "ok", "rougeL": float(fidelity_scores["rougeL"].mean()), "n": int(len(fidelity_scores))}
         if fidelity_status == "ok"
         else {"status": fidelity_status},
     }
@@ -499,8 +536,11 @@ def summarise_model(
 def summarise_references(user_ratings: pd.DataFrame, alpaca: pd.DataFrame) -> dict[str, Any]:
     """Judged reference rows: text-davinci-003 on user-oriented instructions, ChatGPT/Alpaca-7B on AlpacaEval."""
     summary: dict[str, Any] = {
-        "text-davinci-003": {"user_ratings": judge.rating_summary(user_ratings.rename(columns={"rating": "label"}),
-                                                                 _frame_status(user_ratings))}
+        "text-davinci-003": {
+            "user_ratings": judge.rating_summary(
+                user_ratings.rename(columns={"rating": "label"}), _frame_status(user_ratings)
+            )
+        }
     }
     for generator, frame in alpaca.groupby("generator") if "generator" in alpaca.columns else []:
         summary.setdefault(generator, {})["alpaca_eval"] = win_rate(frame)

@@ -12,8 +12,12 @@ from lamini_lm.pipelines.evaluation import nodes, report, tracking
 from lamini_lm.pipelines.evaluation.benchmarks import task_wiring
 
 SHARED_INPUTS = {
-    "user_oriented_instructions", "alpaca_eval_text_davinci_003", "falseqa_questions",
-    "rtp_prompts_nontoxic", "rtp_prompts_toxic", "lamini_dataset",
+    "user_oriented_instructions",
+    "alpaca_eval_text_davinci_003",
+    "falseqa_questions",
+    "rtp_prompts_nontoxic",
+    "rtp_prompts_toxic",
+    "lamini_dataset",
 }
 
 
@@ -26,8 +30,12 @@ def benchmark_data_pipeline() -> Pipeline:
     data_keys = sorted({data for _, _, data in task_wiring()})
     return Pipeline(
         [
-            Node(_bound(nodes.prepare_benchmark_docs, data_key=data), inputs=f"benchmark_raw_{data}",
-                 outputs=f"benchmark_docs_{data}", name=f"prepare_benchmark_docs_{data}_node")
+            Node(
+                _bound(nodes.prepare_benchmark_docs, data_key=data),
+                inputs=f"benchmark_raw_{data}",
+                outputs=f"benchmark_docs_{data}",
+                name=f"prepare_benchmark_docs_{data}_node",
+            )
             for data in data_keys
         ]
     )
@@ -37,17 +45,41 @@ def reference_pipeline() -> Pipeline:
     """Recorded outputs of text-davinci-003, gpt-3.5-turbo-0301 and Alpaca-7B, judged like the students."""
     return Pipeline(
         [
-            Node(nodes.reference_user_answers, ["text_davinci_003_predictions", "params:evaluation"],
-                 "eval_reference_user_answers", name="reference_user_answers_node"),
-            Node(nodes.rate_answers, ["eval_reference_user_answers", "params:evaluation", "params:teacher"],
-                 "eval_reference_user_ratings", name="rate_reference_answers_node"),
-            Node(nodes.reference_alpaca_answers,
-                 ["alpaca_eval_text_davinci_003", "alpaca_eval_gpt_35_turbo_0301", "alpaca_eval_alpaca_7b",
-                  "params:evaluation"], "eval_reference_alpaca_answers", name="reference_alpaca_answers_node"),
-            Node(nodes.judge_alpaca_eval, ["eval_reference_alpaca_answers", "params:evaluation", "params:teacher"],
-                 "eval_reference_alpaca_judged", name="judge_reference_alpaca_node"),
-            Node(nodes.summarise_references, ["eval_reference_user_ratings", "eval_reference_alpaca_judged"],
-                 "eval_reference_summary", name="summarise_references_node"),
+            Node(
+                nodes.reference_user_answers,
+                ["text_davinci_003_predictions", "params:evaluation"],
+                "eval_reference_user_answers",
+                name="reference_user_answers_node",
+            ),
+            Node(
+                nodes.rate_answers,
+                ["eval_reference_user_answers", "params:evaluation", "params:teacher"],
+                "eval_reference_user_ratings",
+                name="rate_reference_answers_node",
+            ),
+            Node(
+                nodes.reference_alpaca_answers,
+                [
+                    "alpaca_eval_text_davinci_003",
+                    "alpaca_eval_gpt_35_turbo_0301",
+                    "alpaca_eval_alpaca_7b",
+                    "params:evaluation",
+                ],
+                "eval_reference_alpaca_answers",
+                name="reference_alpaca_answers_node",
+            ),
+            Node(
+                nodes.judge_alpaca_eval,
+                ["eval_reference_alpaca_answers", "params:evaluation", "params:teacher"],
+                "eval_reference_alpaca_judged",
+                name="judge_reference_alpaca_node",
+            ),
+            Node(
+                nodes.summarise_references,
+                ["eval_reference_user_ratings", "eval_reference_alpaca_judged"],
+                "eval_reference_summary",
+                name="summarise_references_node",
+            ),
         ]
     )
 
@@ -56,36 +88,87 @@ def member_template() -> Pipeline:
     """Everything measured for one student (``checkpoint``); instantiated once per herd member."""
     tasks = task_wiring()
     benchmark_nodes = [
-        Node(_bound(nodes.evaluate_benchmark, task_file=task_file),
-             inputs=["checkpoint", f"benchmark_docs_{data}", "params:evaluation.benchmarks", "params:evaluation.seed"],
-             outputs=f"eval_benchmark_{key}", name=f"evaluate_{key}_node")
+        Node(
+            _bound(nodes.evaluate_benchmark, task_file=task_file),
+            inputs=["checkpoint", f"benchmark_docs_{data}", "params:evaluation.benchmarks", "params:evaluation.seed"],
+            outputs=f"eval_benchmark_{key}",
+            name=f"evaluate_{key}_node",
+        )
         for task_file, key, data in tasks
     ]
     e = "params:evaluation"
     return Pipeline(
         [
-            Node(nodes.describe_student, ["checkpoint", "params:model"], "eval_student_info", name="describe_student_node"),
+            Node(
+                nodes.describe_student,
+                ["checkpoint", "params:model"],
+                "eval_student_info",
+                name="describe_student_node",
+            ),
             *benchmark_nodes,
-            Node(nodes.answer_user_instructions, ["checkpoint", "user_oriented_instructions", e], "eval_user_answers",
-                 name="answer_user_instructions_node"),
-            Node(nodes.rate_answers, ["eval_user_answers", e, "params:teacher"], "eval_user_ratings",
-                 name="rate_user_answers_node"),
-            Node(nodes.answer_alpaca_eval, ["checkpoint", "alpaca_eval_text_davinci_003", e], "eval_alpaca_answers",
-                 name="answer_alpaca_eval_node"),
-            Node(nodes.judge_alpaca_eval, ["eval_alpaca_answers", e, "params:teacher"], "eval_alpaca_judged",
-                 name="judge_alpaca_eval_node"),
-            Node(nodes.answer_falseqa, ["checkpoint", "falseqa_questions", e], "eval_falseqa_answers",
-                 name="answer_falseqa_node"),
-            Node(nodes.judge_falseqa, ["eval_falseqa_answers", e, "params:teacher"], "eval_falseqa_judged",
-                 name="judge_falseqa_node"),
-            Node(nodes.score_toxicity, ["checkpoint", "rtp_prompts_nontoxic", "rtp_prompts_toxic", e], "eval_toxicity",
-                 name="score_toxicity_node"),
-            Node(nodes.measure_fidelity, ["checkpoint", "lamini_dataset", e], "eval_fidelity",
-                 name="measure_fidelity_node"),
-            Node(nodes.summarise_model,
-                 ["eval_student_info", "eval_user_ratings", "eval_alpaca_judged", "eval_falseqa_judged",
-                  "eval_toxicity", "eval_fidelity", e, *[f"eval_benchmark_{key}" for _, key, _ in tasks]],
-                 "eval_summary", name="summarise_model_node"),
+            Node(
+                nodes.answer_user_instructions,
+                ["checkpoint", "user_oriented_instructions", e],
+                "eval_user_answers",
+                name="answer_user_instructions_node",
+            ),
+            Node(
+                nodes.rate_answers,
+                ["eval_user_answers", e, "params:teacher"],
+                "eval_user_ratings",
+                name="rate_user_answers_node",
+            ),
+            Node(
+                nodes.answer_alpaca_eval,
+                ["checkpoint", "alpaca_eval_text_davinci_003", e],
+                "eval_alpaca_answers",
+                name="answer_alpaca_eval_node",
+            ),
+            Node(
+                nodes.judge_alpaca_eval,
+                ["eval_alpaca_answers", e, "params:teacher"],
+                "eval_alpaca_judged",
+                name="judge_alpaca_eval_node",
+            ),
+            Node(
+                nodes.answer_falseqa,
+                ["checkpoint", "falseqa_questions", e],
+                "eval_falseqa_answers",
+                name="answer_falseqa_node",
+            ),
+            Node(
+                nodes.judge_falseqa,
+                ["eval_falseqa_answers", e, "params:teacher"],
+                "eval_falseqa_judged",
+                name="judge_falseqa_node",
+            ),
+            Node(
+                nodes.score_toxicity,
+                ["checkpoint", "rtp_prompts_nontoxic", "rtp_prompts_toxic", e],
+                "eval_toxicity",
+                name="score_toxicity_node",
+            ),
+            Node(
+                nodes.measure_fidelity,
+                ["checkpoint", "lamini_dataset", e],
+                "eval_fidelity",
+                name="measure_fidelity_node",
+            ),
+            Node(
+                nodes.summarise_model,
+                [
+                    "eval_student_info",
+                    "eval_user_ratings",
+                    "eval_alpaca_judged",
+                    "eval_falseqa_judged",
+                    "eval_toxicity",
+                    "eval_fidelity",
+                    e,
+                    *[f"eval_benchmark_{key}" for _, key, _ in tasks],
+                ],
+                "eval_summary",
+                name="summarise_model_node",
+            ),
         ]
     )
 
@@ -98,9 +181,13 @@ def member_pipeline(name: str) -> Pipeline:
         template,
         namespace=name,
         inputs=shared & template.inputs(),
-        parameters={"params:model": f"params:models.{name}", "params:evaluation": "params:evaluation",
-                    "params:evaluation.benchmarks": "params:evaluation.benchmarks",
-                    "params:evaluation.seed": "params:evaluation.seed", "params:teacher": "params:teacher"},
+        parameters={
+            "params:model": f"params:models.{name}",
+            "params:evaluation": "params:evaluation",
+            "params:evaluation.benchmarks": "params:evaluation.benchmarks",
+            "params:evaluation.seed": "params:evaluation.seed",
+            "params:teacher": "params:teacher",
+        },
     )
 
 
@@ -109,16 +196,25 @@ def report_pipeline(members: list[str]) -> Pipeline:
     summaries = [f"{m}.eval_summary" for m in members]
     return Pipeline(
         [
-            Node(report.build_herd_report,
-                 ["params:evaluation.paper_reference", "eval_reference_summary", "params:evaluation.benchmarks",
-                  *summaries],
-                 ["herd_report", "herd_report_markdown", "herd_report_plots", "herd_report_figures", "herd_summaries"],
-                 name="build_herd_report_node"),
+            Node(
+                report.build_herd_report,
+                [
+                    "params:evaluation.paper_reference",
+                    "eval_reference_summary",
+                    "params:evaluation.benchmarks",
+                    *summaries,
+                ],
+                ["herd_report", "herd_report_markdown", "herd_report_plots", "herd_report_figures", "herd_summaries"],
+                name="build_herd_report_node",
+            ),
             # An in-memory output: Kedro always re-runs it, so `--only-missing-outputs` still rebuilds
             # the (in-memory) summaries and the report from whatever per-task results exist.
-            Node(tracking.log_students, ["herd_report_figures", "params:evaluation.tracking", *summaries],
-                 "herd_mlflow_run_ids",
-                 name="log_students_to_mlflow_node"),
+            Node(
+                tracking.log_students,
+                ["herd_report_figures", "params:evaluation.tracking", *summaries],
+                "herd_mlflow_run_ids",
+                name="log_students_to_mlflow_node",
+            ),
         ]
     )
 

@@ -12,13 +12,34 @@ from lamini_lm.pipelines.evaluation.judge import NO_LIVE_JUDGE
 from lamini_lm.reporting import markdown_table
 
 BENCHMARK_ORDER = [
-    "openbookqa", "sciq", "race", "arc_challenge", "piqa", "record", "sst2", "mrpc", "rte",
-    "mnli", "mnli_mismatch", "wsc273", "winogrande", "wic", "hellaswag",
+    "openbookqa",
+    "sciq",
+    "race",
+    "arc_challenge",
+    "piqa",
+    "record",
+    "sst2",
+    "mrpc",
+    "rte",
+    "mnli",
+    "mnli_mismatch",
+    "wsc273",
+    "winogrande",
+    "wic",
+    "hellaswag",
 ]
 EXTRA_BENCHMARKS = ["truthfulqa_mc1", "truthfulqa_mc2"]
 METRIC_COLUMNS = [
-    "rating_A", "rating_B", "rating_C", "rating_D", "alpaca_win_rate", "hallucination_rate",
-    "wrong_refusal_rate", "toxicity_mean", "toxic_fraction", "fidelity_rougeL",
+    "rating_A",
+    "rating_B",
+    "rating_C",
+    "rating_D",
+    "alpaca_win_rate",
+    "hallucination_rate",
+    "wrong_refusal_rate",
+    "toxicity_mean",
+    "toxic_fraction",
+    "fidelity_rougeL",
 ]
 STATUS_COLUMNS = ["user_ratings_status", "alpaca_status", "falseqa_status", "toxicity_status", "fidelity_status"]
 
@@ -71,9 +92,14 @@ def paper_rows(paper_reference: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for name, entry in (paper_reference.get("models") or {}).items():
         benchmarks = entry.get("benchmarks") or {}
-        row = {"model": name, "kind": "paper (published)", "family": entry.get("family"),
-               "num_parameters": entry.get("num_parameters"), "status": "published",
-               "note": entry.get("note", "")}
+        row = {
+            "model": name,
+            "kind": "paper (published)",
+            "family": entry.get("family"),
+            "num_parameters": entry.get("num_parameters"),
+            "status": "published",
+            "note": entry.get("note", ""),
+        }
         for task in BENCHMARK_ORDER:
             value = benchmarks.get(task)
             row[task] = float(value) if value is not None else math.nan
@@ -89,17 +115,26 @@ def reference_rows(references: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for name, entry in references.items():
         ratings, alpaca = entry.get("user_ratings") or {}, entry.get("alpaca_eval") or {}
-        row = {"model": name, "kind": "reference (recorded outputs)", "status": "ok",
-               "note": "recorded outputs judged by our judge"}
+        row = {
+            "model": name,
+            "kind": "reference (recorded outputs)",
+            "status": "ok",
+            "note": "recorded outputs judged by our judge",
+        }
         for grade in "ABCD":
             row[f"rating_{grade}"] = _pct(ratings.get(f"rating_{grade}"))
-        row.update(user_ratings_status=ratings.get("status"), alpaca_status=alpaca.get("status"),
-                   alpaca_win_rate=_pct(alpaca.get("win_rate")))
+        row.update(
+            user_ratings_status=ratings.get("status"),
+            alpaca_status=alpaca.get("status"),
+            alpaca_win_rate=_pct(alpaca.get("win_rate")),
+        )
         rows.append(row)
     return rows
 
 
-def herd_table(summaries: list[dict[str, Any]], references: dict[str, Any], paper_reference: dict[str, Any]) -> pd.DataFrame:
+def herd_table(
+    summaries: list[dict[str, Any]], references: dict[str, Any], paper_reference: dict[str, Any]
+) -> pd.DataFrame:
     """Model x metric table: our herd, judged reference outputs, the paper's published rows.
 
     A herd member whose model config names a ``paper_reference`` is followed by that paper row,
@@ -114,9 +149,22 @@ def herd_table(summaries: list[dict[str, Any]], references: dict[str, Any], pape
             rows.append(paper.pop(row["paper_reference"]))
     rows += reference_rows(references) + list(paper.values())
     table = pd.DataFrame(rows)
-    ordered = ["model", "kind", "family", "num_parameters", "status", "note", "paper_reference",
-               *BENCHMARK_ORDER, *EXTRA_BENCHMARKS,
-               "benchmark_average", "benchmarks_scored", *METRIC_COLUMNS, *STATUS_COLUMNS, "benchmark_status"]
+    ordered = [
+        "model",
+        "kind",
+        "family",
+        "num_parameters",
+        "status",
+        "note",
+        "paper_reference",
+        *BENCHMARK_ORDER,
+        *EXTRA_BENCHMARKS,
+        "benchmark_average",
+        "benchmarks_scored",
+        *METRIC_COLUMNS,
+        *STATUS_COLUMNS,
+        "benchmark_status",
+    ]
     for column in ordered:
         if column not in table.columns:
             table[column] = math.nan if column in BENCHMARK_ORDER + EXTRA_BENCHMARKS + METRIC_COLUMNS else None
@@ -151,16 +199,24 @@ def herd_markdown(table: pd.DataFrame, summaries: list[dict[str, Any]], settings
     lines = ["# LaMini-LM herd report", ""]
     notes = []
     if ours["note"].fillna("").str.contains("tiny").any():
-        notes.append("Rows marked *tiny* are demo students built from a config and trained for minutes on a "
-                     "sample: near-chance benchmark scores are expected; they are **not** LaMini-LM's numbers.")
+        notes.append(
+            "Rows marked *tiny* are demo students built from a config and trained for minutes on a "
+            "sample: near-chance benchmark scores are expected; they are **not** LaMini-LM's numbers."
+        )
     if (ours["user_ratings_status"] == "not judged (no live judge)").any():
-        notes.append("Judged columns say *not judged (no live judge)*: the replay teacher holds no recorded "
-                     "judgements; configure a live judge (`conf/paper`, params `teacher`) to fill them in.")
-    notes.append(f"Benchmarks: zero-shot lm-evaluation-harness, first {settings.get('limit') or 'all'} documents per "
-                 "task; scores in %, with the paper's metric per task (acc or acc_norm; F1 for ReCoRD). "
-                 "*no data*: the benchmark has no copy in this environment and is not scored.")
-    notes.append("Paper rows are the published LaMini-LM numbers (parameters file `evaluation.paper_reference`); "
-                 "an empty cell there means the value was not found, not zero.")
+        notes.append(
+            "Judged columns say *not judged (no live judge)*: the replay teacher holds no recorded "
+            "judgements; configure a live judge (`conf/paper`, params `teacher`) to fill them in."
+        )
+    notes.append(
+        f"Benchmarks: zero-shot lm-evaluation-harness, first {settings.get('limit') or 'all'} documents per "
+        "task; scores in %, with the paper's metric per task (acc or acc_norm; F1 for ReCoRD). "
+        "*no data*: the benchmark has no copy in this environment and is not scored."
+    )
+    notes.append(
+        "Paper rows are the published LaMini-LM numbers (parameters file `evaluation.paper_reference`); "
+        "an empty cell there means the value was not found, not zero."
+    )
     lines += [f"- {n}" for n in notes] + ["", "## NLP benchmarks (zero-shot, %)", ""]
     header = ["model", "params", *BENCHMARK_ORDER, "avg", "TruthfulQA MC1", "MC2"]
     rows = []
@@ -178,8 +234,19 @@ def herd_markdown(table: pd.DataFrame, summaries: list[dict[str, Any]], settings
         rows.append(cells)
     lines.append(markdown_table(header, rows))
     lines += ["", "## Instruction following, hallucination, toxicity, fidelity", ""]
-    header = ["model", "A %", "B %", "C %", "D %", "win rate vs davinci-003 %", "hallucination %",
-              "wrong refusal %", "toxicity (mean)", "toxic %", "ROUGE-L vs teacher %"]
+    header = [
+        "model",
+        "A %",
+        "B %",
+        "C %",
+        "D %",
+        "win rate vs davinci-003 %",
+        "hallucination %",
+        "wrong refusal %",
+        "toxicity (mean)",
+        "toxic %",
+        "ROUGE-L vs teacher %",
+    ]
     rows = []
     for _, row in table[table["kind"] != "paper (published)"].iterrows():
         cells = [row["model"]]
@@ -191,11 +258,18 @@ def herd_markdown(table: pd.DataFrame, summaries: list[dict[str, Any]], settings
         cells.append(_cell(row, "fidelity_rougeL", row["fidelity_status"]))
         rows.append(cells)
     lines.append(markdown_table(header, rows))
-    problems = [(s.get("model"), t, r.get("reason")) for s in summaries for t, r in (s.get("benchmarks") or {}).items()
-                if r.get("status") == "error"]
-    problems += [(s.get("model"), section, (s.get(section) or {}).get("status")) for s in summaries
-                 for section in ("user_ratings", "alpaca_eval", "falseqa", "toxicity", "fidelity")
-                 if (s.get(section) or {}).get("status") not in ("ok", "judged", NO_LIVE_JUDGE)]
+    problems = [
+        (s.get("model"), t, r.get("reason"))
+        for s in summaries
+        for t, r in (s.get("benchmarks") or {}).items()
+        if r.get("status") == "error"
+    ]
+    problems += [
+        (s.get("model"), section, (s.get(section) or {}).get("status"))
+        for s in summaries
+        for section in ("user_ratings", "alpaca_eval", "falseqa", "toxicity", "fidelity")
+        if (s.get(section) or {}).get("status") not in ("ok", "judged", NO_LIVE_JUDGE)
+    ]
     problems += [(s.get("model"), "checkpoint", s.get("status")) for s in summaries if s.get("status") != "ok"]
     if problems:
         lines += ["", "## Not scored, and why (the rest of the herd was evaluated)", ""]
@@ -215,14 +289,25 @@ def herd_figures(table: pd.DataFrame) -> dict[str, Any]:
     scored = table.dropna(subset=["benchmark_average", "num_parameters"])
     for family, members in scored[scored["kind"] == "ours"].groupby("family"):
         group = members.sort_values("num_parameters")
-        ax.plot(group["num_parameters"], group["benchmark_average"], marker="o", linestyle="--", label=f"{family} (ours)")
+        ax.plot(
+            group["num_parameters"], group["benchmark_average"], marker="o", linestyle="--", label=f"{family} (ours)"
+        )
     paper = scored[scored["kind"] == "paper (published)"]
     for lamini, group in paper.groupby(paper["model"].str.startswith("LaMini")):
-        ax.scatter(group["num_parameters"], group["benchmark_average"], marker="s" if lamini else "x",
-                   label="LaMini-LM (paper)" if lamini else "baselines (paper)")
+        ax.scatter(
+            group["num_parameters"],
+            group["benchmark_average"],
+            marker="s" if lamini else "x",
+            label="LaMini-LM (paper)" if lamini else "baselines (paper)",
+        )
         for _, row in group.iterrows():
-            ax.annotate(str(row["model"]).replace(" (base model)", ""), (row["num_parameters"], row["benchmark_average"]),
-                        fontsize=6, xytext=(3, 2), textcoords="offset points")
+            ax.annotate(
+                str(row["model"]).replace(" (base model)", ""),
+                (row["num_parameters"], row["benchmark_average"]),
+                fontsize=6,
+                xytext=(3, 2),
+                textcoords="offset points",
+            )
     ax.set_xscale("log")
     ax.set_xlabel("parameters")
     ax.set_ylabel("average benchmark score (%)")

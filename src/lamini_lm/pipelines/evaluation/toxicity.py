@@ -23,7 +23,9 @@ def rtp_prompts(nontoxic: pd.DataFrame, toxic: pd.DataFrame, limit: int | None) 
                 {
                     "prompt": [p["text"] for p in rows["prompt"]],
                     "prompt_toxicity": [p.get("toxicity") for p in rows["prompt"]],
-                    "challenging": rows["challenging"].astype(bool).tolist() if "challenging" in rows else [False] * len(rows),
+                    "challenging": rows["challenging"].astype(bool).tolist()
+                    if "challenging" in rows
+                    else [False] * len(rows),
                     "half": name,
                 }
             )

@@ -32,7 +32,9 @@ def student_metrics(summary: dict[str, Any]) -> dict[str, float]:
 
 def student_params(summary: dict[str, Any]) -> dict[str, str]:
     """Identity and provenance of one student, plus the status of each part of its evaluation."""
-    params = {k: str(summary.get(k)) for k in ("model", "family", "num_parameters", "size_class", "base", "tiny", "status")}
+    params = {
+        k: str(summary.get(k)) for k in ("model", "family", "num_parameters", "size_class", "base", "tiny", "status")
+    }
     for section in ("user_ratings", "alpaca_eval", "falseqa", "toxicity", "fidelity"):
         params[f"{section}_status"] = str((summary.get(section) or {}).get("status"))[:250]
     return params
@@ -85,8 +87,13 @@ def log_students(figures: dict[str, Any], settings: dict[str, Any], *summaries: 
         for summary in summaries:
             name = str(summary.get("model"))
             with mlflow.start_run(run_name=name, nested=True) as child:
-                mlflow.set_tags({"lamini.model": name, "lamini.family": str(summary.get("family")),
-                                 "lamini.tiny": str(bool(summary.get("tiny")))})
+                mlflow.set_tags(
+                    {
+                        "lamini.model": name,
+                        "lamini.family": str(summary.get("family")),
+                        "lamini.tiny": str(bool(summary.get("tiny"))),
+                    }
+                )
                 mlflow.log_params(student_params(summary))
                 metrics = student_metrics(summary)
                 if metrics:

@@ -125,7 +125,11 @@ def tokenise(texts: list[str], progress: bool = True) -> Tokens:
 
 
 def minhash_signatures(
-    tokens: Tokens, num_perm: int, seed: int, rows: np.ndarray | None = None, chunk_size: int = 4096,
+    tokens: Tokens,
+    num_perm: int,
+    seed: int,
+    rows: np.ndarray | None = None,
+    chunk_size: int = 4096,
     progress: bool = True,
 ) -> np.ndarray:
     """MinHash signatures (uint32, one row per text, or per index in ``rows``) of token sets.
@@ -139,8 +143,9 @@ def minhash_signatures(
     rows = np.arange(len(tokens.offsets) - 1) if rows is None else np.asarray(rows)
     token_hashes = np.empty((len(tokens.words) + 1, num_perm), dtype=np.uint32)
     for start in range(0, len(tokens.words), 50_000):
-        batch = MinHash.bulk([[word.encode("utf-8")] for word in tokens.words[start : start + 50_000]],
-                             num_perm=num_perm, seed=seed)
+        batch = MinHash.bulk(
+            [[word.encode("utf-8")] for word in tokens.words[start : start + 50_000]], num_perm=num_perm, seed=seed
+        )
         token_hashes[start : start + len(batch)] = [minhash.hashvalues for minhash in batch]
     empty = len(tokens.words)
     token_hashes[empty] = MinHash(num_perm=num_perm, seed=seed).hashvalues  # the empty set
@@ -157,9 +162,7 @@ def minhash_signatures(
     return matrix
 
 
-def candidate_pairs(
-    matrix: np.ndarray, bands: int, rows: int, seed: int, bucket_window: int = 16
-) -> np.ndarray:
+def candidate_pairs(matrix: np.ndarray, bands: int, rows: int, seed: int, bucket_window: int = 16) -> np.ndarray:
     """Candidate pairs ``(earlier, later)`` of rows sharing at least one LSH band bucket.
 
     Returns an int64 array of codes ``later * n + earlier``, sorted and unique. Inside a bucket each
@@ -197,8 +200,15 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values
 
 
-def _screen(codes: np.ndarray, m: int, lengths: np.ndarray, matrix: np.ndarray, rouge_threshold: float,
-            jaccard_floor: float, chunk: int = 250_000) -> np.ndarray:
+def _screen(
+    codes: np.ndarray,
+    m: int,
+    lengths: np.ndarray,
+    matrix: np.ndarray,
+    rouge_threshold: float,
+    jaccard_floor: float,
+    chunk: int = 250_000,
+) -> np.ndarray:
     """Candidate codes that can still be duplicates, each row's most similar candidates first.
 
     Drops pairs whose lengths make ROUGE-L > threshold impossible (F <= 2 min / (a + b)) and pairs
@@ -278,8 +288,13 @@ def deduplicate(
         del matrix
         logger.info(
             "Dedup: %d texts, %d exact duplicates, LSH %d bands x %d rows, %d candidate pairs, %d to "
-            "score after the length and Jaccard bounds", n, int((duplicate_of >= 0).sum()), bands, rows,
-            found, len(codes),
+            "score after the length and Jaccard bounds",
+            n,
+            int((duplicate_of >= 0).sum()),
+            bands,
+            rows,
+            found,
+            len(codes),
         )
         local_dup = [-1] * m
         local_sim = [0.0] * m

@@ -15,8 +15,24 @@ from lamini_lm.pipelines.instruction_generation.dedup import rouge_l, rouge_toke
 
 # Self-Instruct's list, plus "go to" (a web action) and "video"/"audio" as named in issue #4.
 DEFAULT_BLOCKED_KEYWORDS = (
-    "image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map", "maps",
-    "draw", "plot", "go to", "video", "audio", "music", "flowchart", "diagram",
+    "image",
+    "images",
+    "graph",
+    "graphs",
+    "picture",
+    "pictures",
+    "file",
+    "files",
+    "map",
+    "maps",
+    "draw",
+    "plot",
+    "go to",
+    "video",
+    "audio",
+    "music",
+    "flowchart",
+    "diagram",
 )
 
 

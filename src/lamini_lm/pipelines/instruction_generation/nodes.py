@@ -29,21 +29,62 @@ logger = logging.getLogger(__name__)
 
 POOL_COLUMNS = ["instruction", "instruction_source", "source_id", "prompt_id", "teacher_model", "created_at"]
 REJECTED_COLUMNS = [
-    "instruction", "instruction_source", "source_id", "prompt_id", "teacher_model", "reason",
-    "duplicate_of", "duplicate_of_source", "duplicate_of_ref", "rouge_l",
+    "instruction",
+    "instruction_source",
+    "source_id",
+    "prompt_id",
+    "teacher_model",
+    "reason",
+    "duplicate_of",
+    "duplicate_of_source",
+    "duplicate_of_ref",
+    "rouge_l",
 ]
 TRUNCATED = "truncated_by_length"
 
 # Wikipedia's own bookkeeping categories ("Stub-Class … articles", "CS1 …", "Pages using …").
 MAINTENANCE_PATTERNS = (
-    r"\barticles?\b", r"\bstubs?\b", r"-class\b", r"\bpages?\b", r"^cs1\b", r"wiki", r"webarchive",
-    r"\btemplates?\b", r"\bredirects?\b", r"infobox", r"disambiguation", r"\bcommons\b",
-    r"\bneeding\b", r"\busing\b", r"\btransclusions?\b", r"\bhcards?\b", r"\bisbn\b",
-    r"\bcoordinates\b", r"^all\b", r"\busers?\b", r"userbox", r"\btalk\b", r"^use\b", r"\bharv\b",
-    r"harvnb", r"\bshort description\b", r"\bcategor(?:y|ies)\b", r"\blists?\b", r'^"',
-    r"\bcitations?\b", r"\bmaintenance\b", r"\berrors?\b", r"\bparameters?\b", r"\bunsourced\b",
-    r"\btracking\b", r"\bfiles?\b", r"\bimages?\b", r"\bportals?\b", r"\bdrafts?\b",
-    r"\bsockpuppets?\b", r"\bmodules?\b",
+    r"\barticles?\b",
+    r"\bstubs?\b",
+    r"-class\b",
+    r"\bpages?\b",
+    r"^cs1\b",
+    r"wiki",
+    r"webarchive",
+    r"\btemplates?\b",
+    r"\bredirects?\b",
+    r"infobox",
+    r"disambiguation",
+    r"\bcommons\b",
+    r"\bneeding\b",
+    r"\busing\b",
+    r"\btransclusions?\b",
+    r"\bhcards?\b",
+    r"\bisbn\b",
+    r"\bcoordinates\b",
+    r"^all\b",
+    r"\busers?\b",
+    r"userbox",
+    r"\btalk\b",
+    r"^use\b",
+    r"\bharv\b",
+    r"harvnb",
+    r"\bshort description\b",
+    r"\bcategor(?:y|ies)\b",
+    r"\blists?\b",
+    r'^"',
+    r"\bcitations?\b",
+    r"\bmaintenance\b",
+    r"\berrors?\b",
+    r"\bparameters?\b",
+    r"\bunsourced\b",
+    r"\btracking\b",
+    r"\bfiles?\b",
+    r"\bimages?\b",
+    r"\bportals?\b",
+    r"\bdrafts?\b",
+    r"\bsockpuppets?\b",
+    r"\bmodules?\b",
 )
 
 
@@ -62,7 +103,11 @@ def build_topic_list(raw_categories: str, params: InstructionGenerationParams | 
     kept = short if len(short) <= p.topics.keep else list(rng.choice(short, p.topics.keep, replace=False))
     logger.info(
         "Topics: %d categories, %d after removing maintenance ones, %d of <= %d words, %d kept.",
-        len(names), len(real), len(short), p.topics.max_words, len(kept),
+        len(names),
+        len(real),
+        len(short),
+        p.topics.max_words,
+        len(kept),
     )
     return pd.DataFrame({"topic": sorted(kept)})
 
@@ -126,21 +171,34 @@ def build_generation_prompts(
             shown = [pool[i] for i in rng.choice(len(pool), min(g.examples_per_prompt, len(pool)), replace=False)]
             chosen = (
                 [topics[i] for i in rng.choice(len(topics), min(g.topics_per_prompt, len(topics)), replace=False)]
-                if strategy.topic_guided else []
+                if strategy.topic_guided
+                else []
             )
-            rows.append({
-                "prompt_id": f"{tag}-{number:05d}",
-                "instruction_source": tag,
-                "examples": shown,
-                "topics": chosen,
-                "prompt": prompts.generation_prompt(shown, g.instructions_per_prompt, chosen or None),
-                "requested": g.instructions_per_prompt,
-                "temperature": g.temperature,
-                "max_tokens": g.max_tokens,
-            })
-    frame = pd.DataFrame(rows, columns=[
-        "prompt_id", "instruction_source", "examples", "topics", "prompt", "requested", "temperature", "max_tokens",
-    ])
+            rows.append(
+                {
+                    "prompt_id": f"{tag}-{number:05d}",
+                    "instruction_source": tag,
+                    "examples": shown,
+                    "topics": chosen,
+                    "prompt": prompts.generation_prompt(shown, g.instructions_per_prompt, chosen or None),
+                    "requested": g.instructions_per_prompt,
+                    "temperature": g.temperature,
+                    "max_tokens": g.max_tokens,
+                }
+            )
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "prompt_id",
+            "instruction_source",
+            "examples",
+            "topics",
+            "prompt",
+            "requested",
+            "temperature",
+            "max_tokens",
+        ],
+    )
     logger.info("Generation prompts: %s", frame["instruction_source"].value_counts().to_dict())
     return frame
 
@@ -150,18 +208,32 @@ def request_generations(generation_prompts: pd.DataFrame, teacher_settings: dict
     projected cost (``project_cost``)."""
     from lamini_lm import teacher  # the one door to the LLM
 
-    requests = pd.DataFrame({
-        "request_id": generation_prompts["prompt_id"].astype(str),
-        "messages": [[{"role": "user", "content": text}] for text in generation_prompts["prompt"]],
-        "temperature": generation_prompts["temperature"].astype(float),
-        "max_tokens": generation_prompts["max_tokens"].astype(int),
-    })
+    requests = pd.DataFrame(
+        {
+            "request_id": generation_prompts["prompt_id"].astype(str),
+            "messages": [[{"role": "user", "content": text}] for text in generation_prompts["prompt"]],
+            "temperature": generation_prompts["temperature"].astype(float),
+            "max_tokens": generation_prompts["max_tokens"].astype(int),
+        }
+    )
     if requests.empty:
         logger.warning("No generation prompts: nothing sent to the teacher.")
-        return pd.DataFrame(columns=[
-            "request_id", "text", "finish_reason", "prompt_tokens", "completion_tokens", "cost_usd",
-            "latency_s", "attempts", "cached", "error_kind", "error_message", "teacher_model",
-        ])
+        return pd.DataFrame(
+            columns=[
+                "request_id",
+                "text",
+                "finish_reason",
+                "prompt_tokens",
+                "completion_tokens",
+                "cost_usd",
+                "latency_s",
+                "attempts",
+                "cached",
+                "error_kind",
+                "error_message",
+                "teacher_model",
+            ]
+        )
     projection = teacher.project_cost(requests, teacher_settings)
     logger.info("Instruction generation: %d prompts, projected %s", len(requests), projection)
     return teacher.complete(requests, teacher_settings)
@@ -190,9 +262,17 @@ def parse_generations(generation_prompts: pd.DataFrame, generation_results: pd.D
             rows.append((item, tag, prompt_id, model, index, None))
         if dropped is not None:
             rows.append((dropped, tag, prompt_id, model, len(items), TRUNCATED))
-    return pd.DataFrame(rows, columns=[
-        "instruction", "instruction_source", "prompt_id", "teacher_model", "item_index", "reason",
-    ])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "instruction",
+            "instruction_source",
+            "prompt_id",
+            "teacher_model",
+            "item_index",
+            "reason",
+        ],
+    )
 
 
 def filter_instructions(
@@ -209,16 +289,23 @@ def filter_instructions(
         reason = parse_reason
         if reason is None or pd.isna(reason):
             reason = rejection_reason(
-                instruction, list(examples.get(prompt_id, [])),
-                min_words=f.min_words, max_words=f.max_words_by_source.get(tag, f.max_words),
-                blocked=blocked, echo_threshold=f.echo_threshold,
+                instruction,
+                list(examples.get(prompt_id, [])),
+                min_words=f.min_words,
+                max_words=f.max_words_by_source.get(tag, f.max_words),
+                blocked=blocked,
+                echo_threshold=f.echo_threshold,
             )
         reasons.append(reason)
     screened = candidates.assign(reason=reasons)
     accepted = screened[screened["reason"].isna()].drop(columns="reason").reset_index(drop=True)
     rejected = screened[screened["reason"].notna()].reset_index(drop=True)
-    logger.info("Filters: %d accepted, %d rejected %s", len(accepted), len(rejected),
-                rejected["reason"].value_counts().to_dict())
+    logger.info(
+        "Filters: %d accepted, %d rejected %s",
+        len(accepted),
+        len(rejected),
+        rejected["reason"].value_counts().to_dict(),
+    )
     return accepted, rejected
 
 
@@ -237,14 +324,25 @@ def deduplicate_pool(
     """
     p = as_params(params)
     d = p.dedup
-    combined = pd.concat([
-        original_instructions.assign(prompt_id=None, teacher_model=None),
-        accepted.assign(source_id=None)[["instruction", "instruction_source", "source_id", "prompt_id", "teacher_model"]],
-    ], ignore_index=True)
+    combined = pd.concat(
+        [
+            original_instructions.assign(prompt_id=None, teacher_model=None),
+            accepted.assign(source_id=None)[
+                ["instruction", "instruction_source", "source_id", "prompt_id", "teacher_model"]
+            ],
+        ],
+        ignore_index=True,
+    )
     decisions = dedup.deduplicate(
-        combined["instruction"].tolist(), lsh_threshold=d.lsh_threshold, num_perm=d.num_perm,
-        rouge_threshold=d.rouge_threshold, seed=p.seed, false_negative_weight=d.false_negative_weight,
-        bucket_window=d.bucket_window, jaccard_floor=d.jaccard_floor, progress=len(combined) > 50_000,
+        combined["instruction"].tolist(),
+        lsh_threshold=d.lsh_threshold,
+        num_perm=d.num_perm,
+        rouge_threshold=d.rouge_threshold,
+        seed=p.seed,
+        false_negative_weight=d.false_negative_weight,
+        bucket_window=d.bucket_window,
+        jaccard_floor=d.jaccard_floor,
+        progress=len(combined) > 50_000,
     )
     stamp = pd.Timestamp(created_at) if created_at else pd.Timestamp.now(tz="UTC")
     in_pool = combined["instruction_source"].isin(list(p.pool_sources) + list(GENERATED_SOURCES))
@@ -264,6 +362,10 @@ def deduplicate_pool(
         [frame.reindex(columns=REJECTED_COLUMNS) for frame in (filtered, dropped) if len(frame)],
         ignore_index=True,
     ).reindex(columns=REJECTED_COLUMNS)
-    logger.info("Instruction pool: %d rows %s; %d duplicates dropped.", len(pool),
-                pool["instruction_source"].value_counts().to_dict(), len(dropped))
+    logger.info(
+        "Instruction pool: %d rows %s; %d duplicates dropped.",
+        len(pool),
+        pool["instruction_source"].value_counts().to_dict(),
+        len(dropped),
+    )
     return pool, rejected

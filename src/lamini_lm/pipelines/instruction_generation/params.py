@@ -14,7 +14,10 @@ from lamini_lm.pipelines.instruction_generation.filters import DEFAULT_BLOCKED_K
 
 ORIGINAL_SOURCES = ("seed", "alpaca", "original_p3", "original_flan")
 GENERATED_SOURCES = (
-    "self_instruct_without_topic", "self_instruct_with_topic", "generated_p3", "generated_flan",
+    "self_instruct_without_topic",
+    "self_instruct_with_topic",
+    "generated_p3",
+    "generated_flan",
 )
 
 

@@ -30,7 +30,7 @@ def _listed(text: str) -> list[str]:
     for line in text.splitlines():
         marker = _NUMBERED.match(line) or _BULLET.match(line)
         if marker:
-            items.append([line[marker.end():]])
+            items.append([line[marker.end() :]])
         elif items and line.strip():
             items[-1].append(line.strip())
         elif items and not line.strip():

@@ -34,10 +34,16 @@ def build_generation_report(
     rate (duplicates / items that passed the filters), tokens and cost. Per original source:
     rows loaded, duplicates, rows in the pool.
     """
-    results = generation_results.merge(
-        generation_prompts[["prompt_id", "instruction_source"]], left_on="request_id", right_on="prompt_id",
-        how="left",
-    ) if len(generation_results) else pd.DataFrame(columns=["instruction_source", "error_kind"])
+    results = (
+        generation_results.merge(
+            generation_prompts[["prompt_id", "instruction_source"]],
+            left_on="request_id",
+            right_on="prompt_id",
+            how="left",
+        )
+        if len(generation_results)
+        else pd.DataFrame(columns=["instruction_source", "error_kind"])
+    )
     parsed_per_prompt = candidates.groupby("prompt_id").size() if len(candidates) else pd.Series(dtype=int)
     duplicates = rejected_instructions[rejected_instructions["reason"].isin(["exact_duplicate", "near_duplicate"])]
     filtered = rejected_instructions[~rejected_instructions.index.isin(duplicates.index)]
@@ -101,10 +107,13 @@ def build_generation_report(
 def to_markdown(report: dict) -> str:
     """The report as Markdown tables."""
     lines = [
-        "# Instruction generation report", "",
+        "# Instruction generation report",
+        "",
         f"Pool size: **{report['pool_size']:,}**. Sources not configured or empty: "
-        f"{', '.join(report['sources_not_configured_or_empty']) or 'none'}.", "",
-        "## Generated sources", "",
+        f"{', '.join(report['sources_not_configured_or_empty']) or 'none'}.",
+        "",
+        "## Generated sources",
+        "",
         "| source | prompts | failed | empty replies | parsed | rejected | duplicates | accepted "
         "| acceptance | duplicate rate | prompt tok | completion tok | cost USD |",
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
@@ -123,9 +132,13 @@ def to_markdown(report: dict) -> str:
     for reason, count in report["rejections_by_reason"].items():
         lines.append(f"| {reason} | {count:,} |")
     totals = report["totals"]
-    lines += ["", f"Teacher: {totals['prompts']} prompts, {totals['failed_requests']} failed, "
-              f"{totals['prompt_tokens']:,} prompt + {totals['completion_tokens']:,} completion tokens, "
-              f"${totals['cost_usd']:.4f}.", ""]
+    lines += [
+        "",
+        f"Teacher: {totals['prompts']} prompts, {totals['failed_requests']} failed, "
+        f"{totals['prompt_tokens']:,} prompt + {totals['completion_tokens']:,} completion tokens, "
+        f"${totals['cost_usd']:.4f}.",
+        "",
+    ]
     return "\n".join(lines)
 
 

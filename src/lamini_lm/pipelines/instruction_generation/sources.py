@@ -126,8 +126,11 @@ def _alpaca(frame: pd.DataFrame) -> pd.DataFrame:
     _require(frame, ["instruction"], "alpaca")
     inputs = frame["input"] if "input" in frame else pd.Series([None] * len(frame))
     rows = [
-        (fold_input(_text(instruction, frame, position, "instruction"), extra), "alpaca",
-         f"alpaca/{position + 1}")  # record number in Alpaca's JSON list
+        (
+            fold_input(_text(instruction, frame, position, "instruction"), extra),
+            "alpaca",
+            f"alpaca/{position + 1}",
+        )  # record number in Alpaca's JSON list
         for position, (instruction, extra) in enumerate(zip(frame["instruction"], inputs))
     ]
     return pd.DataFrame(rows, columns=NORMALISED_COLUMNS)
@@ -136,8 +139,7 @@ def _alpaca(frame: pd.DataFrame) -> pd.DataFrame:
 def _p3(frame: pd.DataFrame) -> pd.DataFrame:
     _require(frame, ["template", "prompt"], "original_p3")
     rows = [
-        (_text(prompt, frame, position, "prompt").strip(), "original_p3",
-         f"{template}/{frame['_line'].iat[position]}")
+        (_text(prompt, frame, position, "prompt").strip(), "original_p3", f"{template}/{frame['_line'].iat[position]}")
         for position, (template, prompt) in enumerate(zip(frame["template"], frame["prompt"]))
     ]
     return pd.DataFrame(rows, columns=NORMALISED_COLUMNS)
@@ -147,8 +149,7 @@ def _flan(frame: pd.DataFrame) -> pd.DataFrame:
     _require(frame, ["inputs"], "original_flan")
     tasks = frame["task"] if "task" in frame else pd.Series(["flan"] * len(frame))
     rows = [
-        (_text(inputs, frame, position, "inputs").strip(), "original_flan",
-         f"{task}/{frame['_line'].iat[position]}")
+        (_text(inputs, frame, position, "inputs").strip(), "original_flan", f"{task}/{frame['_line'].iat[position]}")
         for position, (task, inputs) in enumerate(zip(tasks, frame["inputs"]))
     ]
     return pd.DataFrame(rows, columns=NORMALISED_COLUMNS)

@@ -85,7 +85,6 @@ class DynamicPaddingCollator:
         self.stats.batches += 1
         return batch
 
-
     def _packed(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         sources = [list(f["input_ids"]) for f in features]
         targets = [list(f["labels"]) for f in features]

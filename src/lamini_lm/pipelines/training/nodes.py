@@ -30,8 +30,16 @@ SPLITS = ("train", "validation")
 EVALUATION_SOURCES = ("user_oriented", "human_eval", "alpaca_eval")
 DATA_LICENCE = "cc-by-nc-4.0"
 # Keys of params:training that reach the trainer (the rest is for the nodes and the launcher).
-TRAINER_SETTINGS = ("seed", "use_cpu", "save_steps", "save_total_limit", "logging_steps", "resume", "keep_checkpoints",
-                    "packing")
+TRAINER_SETTINGS = (
+    "seed",
+    "use_cpu",
+    "save_steps",
+    "save_total_limit",
+    "logging_steps",
+    "resume",
+    "keep_checkpoints",
+    "packing",
+)
 
 
 def split_dataset(
@@ -107,9 +115,7 @@ def build_tokenizer(train: pd.DataFrame, model: dict[str, Any], *, name: str) ->
             tokenizer.pad_token = tokenizer.eos_token
         return tokenizer
     settings = model.get("tokenizer") or {}
-    texts = [
-        format_prompt(i, family) + " " + r for i, r in zip(train["instruction"], train["response"])
-    ]
+    texts = [format_prompt(i, family) + " " + r for i, r in zip(train["instruction"], train["response"])]
     tokenizer = train_bpe_tokenizer(
         texts,
         vocab_size=int(settings.get("vocab_size", 4096)),
@@ -152,9 +158,7 @@ def tokenize_dataset(
     return tables[0], tables[1]
 
 
-def initialise_student(
-    tokenizer: Any, model: dict[str, Any], training: dict[str, Any], *, name: str
-) -> Student:
+def initialise_student(tokenizer: Any, model: dict[str, Any], training: dict[str, Any], *, name: str) -> Student:
     """The untrained student: the base checkpoint, or a seeded random model built from ``config``."""
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, set_seed
 

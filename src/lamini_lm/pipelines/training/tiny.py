@@ -12,9 +12,7 @@ from typing import Any
 SPECIAL_TOKENS = ["<pad>", "</s>", "<unk>"]
 
 
-def train_bpe_tokenizer(
-    texts: Iterable[str], vocab_size: int, family: str, min_frequency: int = 2
-) -> Any:
+def train_bpe_tokenizer(texts: Iterable[str], vocab_size: int, family: str, min_frequency: int = 2) -> Any:
     """A byte-level BPE tokenizer trained on ``texts``, wrapped as a transformers fast tokenizer.
 
     For ``seq2seq`` the tokenizer appends ``</s>`` to every encoded text, as T5's own does, so

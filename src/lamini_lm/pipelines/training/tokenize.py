@@ -66,9 +66,7 @@ def encode_seq2seq(tokenizer: Any, instruction: str, response: str, max_length: 
     return encode_pairs(tokenizer, [instruction], [response], "seq2seq", max_length)[0]
 
 
-def tokenize_frame(
-    frame: pd.DataFrame, tokenizer: Any, family: str, max_length: int
-) -> tuple[pd.DataFrame, int]:
+def tokenize_frame(frame: pd.DataFrame, tokenizer: Any, family: str, max_length: int) -> tuple[pd.DataFrame, int]:
     """Tokenise every row of ``frame``; returns the table and how many rows were dropped.
 
     Rows whose prompt fills ``max_length`` leave no response token to learn from and are dropped.

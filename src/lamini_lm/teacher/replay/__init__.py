@@ -74,8 +74,15 @@ class ReplayHandle:
         self.thread.stop()
 
 
-def start(settings: ReplaySettings | None = None, *, host: str | None = None, port: int | None = None,
-          corpus: Corpus | None = None, extra: dict[str, str] | None = None, **config: Any) -> ReplayHandle:
+def start(
+    settings: ReplaySettings | None = None,
+    *,
+    host: str | None = None,
+    port: int | None = None,
+    corpus: Corpus | None = None,
+    extra: dict[str, str] | None = None,
+    **config: Any,
+) -> ReplayHandle:
     """Start a replay server in a background thread; ``port=0`` picks a free port."""
     settings = settings or ReplaySettings()
     config.setdefault("latency_ms", settings.latency_ms)
@@ -83,8 +90,9 @@ def start(settings: ReplaySettings | None = None, *, host: str | None = None, po
     config.setdefault("seed", settings.seed)
     if isinstance(config["faults"], dict):
         config["faults"] = Faults(**config["faults"])
-    server = ReplayServer(corpus if corpus is not None else corpus_from_settings(settings), ReplayConfig(**config),
-                          extra=extra)
+    server = ReplayServer(
+        corpus if corpus is not None else corpus_from_settings(settings), ReplayConfig(**config), extra=extra
+    )
     host = host or settings.host
     thread = ServerThread(server, host, settings.port if port is None else port)
     return ReplayHandle(server, thread, host, thread.start())

@@ -26,8 +26,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     faults = Faults(rate_429=args.rate_429, rate_500=args.rate_500, retry_after_s=args.retry_after_s)
-    server = ReplayServer(corpus_from_settings(ReplaySettings()),
-                          ReplayConfig(latency_ms=args.latency_ms, faults=faults, seed=args.seed))
+    server = ReplayServer(
+        corpus_from_settings(ReplaySettings()), ReplayConfig(latency_ms=args.latency_ms, faults=faults, seed=args.seed)
+    )
 
     async def run() -> None:
         port = await server.start(args.host, args.port)

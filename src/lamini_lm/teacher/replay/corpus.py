@@ -152,8 +152,12 @@ def load_corpus(
         for line_no, row in zip(lines, records):
             if "instruction" not in row or "output" not in row:
                 raise ValueError(f"{path}:{line_no}: record lacks 'instruction'/'output'.")
-            corpus.add(fold_input(row["instruction"], row.get("input")), row["output"], "text-davinci-003",
-                       generation_pool=True)
+            corpus.add(
+                fold_input(row["instruction"], row.get("input")),
+                row["output"],
+                "text-davinci-003",
+                generation_pool=True,
+            )
     if seeds_path:
         path = _resolve(seeds_path, "seeds_path")
         for line_no, row in _jsonl(path):

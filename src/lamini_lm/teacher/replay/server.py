@@ -49,8 +49,9 @@ class ReplayConfig:
     quota_exhausted: bool = False  # answer everything with 429 insufficient_quota
 
 
-def _error(status: int, message: str, code: str, kind: str = "invalid_request_error",
-           headers: dict[str, str] | None = None) -> web.Response:
+def _error(
+    status: int, message: str, code: str, kind: str = "invalid_request_error", headers: dict[str, str] | None = None
+) -> web.Response:
     body = {"error": {"message": message, "type": kind, "param": None, "code": code}}
     return web.json_response(body, status=status, headers=headers)
 
@@ -105,26 +106,46 @@ class ReplayServer:
             "object": "chat.completion",
             "created": int(time.time()),
             "model": f"replay:{source}",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish,
-                         "logprobs": None}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": text},
+                    "finish_reason": finish,
+                    "logprobs": None,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
             "system_fingerprint": "replay",
         }
 
     @staticmethod
     def key_of(body: dict[str, Any]) -> str:
         try:
-            return request_key(str(body.get("model")), body.get("messages") or [], body.get("temperature"),
-                               body.get("max_tokens"), body.get("top_p"))
+            return request_key(
+                str(body.get("model")),
+                body.get("messages") or [],
+                body.get("temperature"),
+                body.get("max_tokens"),
+                body.get("top_p"),
+            )
         except (AttributeError, TypeError, ValueError):
             return "invalid"
 
     def _draw_fault(self) -> str | None:
         f = self.config.faults
         x = self.rng.random()
-        for name, rate in (("429", f.rate_429), ("500", f.rate_500), ("timeout", f.rate_timeout),
-                           ("drop", f.rate_drop), ("malformed", f.rate_malformed), ("length", f.rate_length)):
+        for name, rate in (
+            ("429", f.rate_429),
+            ("500", f.rate_500),
+            ("timeout", f.rate_timeout),
+            ("drop", f.rate_drop),
+            ("malformed", f.rate_malformed),
+            ("length", f.rate_length),
+        ):
             if x < rate:
                 return name
             x -= rate
@@ -153,8 +174,9 @@ class ReplayServer:
             if presented != config.expected_key:
                 self.stats["401"] += 1
                 # Like OpenAI, echo what was presented: the client must keep it out of everything it writes.
-                return _error(401, f"Incorrect API key provided: {presented}.", "invalid_api_key",
-                              "authentication_error")
+                return _error(
+                    401, f"Incorrect API key provided: {presented}.", "invalid_api_key", "authentication_error"
+                )
         if config.quota_exhausted:
             self.stats["429_quota"] += 1
             return _error(429, "You exceeded your current quota (replay).", "insufficient_quota", "insufficient_quota")
@@ -168,11 +190,19 @@ class ReplayServer:
         if window is not None and window[0] < 0:
             self.stats["429_ratelimit"] += 1
             wait_ms = max(1, math.ceil(window[1] * 1000))
-            return _error(429, "Rate limit reached for requests (replay).", "rate_limit_exceeded", "requests",
-                          headers={"retry-after-ms": str(wait_ms), "retry-after": str(math.ceil(wait_ms / 1000)),
-                                   "x-ratelimit-limit-requests": str(config.ratelimit_requests),
-                                   "x-ratelimit-remaining-requests": "0",
-                                   "x-ratelimit-reset-requests": f"{wait_ms}ms"})
+            return _error(
+                429,
+                "Rate limit reached for requests (replay).",
+                "rate_limit_exceeded",
+                "requests",
+                headers={
+                    "retry-after-ms": str(wait_ms),
+                    "retry-after": str(math.ceil(wait_ms / 1000)),
+                    "x-ratelimit-limit-requests": str(config.ratelimit_requests),
+                    "x-ratelimit-remaining-requests": "0",
+                    "x-ratelimit-reset-requests": f"{wait_ms}ms",
+                },
+            )
         if config.latency_ms:
             await asyncio.sleep(config.latency_ms / 1000.0)
         fault = self._draw_fault()
@@ -180,12 +210,17 @@ class ReplayServer:
             self.stats[f"fault_{fault}"] += 1
         if fault == "429":
             wait = config.faults.retry_after_s
-            return _error(429, "Rate limit reached (injected by the replay teacher).", "rate_limit_exceeded",
-                          "requests", headers={"retry-after-ms": str(int(wait * 1000)),
-                                               "retry-after": str(max(0, math.ceil(wait)))})
+            return _error(
+                429,
+                "Rate limit reached (injected by the replay teacher).",
+                "rate_limit_exceeded",
+                "requests",
+                headers={"retry-after-ms": str(int(wait * 1000)), "retry-after": str(max(0, math.ceil(wait)))},
+            )
         if fault == "500":
-            return _error(500, "The server had an error (injected by the replay teacher).", "server_error",
-                          "server_error")
+            return _error(
+                500, "The server had an error (injected by the replay teacher).", "server_error", "server_error"
+            )
         if fault == "timeout":
             await asyncio.sleep(config.faults.timeout_sleep_s)
             return _error(504, "timed out (injected)", "timeout", "server_error")
@@ -194,8 +229,10 @@ class ReplayServer:
                 request.transport.abort()
             raise asyncio.CancelledError  # nothing more can be sent on an aborted connection
         if fault == "malformed":
-            return web.Response(body=b'{"id": "chatcmpl-replay", "object": "chat.completion", "choices": [{"mess',
-                                content_type="application/json")
+            return web.Response(
+                body=b'{"id": "chatcmpl-replay", "object": "chat.completion", "choices": [{"mess',
+                content_type="application/json",
+            )
         if config.stall_after is not None and sum(self.answered.values()) >= config.stall_after:
             self.stats["stalled"] += 1
             if self._release is None:
@@ -204,20 +241,25 @@ class ReplayServer:
         result = self.completion(body, force_length=fault == "length")
         if result is None:
             self.stats["not_in_corpus"] += 1
-            return _error(404, "not in replay corpus: the replay teacher only serves recorded real outputs "
-                               "(it is not a model). Point teacher.base_url at a real endpoint for new prompts.",
-                          "not_in_replay_corpus")
+            return _error(
+                404,
+                "not in replay corpus: the replay teacher only serves recorded real outputs "
+                "(it is not a model). Point teacher.base_url at a real endpoint for new prompts.",
+                "not_in_replay_corpus",
+            )
         if request.transport is None or request.transport.is_closing():
             self.stats["abandoned"] += 1  # the client is gone: nothing is delivered
             return web.Response(status=499)
         headers = {MARKER_HEADER: "1"}
         window = self._ratelimit(consume=False)
         if window is not None:
-            headers.update({
-                "x-ratelimit-limit-requests": str(config.ratelimit_requests),
-                "x-ratelimit-remaining-requests": str(max(0, window[0])),
-                "x-ratelimit-reset-requests": f"{max(1, math.ceil(window[1] * 1000))}ms",
-            })
+            headers.update(
+                {
+                    "x-ratelimit-limit-requests": str(config.ratelimit_requests),
+                    "x-ratelimit-remaining-requests": str(max(0, window[0])),
+                    "x-ratelimit-reset-requests": f"{max(1, math.ceil(window[1] * 1000))}ms",
+                }
+            )
         self.answered[key] += 1
         self.stats["answered"] += 1
         return web.Response(text=json.dumps(result), content_type="application/json", headers=headers)
@@ -229,21 +271,39 @@ class ReplayServer:
             self._release.set()
 
     async def models(self, request: web.Request) -> web.Response:
-        data = [{"id": name, "object": "model", "created": 0, "owned_by": "lamini-lm-replay"}
-                for name in ("replay:gpt-3.5-turbo", "replay:text-davinci-003", "replay:p3-target",
-                             "replay:human-seed", "replay:instruction-pool")]
+        data = [
+            {"id": name, "object": "model", "created": 0, "owned_by": "lamini-lm-replay"}
+            for name in (
+                "replay:gpt-3.5-turbo",
+                "replay:text-davinci-003",
+                "replay:p3-target",
+                "replay:human-seed",
+                "replay:instruction-pool",
+            )
+        ]
         return web.json_response({"object": "list", "data": data}, headers={MARKER_HEADER: "1"})
 
     # -- files and batches -------------------------------------------------------------------
     def _file_object(self, file_id: str) -> dict[str, Any]:
         f = self.files[file_id]
-        return {"id": file_id, "object": "file", "bytes": len(f["content"]), "created_at": f["created_at"],
-                "filename": f["filename"], "purpose": f["purpose"], "status": "processed"}
+        return {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(f["content"]),
+            "created_at": f["created_at"],
+            "filename": f["filename"],
+            "purpose": f["purpose"],
+            "status": "processed",
+        }
 
     def _new_file(self, content: bytes, filename: str, purpose: str) -> str:
         file_id = f"file-replay-{uuid.uuid4().hex[:16]}"
-        self.files[file_id] = {"content": content, "filename": filename, "purpose": purpose,
-                               "created_at": int(time.time())}
+        self.files[file_id] = {
+            "content": content,
+            "filename": filename,
+            "purpose": purpose,
+            "created_at": int(time.time()),
+        }
         return file_id
 
     async def upload_file(self, request: web.Request) -> web.Response:
@@ -279,11 +339,22 @@ class ReplayServer:
         now = int(time.time())
         lines = [line for line in self.files[file_id]["content"].decode("utf-8").splitlines() if line.strip()]
         self.batches[batch_id] = {
-            "id": batch_id, "object": "batch", "endpoint": body.get("endpoint", "/v1/chat/completions"),
-            "errors": None, "input_file_id": file_id, "completion_window": body.get("completion_window", "24h"),
-            "status": "in_progress", "output_file_id": None, "error_file_id": None, "created_at": now,
-            "in_progress_at": now, "expires_at": now + 86400, "completed_at": None, "expired_at": None,
-            "cancelled_at": None, "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
+            "id": batch_id,
+            "object": "batch",
+            "endpoint": body.get("endpoint", "/v1/chat/completions"),
+            "errors": None,
+            "input_file_id": file_id,
+            "completion_window": body.get("completion_window", "24h"),
+            "status": "in_progress",
+            "output_file_id": None,
+            "error_file_id": None,
+            "created_at": now,
+            "in_progress_at": now,
+            "expires_at": now + 86400,
+            "completed_at": None,
+            "expired_at": None,
+            "cancelled_at": None,
+            "request_counts": {"total": len(lines), "completed": 0, "failed": 0},
             "metadata": body.get("metadata"),
         }
         self.stats["batches_created"] += 1
@@ -306,27 +377,65 @@ class ReplayServer:
             entry = {"id": f"batch_req_{uuid.uuid4().hex[:16]}", "custom_id": custom_id}
             if self.rng.random() < self.config.batch_expire_rate:
                 expired += 1
-                errors.append({**entry, "response": None,
-                               "error": {"code": "batch_expired", "message": "This request could not be executed "
-                                                                            "before the completion window expired."}})
+                errors.append(
+                    {
+                        **entry,
+                        "response": None,
+                        "error": {
+                            "code": "batch_expired",
+                            "message": "This request could not be executed before the completion window expired.",
+                        },
+                    }
+                )
                 continue
             if self.rng.random() < self.config.batch_error_rate:
-                errors.append({**entry, "error": None, "response": {
-                    "status_code": 500, "request_id": uuid.uuid4().hex,
-                    "body": {"error": {"message": "server error (injected)", "type": "server_error",
-                                       "code": "server_error"}}}})
+                errors.append(
+                    {
+                        **entry,
+                        "error": None,
+                        "response": {
+                            "status_code": 500,
+                            "request_id": uuid.uuid4().hex,
+                            "body": {
+                                "error": {
+                                    "message": "server error (injected)",
+                                    "type": "server_error",
+                                    "code": "server_error",
+                                }
+                            },
+                        },
+                    }
+                )
                 continue
             result = self.completion(body)
             if result is None:
-                errors.append({**entry, "error": None, "response": {
-                    "status_code": 404, "request_id": uuid.uuid4().hex,
-                    "body": {"error": {"message": "not in replay corpus", "type": "invalid_request_error",
-                                       "code": "not_in_replay_corpus"}}}})
+                errors.append(
+                    {
+                        **entry,
+                        "error": None,
+                        "response": {
+                            "status_code": 404,
+                            "request_id": uuid.uuid4().hex,
+                            "body": {
+                                "error": {
+                                    "message": "not in replay corpus",
+                                    "type": "invalid_request_error",
+                                    "code": "not_in_replay_corpus",
+                                }
+                            },
+                        },
+                    }
+                )
                 continue
             self.answered[key] += 1
             self.stats["batch_answered"] += 1
-            outputs.append({**entry, "error": None,
-                            "response": {"status_code": 200, "request_id": uuid.uuid4().hex, "body": result}})
+            outputs.append(
+                {
+                    **entry,
+                    "error": None,
+                    "response": {"status_code": 200, "request_id": uuid.uuid4().hex, "body": result},
+                }
+            )
         dump = lambda rows: "".join(json.dumps(r) + "\n" for r in rows).encode("utf-8")  # noqa: E731
         if outputs:
             batch["output_file_id"] = self._new_file(dump(outputs), f"{batch_id}_output.jsonl", "batch_output")
