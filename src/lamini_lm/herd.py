@@ -8,11 +8,43 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 _config_loader = None
 
 FAMILIES = ("seq2seq", "causal")
+
+
+class ModelSpec(BaseModel):
+    """One entry of ``models:`` in parameters_training.yml: which network a herd member is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    family: Literal["seq2seq", "causal"] = Field(
+        description="seq2seq (encoder-decoder, AutoModelForSeq2SeqLM) or causal (decoder-only, AutoModelForCausalLM)."
+    )
+    size_class: str = Field(description="The key under size_classes whose hyper-parameters this model trains with.")
+    checkpoint: str | None = Field(None, description="Hub id or local folder of pretrained weights (or give config).")
+    config: dict[str, Any] | None = Field(
+        None, description="An architecture built from config with random weights; needs model_type (e.g. t5, gpt2)."
+    )
+    tokenizer: dict[str, Any] | None = Field(
+        None, description="For config-built models: the byte-level BPE trained on the data (vocab_size, min_frequency)."
+    )
+    overrides: dict[str, Any] | None = Field(
+        None, description="Hyper-parameters replacing the size class's, for this model."
+    )
+    paper_reference: str | None = Field(None, description="The paper's row reported beside this member (evaluation).")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ModelSpec:
+        if bool(self.checkpoint) == bool(self.config):
+            raise ValueError("give exactly one of 'checkpoint' (hub id or local path) or 'config' (built from config)")
+        if self.config is not None and "model_type" not in self.config:
+            raise ValueError("'config' needs a 'model_type' (e.g. t5, gpt2)")
+        return self
 
 
 def use_config_loader(config_loader) -> None:
