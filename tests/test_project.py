@@ -89,3 +89,11 @@ def test_catalog_factories_give_each_member_its_entries(project_root):
     assert type(catalog["tiny_gpt2.training_metrics"]).__name__ == "JSONDataset"
     student = catalog["tiny_gpt2.base_student"]
     assert isinstance(student, MemoryDataset) and student._copy_mode == "assign"
+
+
+def test_the_lamini_lm_command_promised_by_main_is_declared(project_root):
+    scripts = tomllib.loads((project_root / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts == {"lamini-lm": "lamini_lm.__main__:main"}
+    from lamini_lm.__main__ import main
+
+    assert callable(main)

@@ -1,4 +1,4 @@
-"""LaMini-LM file for ensuring the package is executable as `lamini-lm` and `python -m lamini_lm`."""
+"""``python -m lamini_lm`` and the ``lamini-lm`` command ([project.scripts]): the project's ``kedro run``."""
 
 from pathlib import Path
 
