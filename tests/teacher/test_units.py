@@ -9,7 +9,7 @@ import pandas as pd
 
 from lamini_lm.teacher import RESULT_COLUMNS, complete, load_settings
 from lamini_lm.teacher.client import Limiter, parse_duration, retry_after
-from lamini_lm.teacher.core import Job
+from lamini_lm.teacher.run import Job
 from lamini_lm.teacher.tokens import count_prompt_tokens, count_tokens, request_key, truncate_tokens
 from lamini_lm.teacher.transport import Reply
 
