@@ -58,7 +58,7 @@ class TeacherHooks:
         replay = settings.replay
         if not replay.serve:
             return
-        from lamini_lm.teacher.replay import corpus_from_settings, start
+        from lamini_lm.teacher.replay.handle import corpus_from_settings, start
 
         corpus = corpus_from_settings(replay)
         try:
