@@ -32,7 +32,8 @@ import aiohttp  # noqa: E402
 import pandas as pd  # noqa: E402
 
 import lamini_lm.teacher.client  # noqa: E402,F401 - imported (openai) before any timing
-from lamini_lm.teacher import complete  # noqa: E402
+from lamini_lm.parameters import load_parameters  # noqa: E402
+from lamini_lm.teacher import TeacherSettings, complete  # noqa: E402
 from lamini_lm.teacher.replay import corpus_from_settings  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -107,7 +108,12 @@ def client_cpu() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def answered_by(frame: pd.DataFrame, settings: dict, out: dict):
+def teacher_settings(**overrides) -> TeacherSettings:
+    """conf/base's ``teacher`` with top-level ``overrides``."""
+    return TeacherSettings.model_validate({**load_parameters("base")["teacher"], **overrides})
+
+
+def answered_by(frame: pd.DataFrame, settings: TeacherSettings, out: dict):
     """A run of ``complete`` for :func:`measure`: keeps its results in ``out["frame"]``, returns answers."""
 
     def run() -> int:
@@ -152,7 +158,7 @@ def main() -> None:
     args = parser.parse_args()
     n, conc, latency = args.requests, args.concurrency, args.latency_ms
     ideal = conc / (latency / 1000)
-    texts = corpus_from_settings().pool[:n]
+    texts = corpus_from_settings(teacher_settings().replay).pool[:n]
     if len(texts) < n:
         raise SystemExit(f"the replay corpus has {len(texts)} generation-pool instructions; ask for fewer")
     frame = pd.DataFrame(
@@ -175,18 +181,18 @@ def main() -> None:
         )
         rows.append(base)
         with tempfile.TemporaryDirectory() as tmp:
-            settings = {
-                "base_url": server.base_url,
-                "max_concurrency": conc,
-                "progress": False,
-                "cache_path": f"{tmp}/cache.sqlite",
-                "timeout_s": 30,
-            }
+            settings = teacher_settings(
+                base_url=server.base_url,
+                max_concurrency=conc,
+                progress=False,
+                cache_path=f"{tmp}/cache.sqlite",
+                timeout_s=30,
+            )
             out = {}
             rows.append(
                 measure("teacher_complete", server, answered_by(frame, settings, out), n, ideal, base["req_per_s"])
             )
-            settings_sdk = {**settings, "cache_path": f"{tmp}/cache_sdk.sqlite", "transport": "sdk"}
+            settings_sdk = settings.model_copy(update={"cache_path": f"{tmp}/cache_sdk.sqlite", "transport": "sdk"})
             rows.append(
                 measure(
                     "teacher_complete_sdk_transport",
@@ -197,7 +203,7 @@ def main() -> None:
                     base["req_per_s"],
                 )
             )
-            settings_mp = {**settings, "cache_path": f"{tmp}/cache_mp.sqlite", "client_processes": 2}
+            settings_mp = settings.model_copy(update={"cache_path": f"{tmp}/cache_mp.sqlite", "client_processes": 2})
             row = measure(
                 "teacher_complete_2_processes",
                 server,
@@ -213,13 +219,13 @@ def main() -> None:
     server = Server(latency, rate_429=args.rate_429, retry_after_s=1.0)
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            settings = {
-                "base_url": server.base_url,
-                "max_concurrency": conc,
-                "progress": False,
-                "cache_path": f"{tmp}/cache.sqlite",
-                "timeout_s": 30,
-            }
+            settings = teacher_settings(
+                base_url=server.base_url,
+                max_concurrency=conc,
+                progress=False,
+                cache_path=f"{tmp}/cache.sqlite",
+                timeout_s=30,
+            )
             out = {}
             row = measure(
                 f"teacher_{args.rate_429:.0%}_429",

@@ -6,8 +6,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 PACKAGE_ROOT = Path(__file__).resolve().parents[1] / "src" / "lamini_lm"
 
 
@@ -97,17 +95,12 @@ def test_the_cycle_finder_finds_a_cycle():
     assert _cycles({"a": {"b"}, "b": set()}) == []
 
 
-TEACHER_CYCLE = pytest.mark.xfail(strict=True, reason="teacher/core.py and its backends import each other (issue 10)")
-
-
-@TEACHER_CYCLE
 def test_no_module_imports_a_module_that_imports_it_back():
     graph, _ = _graph()
     assert len(graph) > 50, "the walk found too few modules: is PACKAGE_ROOT right?"
     assert _cycles(graph) == []
 
 
-@TEACHER_CYCLE
 def test_no_module_imports_another_modules_private_names():
     _, private = _graph()
     assert private == []

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from conf_params import conf_block
 
 from lamini_lm.teacher import credentials
+from lamini_lm.teacher.config import ReplaySettings
 from lamini_lm.teacher.replay import corpus_from_settings, serve
 
 
 @pytest.fixture(scope="session")
 def corpus():
-    return corpus_from_settings()
+    return corpus_from_settings(ReplaySettings.model_validate(conf_block("teacher.replay")))
 
 
 @pytest.fixture

@@ -49,7 +49,7 @@ def test_full_cycle_with_errors_and_discount(replay, corpus, tmp_path):
     row = out.iloc[0]
     assert row["cost_usd"] == pytest.approx((row["prompt_tokens"] * 1.0 + row["completion_tokens"] * 2.0) / 1e6 * 0.5)
     assert replay.stats["batches_created"] == 1 and replay.stats["requests"] == 0
-    again = complete(requests_for(texts[:12]), {**settings, "backend": "openai"})  # one ledger for both
+    again = complete(requests_for(texts[:12]), settings.model_copy(update={"backend": "openai"}))  # one ledger for both
     assert again["cached"].all() and replay.stats["requests"] == 0
 
 
@@ -70,7 +70,7 @@ def test_switching_backend_halfway_sends_only_the_missing(replay, corpus, tmp_pa
     replay.config.batch_duration_s = 0.05
     texts = instructions(corpus, 10, start=300)
     settings = _batch_settings(replay, tmp_path)
-    complete(requests_for(texts[:4]), {**settings, "backend": "openai"})
+    complete(requests_for(texts[:4]), settings.model_copy(update={"backend": "openai"}))
     out = complete(requests_for(texts), settings)
     assert out["cached"].sum() == 4 and out["error_kind"].isna().all()
     assert _input_keys(replay) == [set(_keys(texts[4:]))]

@@ -41,7 +41,7 @@ def test_corrupt_entry_is_requested_again(replay, corpus, tmp_path, caplog):
     texts = instructions(corpus, 4)
     settings = settings_for(replay, tmp_path)
     first = complete(requests_for(texts), settings)
-    with sqlite3.connect(settings["cache_path"]) as db:
+    with sqlite3.connect(settings.cache_path) as db:
         key = db.execute("SELECT key FROM results ORDER BY key LIMIT 1").fetchone()[0]
         db.execute("UPDATE results SET payload = replace(payload, 'text', 'txet') WHERE key = ?", (key,))
         other = db.execute("SELECT key FROM results WHERE key != ? LIMIT 1", (key,)).fetchone()[0]

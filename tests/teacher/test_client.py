@@ -6,9 +6,18 @@ import time
 
 import pandas as pd
 import pytest
-from teacher_helpers import instructions, requests_for, settings_for
+from conf_params import conf_block
+from pydantic import ValidationError
+from teacher_helpers import instructions, requests_for, settings_for, teacher_settings
 
-from lamini_lm.teacher import TeacherAuthError, TeacherQuotaError, complete, project_cost, register_api_key
+from lamini_lm.teacher import (
+    TeacherAuthError,
+    TeacherQuotaError,
+    TeacherSettings,
+    complete,
+    project_cost,
+    register_api_key,
+)
 from lamini_lm.teacher.tokens import request_key
 
 TRANSPORTS = pytest.mark.parametrize("transport", ["aiohttp", "sdk"])
@@ -17,11 +26,11 @@ TRANSPORTS = pytest.mark.parametrize("transport", ["aiohttp", "sdk"])
 def _keys(texts, settings):
     return [
         request_key(
-            "gpt-3.5-turbo",
+            settings.model,
             [{"role": "user", "content": t}],
-            settings.get("temperature", 0.7),
-            settings.get("max_tokens", 512),
-            None,
+            settings.temperature,
+            settings.max_tokens,
+            settings.top_p,
         )
         for t in texts
     ]
@@ -146,7 +155,7 @@ def test_dry_run_sends_nothing(replay, corpus, tmp_path, caplog):
     settings = settings_for(replay, tmp_path, price={"input_per_million": 0.5, "output_per_million": 1.5})
     complete(requests_for(texts[:2]), settings)  # two are cached already
     caplog.set_level("INFO", logger="lamini_lm.teacher")
-    out = complete(requests_for(texts), {**settings, "dry_run": True})
+    out = complete(requests_for(texts), settings.model_copy(update={"dry_run": True}))
     assert replay.stats["requests"] == 2
     assert out["cached"].sum() == 2 and (out.loc[~out["cached"], "error_kind"] == "dry_run").all()
     projection = project_cost(requests_for(texts), settings)
@@ -203,16 +212,27 @@ def test_transports_give_identical_results(replay, corpus, tmp_path):
 
 
 def test_bad_requests_and_settings_are_named():
+    settings = teacher_settings(cache_path=None, progress=False)
     with pytest.raises(ValueError, match="'messages'"):
-        complete(pd.DataFrame({"request_id": ["a"]}), {})
+        complete(pd.DataFrame({"request_id": ["a"]}), settings)
     with pytest.raises(ValueError, match="repeated: \\['a'\\]"):
-        complete(pd.DataFrame({"request_id": ["a", "a"], "messages": [[{"role": "user", "content": "x"}]] * 2}), {})
+        complete(
+            pd.DataFrame({"request_id": ["a", "a"], "messages": [[{"role": "user", "content": "x"}]] * 2}), settings
+        )
     with pytest.raises(ValueError, match="Request 'b': messages\\[0\\]"):
-        complete(pd.DataFrame({"request_id": ["b"], "messages": [[{"text": "x"}]]}), {})
-    with pytest.raises(ValueError, match="params:teacher.max_concurency"):
-        complete(requests_for(["x"]), {"max_concurency": 3})
+        complete(pd.DataFrame({"request_id": ["b"], "messages": [[{"text": "x"}]]}), settings)
+    with pytest.raises(ValueError, match="params:teacher.max_concurency: Extra inputs"):
+        complete(requests_for(["x"]), conf_block("teacher", max_concurency=3))
+    with pytest.raises(ValueError, match="params:teacher.max_concurrency: Input should be greater than or equal to 1"):
+        project_cost(requests_for(["x"]), conf_block("teacher", max_concurrency=0))
+    with pytest.raises(ValueError, match="params:teacher.price.batch_discount: Field required"):
+        complete(
+            requests_for(["x"]), {**conf_block("teacher"), "price": {"input_per_million": 1, "output_per_million": 1}}
+        )
     with pytest.raises(ValueError, match="must not hold an API key"):
-        complete(requests_for(["x"]), {"api_key": "sk-abc"})
+        complete(requests_for(["x"]), conf_block("teacher", api_key="sk-abc"))
+    with pytest.raises(ValidationError, match="must not hold an API key"):  # as Kedro validates params:teacher
+        TeacherSettings.model_validate(conf_block("teacher", api_key="sk-abc"))
 
 
 def test_client_processes_split_the_work_exactly_once(replay, corpus, tmp_path, monkeypatch):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from teacher_helpers import instructions, requests_for
+from teacher_helpers import instructions, requests_for, teacher_settings
 
 from lamini_lm.teacher import complete
 
@@ -35,15 +35,15 @@ def tiny_model(tmp_path_factory, corpus):
 
 def test_local_model_answers_and_is_cached(tiny_model, corpus, tmp_path):
     texts = instructions(corpus, 5)
-    settings = {
-        "backend": "transformers",
-        "model": tiny_model,
-        "max_tokens": 6,
-        "temperature": 0.0,
-        "cache_path": str(tmp_path / "cache.sqlite"),
-        "progress": False,
-        "local": {"batch_size": 3},
-    }
+    settings = teacher_settings(
+        backend="transformers",
+        model=tiny_model,
+        max_tokens=6,
+        temperature=0.0,
+        cache_path=str(tmp_path / "cache.sqlite"),
+        progress=False,
+        local={"batch_size": 3},
+    )
     out = complete(requests_for(texts), settings)
     assert out["error_kind"].isna().all()
     assert (out["teacher_model"] == f"local:{tiny_model}").all()
@@ -56,6 +56,8 @@ def test_local_model_answers_and_is_cached(tiny_model, corpus, tmp_path):
 
 
 def test_missing_local_model_is_named(tmp_path):
-    settings = {"backend": "transformers", "model": str(tmp_path / "nowhere"), "cache_path": None, "progress": False}
+    settings = teacher_settings(
+        backend="transformers", model=str(tmp_path / "nowhere"), cache_path=None, progress=False
+    )
     with pytest.raises(RuntimeError, match="params:teacher.model"):
         complete(requests_for(["hello"]), settings)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from teacher_helpers import instructions, requests_for, settings_for
 
-from lamini_lm.teacher import complete
+from lamini_lm.teacher import TeacherSettings, complete
 from lamini_lm.teacher.tokens import request_key
 
 SCRIPT = Path(__file__).with_name("client_process.py")
@@ -37,9 +37,9 @@ def _wait(predicate, timeout: float = 30.0) -> None:
         time.sleep(0.05)
 
 
-def _start(tmp_path: Path, texts: list[str], settings: dict, sig_name: str = "job") -> subprocess.Popen:
+def _start(tmp_path: Path, texts: list[str], settings: TeacherSettings, sig_name: str = "job") -> subprocess.Popen:
     job = tmp_path / f"{sig_name}.json"
-    job.write_text(json.dumps({"texts": texts, "settings": settings}))
+    job.write_text(json.dumps({"texts": texts, "settings": settings.model_dump()}))
     return subprocess.Popen(
         [sys.executable, str(SCRIPT), str(job)],
         stdout=subprocess.DEVNULL,
@@ -54,7 +54,7 @@ def _run_killed(replay, corpus, tmp_path, sig) -> tuple[list[str], dict]:
     replay.config.stall_after = 15  # hold everything after 15 answers: the kill lands with requests in flight
     proc = _start(tmp_path, texts, settings)
     try:
-        cache = Path(settings["cache_path"])
+        cache = Path(settings.cache_path)
         _wait(lambda: _committed(cache) == 15 and replay.stats["stalled"] >= 1)
         proc.send_signal(sig)
         proc.wait(20)
@@ -62,7 +62,7 @@ def _run_killed(replay, corpus, tmp_path, sig) -> tuple[list[str], dict]:
         if proc.poll() is None:
             proc.kill()
     replay.release_stall()
-    assert _committed(Path(settings["cache_path"])) == 15
+    assert _committed(Path(settings.cache_path)) == 15
     return texts, settings
 
 

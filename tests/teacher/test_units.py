@@ -6,10 +6,12 @@ import asyncio
 import time
 
 import pandas as pd
+from conf_params import conf_block
+from teacher_helpers import teacher_settings
 
-from lamini_lm.teacher import RESULT_COLUMNS, complete, load_settings
+from lamini_lm.teacher import RESULT_COLUMNS, TeacherSettings, complete
 from lamini_lm.teacher.client import Limiter, parse_duration, retry_after
-from lamini_lm.teacher.core import Job
+from lamini_lm.teacher.run import Job
 from lamini_lm.teacher.tokens import count_prompt_tokens, count_tokens, request_key, truncate_tokens
 from lamini_lm.teacher.transport import Reply
 
@@ -22,7 +24,7 @@ def test_durations_and_retry_after():
 
 
 def test_limiter_pauses_on_spent_token_allowance():
-    limiter = Limiter(load_settings({}))
+    limiter = Limiter(teacher_settings())
     job = Job("k", [{"role": "user", "content": "hi"}], 0.7, 100, None, 10)
 
     async def scenario() -> float:
@@ -49,7 +51,7 @@ def test_approximate_tokens():
 
 
 def test_empty_request_table():
-    out = complete(pd.DataFrame({"request_id": [], "messages": []}), {"cache_path": None, "progress": False})
+    out = complete(pd.DataFrame({"request_id": [], "messages": []}), teacher_settings(cache_path=None, progress=False))
     assert list(out.columns) == RESULT_COLUMNS and out.empty
 
 
@@ -62,3 +64,12 @@ def test_error_bodies_of_openai_vllm_and_plain_servers_are_read():
     assert vllm_style.error() == (None, "max_tokens too large")  # numeric codes are not error kinds
     assert Reply(502, {}, b"<html>Bad Gateway</html>").error() == (None, "<html>Bad Gateway</html>")
     assert Reply(503, {}, b"").error() == (None, "HTTP 503")
+
+
+def test_conf_base_and_paper_teacher_settings_validate():
+    base = TeacherSettings.model_validate(conf_block("teacher"))
+    paper = TeacherSettings.model_validate(conf_block("teacher", env="paper"))
+    assert base.replay.serve and base.base_url == "http://127.0.0.1:8765/v1"
+    assert not paper.replay.serve and paper.price.input_per_million == 0.5
+    assert paper.batch == base.batch  # paper overrides some keys; the soft merge keeps the rest
+    assert all(field.description for field in TeacherSettings.model_fields.values())

@@ -18,11 +18,11 @@ from typing import Any
 import openai
 
 from lamini_lm.teacher.config import TeacherSettings
-from lamini_lm.teacher.core import Job, Run, TeacherAuthError
+from lamini_lm.teacher.run import Job, Run, TeacherAuthError
 from lamini_lm.teacher.transport import openai_client
+from lamini_lm.teacher.wire import BATCH_URL, MalformedResponse, endpoint, error_kind, is_permanent, read_completion
 
 logger = logging.getLogger(__name__)
-ENDPOINT = "/v1/chat/completions"
 TERMINAL = {"completed", "expired", "failed", "cancelled"}
 RETRYABLE_CODES = {"batch_expired", "batch_cancelled", "server_error", "rate_limit_exceeded", "timeout"}
 
@@ -36,7 +36,7 @@ class BatchBackend:
 
     def __init__(self, settings: TeacherSettings):
         self.settings = settings
-        self.endpoint = settings.base_url or "https://api.openai.com/v1"
+        self.endpoint = endpoint(settings)
 
     async def run(self, jobs: list[Job], run: Run) -> None:
         client = openai_client(self.settings, timeout=max(self.settings.timeout_s, 300.0), max_retries=3)
@@ -84,7 +84,7 @@ class BatchBackend:
     async def _submit(self, client: openai.AsyncOpenAI, jobs: list[Job], run: Run) -> str:
         lines = [
             json.dumps(
-                {"custom_id": j.key, "method": "POST", "url": ENDPOINT, "body": j.body(self.settings.model)},
+                {"custom_id": j.key, "method": "POST", "url": BATCH_URL, "body": j.body(self.settings.model)},
                 ensure_ascii=False,
             )
             for j in jobs
@@ -93,7 +93,7 @@ class BatchBackend:
         upload = await client.files.create(file=("teacher_batch.jsonl", payload), purpose="batch")
         batch = await client.batches.create(
             input_file_id=upload.id,
-            endpoint=ENDPOINT,
+            endpoint=BATCH_URL,
             completion_window=self.settings.batch.completion_window,
             metadata={"project": "lamini_lm", "requests": str(len(jobs))},
         )
@@ -136,16 +136,8 @@ class BatchBackend:
             body = response.get("body") or {}
             if response.get("status_code") == 200:
                 try:
-                    choice = body["choices"][0]
-                    usage = body.get("usage") or {}
-                    fields = dict(
-                        text=choice["message"]["content"],
-                        finish_reason=choice.get("finish_reason"),
-                        prompt_tokens=int(usage.get("prompt_tokens") or 0),
-                        completion_tokens=int(usage.get("completion_tokens") or 0),
-                        teacher_model=str(body.get("model") or self.settings.model),
-                    )
-                except (KeyError, IndexError, TypeError, ValueError) as exc:
+                    fields = read_completion(body, self.settings.model)
+                except MalformedResponse as exc:
                     self.last_error[key] = ("malformed_response", f"unreadable batch output line ({exc})")
                     continue
                 job = pending.pop(key, None)
@@ -159,12 +151,10 @@ class BatchBackend:
                     run.cache.put(key, {**fields, "cost_usd": cost, "latency_s": latency, "attempts": round_no})
                 continue
             error = line.get("error") or body.get("error") or {}
-            code = str(
-                error.get("code") or ("server_error" if response.get("status_code", 500) >= 500 else "bad_request")
-            )
-            message = str(error.get("message") or code)
             status = response.get("status_code")
-            if key in pending and status is not None and 400 <= status < 500 and status not in (408, 409, 429):
+            code = error_kind(error.get("code"), status)
+            message = str(error.get("message") or code)
+            if key in pending and status is not None and is_permanent(status):
                 job = pending.pop(key)
                 run.failure(
                     job,

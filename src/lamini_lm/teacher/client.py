@@ -13,7 +13,6 @@ everything here works on its :class:`~lamini_lm.teacher.transport.Reply`, whiche
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import random
 import re
@@ -21,9 +20,10 @@ import time
 from typing import Any
 
 from lamini_lm.teacher.config import TeacherSettings
-from lamini_lm.teacher.core import Job, Run, TeacherAuthError, TeacherQuotaError
 from lamini_lm.teacher.credentials import redact
+from lamini_lm.teacher.run import Job, Run, TeacherAuthError, TeacherQuotaError
 from lamini_lm.teacher.transport import TRANSPORTS, Reply, SendError, Transport
+from lamini_lm.teacher.wire import MalformedResponse, endpoint, error_kind, is_permanent, read_completion
 
 logger = logging.getLogger(__name__)
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -237,7 +237,7 @@ class OpenAIBackend:
                     kind, message = "malformed_response", outcome
                 else:
                     kind, message = self._refusal(reply, run, reserved)
-                    if reply.status < 500 and reply.status not in (408, 409, 429):
+                    if is_permanent(reply.status):
                         run.failure(
                             job,
                             kind,
@@ -268,21 +268,9 @@ class OpenAIBackend:
     def _read(self, reply: Reply) -> dict[str, Any] | str:
         """The result fields of a 2xx answer, or why its body is unreadable."""
         try:
-            data = json.loads(reply.content)
-            choice = data["choices"][0]
-            text = choice["message"]["content"]
-            if not isinstance(text, str):
-                raise TypeError("message content is not a string")
-            usage = data.get("usage") or {}
-            return {
-                "text": text,
-                "finish_reason": choice.get("finish_reason"),
-                "prompt_tokens": int(usage.get("prompt_tokens") or 0),
-                "completion_tokens": int(usage.get("completion_tokens") or 0),
-                "teacher_model": str(data.get("model") or self.settings.model),
-            }
-        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
-            return f"unreadable response body ({type(exc).__name__}: {exc})"
+            return read_completion(reply.content, self.settings.model)
+        except MalformedResponse as exc:
+            return f"unreadable response body ({exc})"
 
     def _refusal(self, reply: Reply, run: Run, reserved: float) -> tuple[str, str]:
         """``(kind, message)`` of an error answer; raises where retrying cannot help the run."""
@@ -291,7 +279,7 @@ class OpenAIBackend:
         if status in (401, 403):
             run.budget.settle(reserved, 0.0)
             raise TeacherAuthError(
-                f"The teacher endpoint {self.settings.base_url or 'https://api.openai.com/v1'} refused the "
+                f"The teacher endpoint {endpoint(self.settings)} refused the "
                 f"credentials (HTTP {status}). Set openai.api_key in conf/local/credentials.yml "
                 "or export OPENAI_API_KEY. Nothing was retried; finished results are kept in the cache."
             )
@@ -303,4 +291,4 @@ class OpenAIBackend:
                     f"{redact(text)} Finished results are kept in the cache."
                 )
             return "rate_limited", text
-        return code or ("server_error" if status >= 500 else "bad_request"), f"HTTP {status}: {text}"
+        return error_kind(code, status), f"HTTP {status}: {text}"

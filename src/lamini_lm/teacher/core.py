@@ -8,257 +8,24 @@ backend. Every success is committed to the cache the moment it arrives.
 from __future__ import annotations
 
 import asyncio
-import collections
 import concurrent.futures
 import logging
-import math
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 
 from lamini_lm.teacher.cache import ResultCache
 from lamini_lm.teacher.config import TeacherSettings, load_settings
-from lamini_lm.teacher.credentials import redact
-from lamini_lm.teacher.tokens import count_prompt_tokens, request_key
+from lamini_lm.teacher.requests import parse_requests, unique_jobs
+from lamini_lm.teacher.run import RESULT_COLUMNS, Budget, Job, Run, price_factor
 
 logger = logging.getLogger(__name__)
 
-RESULT_COLUMNS = [
-    "request_id",
-    "text",
-    "finish_reason",
-    "prompt_tokens",
-    "completion_tokens",
-    "cost_usd",
-    "latency_s",
-    "attempts",
-    "cached",
-    "error_kind",
-    "error_message",
-    "teacher_model",
-]
-# Budget reservations assume real prompts may tokenise to 1.5x the approximate count.
-PROMPT_RESERVE_FACTOR = 1.5
-
-
-class TeacherAuthError(RuntimeError):
-    """The endpoint refused the credentials (401/403): the run stops at once, nothing is retried."""
-
-
-class TeacherQuotaError(RuntimeError):
-    """The endpoint says the account is out of quota (429 ``insufficient_quota``): the run stops."""
-
-
-@dataclass
-class Job:
-    """One unique request (requests with identical content share a job)."""
-
-    key: str
-    messages: list[dict[str, str]]
-    temperature: float | None
-    max_tokens: int
-    top_p: float | None
-    prompt_tokens_est: int
-
-    def body(self, model: str) -> dict[str, Any]:
-        """The chat-completions request body."""
-        body: dict[str, Any] = {"model": model, "messages": self.messages, "max_tokens": self.max_tokens}
-        if self.temperature is not None:
-            body["temperature"] = self.temperature
-        if self.top_p is not None:
-            body["top_p"] = self.top_p
-        return body
-
-
-class Budget:
-    """A hard spending cap: a request is sent only if its worst-case cost still fits."""
-
-    def __init__(self, settings: TeacherSettings, discount: float = 1.0):
-        self.limit = settings.max_cost_usd
-        self.price_in = settings.price.input_per_million * discount / 1e6
-        self.price_out = settings.price.output_per_million * discount / 1e6
-        self.spent = 0.0
-        self.reserved = 0.0
-        self.refused = 0
-
-    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
-        return prompt_tokens * self.price_in + completion_tokens * self.price_out
-
-    def worst_case(self, job: Job) -> float:
-        return self.cost(math.ceil(job.prompt_tokens_est * PROMPT_RESERVE_FACTOR), job.max_tokens)
-
-    def reserve(self, job: Job) -> float | None:
-        """Reserve the job's worst-case cost; ``None`` if that would break the cap."""
-        amount = self.worst_case(job)
-        if self.limit is not None and self.spent + self.reserved + amount > self.limit + 1e-12:
-            self.refused += 1
-            return None
-        self.reserved += amount
-        return amount
-
-    def settle(self, reserved: float, actual: float) -> None:
-        self.reserved -= reserved
-        self.spent += actual
-
-
-@dataclass
-class Run:
-    """What backends report to: commits results, keeps the budget, the progress bar and stats."""
-
-    settings: TeacherSettings
-    cache: ResultCache
-    budget: Budget
-    total: int
-    results: dict[str, dict[str, Any]] = field(default_factory=dict)
-    stats: collections.Counter = field(default_factory=collections.Counter)
-    _bar: Any = None
-
-    def __post_init__(self) -> None:
-        from tqdm.auto import tqdm
-
-        self._bar = tqdm(
-            total=self.total,
-            desc="teacher",
-            unit="req",
-            disable=not self.settings.progress,
-            dynamic_ncols=True,
-            leave=True,
-        )
-
-    def success(
-        self,
-        job: Job,
-        *,
-        text: str,
-        finish_reason: str | None,
-        prompt_tokens: int,
-        completion_tokens: int,
-        teacher_model: str,
-        latency_s: float,
-        attempts: int,
-        reserved: float = 0.0,
-    ) -> None:
-        cost = self.budget.cost(prompt_tokens, completion_tokens)
-        self.budget.settle(reserved, cost)
-        record = {
-            "text": text,
-            "finish_reason": finish_reason,
-            "prompt_tokens": int(prompt_tokens),
-            "completion_tokens": int(completion_tokens),
-            "cost_usd": cost,
-            "latency_s": float(latency_s),
-            "attempts": int(attempts),
-            "teacher_model": teacher_model,
-        }
-        self.cache.put(job.key, record)
-        self.results[job.key] = {**record, "cached": False, "error_kind": None, "error_message": None}
-        self.stats["sent_ok"] += 1
-        self.stats["prompt_tokens"] += int(prompt_tokens)
-        self.stats["completion_tokens"] += int(completion_tokens)
-        self._advance()
-
-    def failure(
-        self, job: Job, kind: str, message: str, *, attempts: int = 0, latency_s: float = 0.0, reserved: float = 0.0
-    ) -> None:
-        self.budget.settle(reserved, 0.0)
-        self.results[job.key] = {
-            "text": None,
-            "finish_reason": None,
-            "prompt_tokens": 0,
-            "completion_tokens": 0,
-            "cost_usd": 0.0,
-            "latency_s": float(latency_s),
-            "attempts": int(attempts),
-            "cached": False,
-            "error_kind": kind,
-            "error_message": redact(message),
-            "teacher_model": None,
-        }
-        self.stats[f"failed:{kind}"] += 1
-        self._advance()
-
-    def _advance(self) -> None:
-        self._bar.update(1)
-        done = self._bar.n
-        if not self._bar.disable and (done % 25 == 0 or done == self.total):
-            self._bar.set_postfix(
-                tok=self.stats["prompt_tokens"] + self.stats["completion_tokens"],
-                cost=f"${self.budget.spent:.4f}",
-                refresh=False,
-            )
-
-    def close(self) -> None:
-        self._bar.close()
-
-
-# -- requests in ------------------------------------------------------------------------------
-def _opt(value: Any, cast: type) -> Any:
-    if value is None:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return cast(value)
-
-
-def _messages(value: Any, request_id: str) -> list[dict[str, str]]:
-    if isinstance(value, (str, bytes, Mapping)) or not (isinstance(value, Sequence) or hasattr(value, "tolist")):
-        raise ValueError(f"Request {request_id!r}: 'messages' must be a list of {{'role', 'content'}} dicts.")
-    items = value.tolist() if hasattr(value, "tolist") else list(value)
-    if not items:
-        raise ValueError(f"Request {request_id!r}: 'messages' is empty.")
-    out = []
-    for i, message in enumerate(items):
-        if not isinstance(message, Mapping) or "role" not in message or "content" not in message:
-            raise ValueError(f"Request {request_id!r}: messages[{i}] must be a dict with 'role' and 'content'.")
-        out.append({"role": str(message["role"]), "content": str(message["content"])})
-    return out
-
-
-def _jobs(requests: pd.DataFrame, settings: TeacherSettings) -> tuple[list[str], list[Job]]:
-    """Request ids in order and one job per row (rows with equal content share a key)."""
-    if not isinstance(requests, pd.DataFrame):
-        raise TypeError(f"complete() takes a DataFrame of requests, got {type(requests).__name__}.")
-    missing = [c for c in ("request_id", "messages") if c not in requests.columns]
-    if missing:
-        raise ValueError(f"Teacher requests lack column(s) {missing}; expected 'request_id' and 'messages'.")
-    ids = [str(i) for i in requests["request_id"]]
-    dupes = sorted({i for i in ids if ids.count(i) > 1}) if len(set(ids)) != len(ids) else []
-    if dupes:
-        raise ValueError(f"Teacher requests: request_id must be unique; repeated: {dupes[:5]}.")
-    columns = {
-        c: requests[c].tolist() if c in requests.columns else [None] * len(ids)
-        for c in ("temperature", "max_tokens", "top_p")
-    }
-    jobs = []
-    for row, (request_id, messages) in enumerate(zip(ids, requests["messages"].tolist())):
-        msgs = _messages(messages, request_id)
-        temperature = _opt(columns["temperature"][row], float)
-        max_tokens = _opt(columns["max_tokens"][row], int)
-        top_p = _opt(columns["top_p"][row], float)
-        temperature = settings.temperature if temperature is None else temperature
-        max_tokens = settings.max_tokens if max_tokens is None else max_tokens
-        top_p = settings.top_p if top_p is None else top_p
-        key = request_key(settings.model, msgs, temperature, max_tokens, top_p)
-        jobs.append(Job(key, msgs, temperature, max_tokens, top_p, count_prompt_tokens(msgs)))
-    return ids, jobs
-
-
-def _unique(jobs: list[Job]) -> list[Job]:
-    return list({job.key: job for job in jobs}.values())
-
-
-def _discount(settings: TeacherSettings) -> float:
-    return settings.price.batch_discount if settings.backend == "openai_batch" else 1.0
-
 
 def _projection(jobs: list[Job], settings: TeacherSettings) -> dict[str, Any]:
-    budget = Budget(settings, _discount(settings))
+    budget = Budget(settings)
     prompt = sum(j.prompt_tokens_est for j in jobs)
     completion = sum(j.max_tokens for j in jobs)
     return {
@@ -269,20 +36,20 @@ def _projection(jobs: list[Job], settings: TeacherSettings) -> dict[str, Any]:
         "prompt_only_cost_usd": budget.cost(prompt, 0),
         "price_input_per_million": settings.price.input_per_million,
         "price_output_per_million": settings.price.output_per_million,
-        "discount": _discount(settings),
+        "discount": price_factor(settings),
         "max_cost_usd": settings.max_cost_usd,
     }
 
 
-def project_cost(requests: pd.DataFrame, teacher_settings: TeacherSettings | dict[str, Any]) -> dict[str, Any]:
+def project_cost(requests: pd.DataFrame, teacher_settings: TeacherSettings | Mapping[str, Any]) -> dict[str, Any]:
     """Projected tokens and cost of the requests the cache cannot answer; sends nothing.
 
     Prompt tokens are the approximate count of :mod:`lamini_lm.teacher.tokens`; completion tokens
     are the upper bound ``max_tokens`` per request, so ``projected_cost_usd`` is a ceiling.
     """
     settings = load_settings(teacher_settings)
-    _, jobs = _jobs(requests, settings)
-    unique = _unique(jobs)
+    _, jobs = parse_requests(requests, settings)
+    unique = unique_jobs(jobs)
     cache = ResultCache(settings.cache_path)
     try:
         cached = cache.get_many(j.key for j in unique)
@@ -319,7 +86,7 @@ def _run_coroutine(factory):
         return pool.submit(lambda: asyncio.run(factory())).result()
 
 
-def complete(requests: pd.DataFrame, teacher_settings: TeacherSettings | dict[str, Any]) -> pd.DataFrame:
+def complete(requests: pd.DataFrame, teacher_settings: TeacherSettings | Mapping[str, Any]) -> pd.DataFrame:
     """Answer chat ``requests`` with the configured teacher; one result row per request, same order.
 
     Columns: ``request_id, text, finish_reason, prompt_tokens, completion_tokens, cost_usd,
@@ -330,8 +97,8 @@ def complete(requests: pd.DataFrame, teacher_settings: TeacherSettings | dict[st
     committed to the cache.
     """
     settings = load_settings(teacher_settings)
-    ids, jobs = _jobs(requests, settings)
-    unique = _unique(jobs)
+    ids, jobs = parse_requests(requests, settings)
+    unique = unique_jobs(jobs)
     started = time.monotonic()
     cache = ResultCache(settings.cache_path)
     try:
@@ -364,7 +131,7 @@ def complete(requests: pd.DataFrame, teacher_settings: TeacherSettings | dict[st
             projection["projected_cost_usd"],
             "none" if settings.max_cost_usd is None else f"${settings.max_cost_usd:.4f}",
         )
-        run = Run(settings, cache, Budget(settings, _discount(settings)), total=len(pending))
+        run = Run(settings, cache, Budget(settings), total=len(pending))
         interrupted = False
         try:
             if settings.dry_run:

@@ -1,10 +1,12 @@
 """Kedro hooks of the teacher: the API key from credentials, and the replay teacher's lifetime.
 
 ``TeacherHooks`` registers ``credentials`` ``openai.api_key`` in process memory (never in
-parameters) and, when ``params:teacher.replay.serve`` is true, serves the replay teacher for the
-duration of a run that uses ``params:teacher``: on ``teacher.replay.host:port``, or on a free
-port when that one is taken (by another run, say), with the run's requests routed to it. Each
-run owns its server, so concurrent runs never stop each other's teacher.
+parameters) and, when the run's ``params:teacher.replay.serve`` is true, serves the replay teacher
+for the duration of a run that uses ``params:teacher``: on ``teacher.replay.host:port``, or on a
+free port when that one is taken (by another run, say). Every node of that run that takes
+``params:teacher`` receives it as :class:`TeacherSettings` with ``base_url`` pointing at the run's
+server (``before_node_run`` replaces the input), so concurrent runs never share or stop each
+other's teacher. Namespaced pipelines map ``params:teacher`` to the shared name to get it.
 """
 
 from __future__ import annotations
@@ -14,27 +16,24 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
-from lamini_lm.teacher.config import load_settings, serve_replay_at
+from lamini_lm.teacher.config import load_settings
 from lamini_lm.teacher.credentials import register_api_key
 
 logger = logging.getLogger(__name__)
+TEACHER_INPUT = "params:teacher"
 
 
 def _uses_teacher(pipeline: Any) -> bool:
     return any(
-        name == "params:teacher" or name.startswith("params:teacher.")
-        for node in pipeline.nodes
-        for name in node.inputs
+        name == TEACHER_INPUT or name.startswith(TEACHER_INPUT + ".") for node in pipeline.nodes for name in node.inputs
     )
 
 
 class TeacherHooks:
-    """Credentials in, replay server up (before the run) and down (after it, or on error)."""
+    """Credentials in, replay server up (before the run), routed to (each node), down (after the run)."""
 
     def __init__(self) -> None:
-        self._params: dict[str, Any] | None = None
-        self._handle = None
-        self._configured_port: int | None = None
+        self._servers: dict[str | None, Any] = {}  # run id -> the ReplayHandle that run started
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
@@ -45,43 +44,44 @@ class TeacherHooks:
         key = ((credentials or {}).get("openai") or {}).get("api_key")
         if key:
             register_api_key(str(key))
-        try:
-            self._params = context.params.get("teacher")
-        except Exception:  # noqa: BLE001 - parameters may not load in every command
-            self._params = None
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
-        if self._params is None or not _uses_teacher(pipeline):
+        if not _uses_teacher(pipeline) or TEACHER_INPUT not in catalog:
             return
-        settings = load_settings(self._params)
-        replay = settings.replay
+        replay = load_settings(catalog.load(TEACHER_INPUT)).replay
         if not replay.serve:
             return
-        from lamini_lm.teacher.replay import corpus_from_settings, start
+        from lamini_lm.teacher.replay.handle import corpus_from_settings, start
 
         corpus = corpus_from_settings(replay)
         try:
-            self._handle = start(replay, corpus=corpus)
+            handle = start(replay, corpus=corpus)
         except OSError as err:  # the port is taken (by another run's replay teacher, say)
             logger.info("%s:%d: %s; serving this run's replay teacher on a free port.", replay.host, replay.port, err)
-            self._handle = start(replay, port=0, corpus=corpus)
-        self._configured_port = replay.port
-        serve_replay_at(replay.port, self._handle.base_url)
-        logger.info("Replay teacher (recorded real outputs, not a model) serving %s.", self._handle.base_url)
+            handle = start(replay, port=0, corpus=corpus)
+        self._servers[run_params["run_id"]] = handle
+        logger.info("Replay teacher (recorded real outputs, not a model) serving %s.", handle.base_url)
 
-    def _stop(self) -> None:
-        if self._handle is not None:
-            serve_replay_at(self._configured_port, self._handle.base_url, serving=False)
-            stats = dict(self._handle.stats)
-            self._handle.stop()
-            self._handle = None
+    @hook_impl
+    def before_node_run(self, node: Any, inputs: dict[str, Any], run_id: str | None) -> dict[str, Any] | None:
+        handle = self._servers.get(run_id)
+        if handle is None or TEACHER_INPUT not in node.inputs:
+            return None
+        settings = load_settings(inputs[TEACHER_INPUT])
+        return {TEACHER_INPUT: settings.model_copy(update={"base_url": handle.base_url})}
+
+    def _stop(self, run_params: dict[str, Any]) -> None:
+        handle = self._servers.pop(run_params["run_id"], None)
+        if handle is not None:
+            stats = dict(handle.stats)
+            handle.stop()
             logger.info("Replay teacher stopped: %s.", stats)
 
     @hook_impl
     def after_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
-        self._stop()
+        self._stop(run_params)
 
     @hook_impl
     def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
-        self._stop()
+        self._stop(run_params)

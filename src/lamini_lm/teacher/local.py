@@ -11,7 +11,7 @@ import logging
 import time
 
 from lamini_lm.teacher.config import TeacherSettings
-from lamini_lm.teacher.core import Job, Run
+from lamini_lm.teacher.run import Job, Run
 
 logger = logging.getLogger(__name__)
 

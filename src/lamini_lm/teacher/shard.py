@@ -19,8 +19,8 @@ from typing import Any
 
 from lamini_lm.teacher.cache import ResultCache
 from lamini_lm.teacher.config import TeacherSettings
-from lamini_lm.teacher.core import Budget, Job, Run, TeacherAuthError, TeacherQuotaError, _discount
 from lamini_lm.teacher.credentials import get_api_key, register_api_key
+from lamini_lm.teacher.run import Budget, Job, Run, TeacherAuthError, TeacherQuotaError
 
 # spawn: workers start clean even when the parent has threads (Kedro's ThreadRunner, tqdm).
 START_METHOD = "spawn"
@@ -47,7 +47,7 @@ def _worker(index: int, settings_dump: dict, jobs: list[dict], api_key: str | No
     register_api_key(api_key)
     settings = TeacherSettings.model_validate(settings_dump)
     cache = ResultCache(settings.cache_path)
-    run = _ReportingRun(settings, cache, Budget(settings, _discount(settings)), total=len(jobs))
+    run = _ReportingRun(settings, cache, Budget(settings), total=len(jobs))
     run.outbox = outbox
     try:
         asyncio.run(OpenAIBackend(settings).run([Job(**job) for job in jobs], run))
@@ -65,12 +65,11 @@ def run_sharded(jobs: list[Job], run: Run) -> None:
     """Run ``jobs`` in ``settings.client_processes`` worker processes; results land in ``run``."""
     settings: TeacherSettings = run.settings
     n = min(settings.client_processes, len(jobs))
-    budget = run.budget
     share = {
         "max_concurrency": max(1, math.ceil(settings.max_concurrency / n)),
         "requests_per_minute": settings.requests_per_minute / n if settings.requests_per_minute else None,
         "tokens_per_minute": settings.tokens_per_minute / n if settings.tokens_per_minute else None,
-        "max_cost_usd": None if budget.limit is None else max(0.0, budget.limit - budget.spent) / n,
+        "max_cost_usd": None if run.budget.limit is None else max(0.0, run.budget.limit - run.budget.spent) / n,
         "progress": False,
         "client_processes": 1,
     }
@@ -103,17 +102,7 @@ def run_sharded(jobs: list[Job], run: Run) -> None:
                 continue
             if message[0] == "result":
                 _, key, result = message
-                run.results[key] = result
-                if result["error_kind"] is None:
-                    run.stats["sent_ok"] += 1
-                    run.stats["prompt_tokens"] += result["prompt_tokens"]
-                    run.stats["completion_tokens"] += result["completion_tokens"]
-                    budget.spent += result["cost_usd"]
-                else:
-                    run.stats[f"failed:{result['error_kind']}"] += 1
-                    if result["error_kind"] == "budget_exceeded":
-                        budget.refused += 1
-                run._advance()
+                run.add_reported(key, result)
             elif message[0] == "fatal":
                 raise _FATAL[message[1]](message[2])
             elif message[0] == "done":

@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover
 
 from lamini_lm.teacher.config import TeacherSettings
 from lamini_lm.teacher.credentials import get_api_key
+from lamini_lm.teacher.wire import read_error
 
 # The HTTP library logs every request at INFO: millions of lines for a large run.
 logging.getLogger("httpx2").setLevel(logging.WARNING)
@@ -45,18 +46,8 @@ class Reply:
     content: bytes
 
     def error(self) -> tuple[str | None, str]:
-        """``(code, message)`` of an error body (``{"error": {"code", "message"}}``), else the raw text."""
-        try:
-            data = json.loads(self.content)
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            inner = data.get("error") if isinstance(data.get("error"), dict) else data
-            message = inner.get("message")
-            code = inner.get("code")
-            if isinstance(message, str):
-                return (code if isinstance(code, str) else None), message
-        return None, self.content[:300].decode("utf-8", "replace").strip() or f"HTTP {self.status}"
+        """``(code, message)`` of an error body (:func:`lamini_lm.teacher.wire.read_error`)."""
+        return read_error(self.content, self.status)
 
 
 class SendError(Exception):

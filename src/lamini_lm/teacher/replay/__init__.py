@@ -7,8 +7,13 @@ prompt (``<example>`` tags) gets recorded real instructions, anything else an ex
     from lamini_lm.teacher.replay import serve
 
     with serve(latency_ms=5) as replay:
-        results = complete(requests, {"base_url": replay.base_url, "cache_path": None, ...})
+        settings = TeacherSettings.model_validate(conf_block("teacher", base_url=replay.base_url))
+        results = complete(requests, settings)
         assert replay.answered[...] == 1
+
+Modules: ``answers`` (what it says), ``faults`` (what it injects: :class:`ReplayConfig`),
+``batches`` (Files and Batch API), ``server`` (the HTTP server), ``handle`` (a server in a thread),
+``corpus`` (the recorded outputs).
 """
 
 from __future__ import annotations
@@ -17,96 +22,43 @@ import contextlib
 import json
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-from lamini_lm.teacher.config import Faults, ReplaySettings
-from lamini_lm.teacher.replay.corpus import Corpus, load_corpus
-from lamini_lm.teacher.replay.server import MARKER_HEADER, ReplayConfig, ReplayServer, ServerThread
+from lamini_lm.teacher.config import ReplaySettings
+from lamini_lm.teacher.replay.faults import ReplayConfig
+from lamini_lm.teacher.replay.handle import ReplayHandle, corpus_from_settings, start
+from lamini_lm.teacher.replay.server import MARKER_HEADER, ReplayServer
 
-__all__ = ["ReplayConfig", "ReplayHandle", "ReplayServer", "corpus_from_settings", "is_replay_server", "serve"]
-
-
-def corpus_from_settings(settings: ReplaySettings | None = None) -> Corpus:
-    """The corpus named by ``params:teacher.replay`` (loaded once per process)."""
-    settings = settings or ReplaySettings()
-    return load_corpus(settings.lamini_path, settings.alpaca_path, settings.p3_path, settings.seeds_path)
-
-
-@dataclass
-class ReplayHandle:
-    """A running replay server: where it listens and what it has seen."""
-
-    server: ReplayServer
-    thread: ServerThread
-    host: str
-    port: int
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}/v1"
-
-    @property
-    def config(self) -> ReplayConfig:
-        return self.server.config
-
-    @property
-    def received(self):
-        """Requests received, by content key (``lamini_lm.teacher.tokens.request_key``)."""
-        return self.server.received
-
-    @property
-    def answered(self):
-        """Requests answered successfully (a delivered 200 or batch output line), by content key."""
-        return self.server.answered
-
-    @property
-    def stats(self):
-        return self.server.stats
-
-    def set_faults(self, **rates: Any) -> None:
-        self.server.config.faults = Faults(**{**self.server.config.faults.model_dump(), **rates})
-
-    def release_stall(self) -> None:
-        self.thread.call(self.server.release_stall)
-
-    def stop(self) -> None:
-        self.thread.stop()
+__all__ = [
+    "ReplayConfig",
+    "ReplayHandle",
+    "ReplayServer",
+    "conf_replay_settings",
+    "corpus_from_settings",
+    "is_replay_server",
+    "serve",
+    "start",
+]
 
 
-def start(
-    settings: ReplaySettings | None = None,
-    *,
-    host: str | None = None,
-    port: int | None = None,
-    corpus: Corpus | None = None,
-    extra: dict[str, str] | None = None,
-    **config: Any,
-) -> ReplayHandle:
-    """Start a replay server in a background thread; ``port=0`` picks a free port."""
-    settings = settings or ReplaySettings()
-    config.setdefault("latency_ms", settings.latency_ms)
-    config.setdefault("faults", settings.faults)
-    config.setdefault("seed", settings.seed)
-    if isinstance(config["faults"], dict):
-        config["faults"] = Faults(**config["faults"])
-    server = ReplayServer(
-        corpus if corpus is not None else corpus_from_settings(settings), ReplayConfig(**config), extra=extra
-    )
-    host = host or settings.host
-    thread = ServerThread(server, host, settings.port if port is None else port)
-    return ReplayHandle(server, thread, host, thread.start())
+def conf_replay_settings(env: str = "base") -> ReplaySettings:
+    """``teacher.replay`` as conf/<env> sets it (read the way ``kedro run`` reads it)."""
+    from lamini_lm.parameters import load_parameters
+
+    return ReplaySettings.model_validate(load_parameters(env)["teacher"]["replay"])
 
 
 @contextlib.contextmanager
 def serve(settings: ReplaySettings | None = None, *, port: int = 0, **kwargs: Any) -> Iterator[ReplayHandle]:
-    """Context manager: a replay server on 127.0.0.1 (ephemeral port by default), stopped on exit.
+    """Context manager: a replay server (ephemeral port by default), stopped on exit.
 
-    Keyword arguments are :class:`ReplayConfig` fields (``latency_ms``, ``faults``, ``expected_key``,
-    ``stall_after``, ``ratelimit_requests``, ``batch_duration_s`` …), plus ``extra`` — additional
+    ``settings`` defaults to conf/base's ``teacher.replay`` (127.0.0.1, its recorded corpus, no
+    faults). Keyword arguments are :class:`ReplayConfig` fields (``latency_ms``, ``faults`` — a
+    partial dict of rates is fine —, ``seed``, ``expected_key``, ``stall_after``,
+    ``ratelimit_requests``, ``batch_duration_s`` …), plus ``extra`` — additional
     ``{instruction: response}`` pairs for a test — and ``corpus``.
     """
-    handle = start(settings, port=port, **kwargs)
+    handle = start(settings or conf_replay_settings(), port=port, **kwargs)
     try:
         yield handle
     finally:

@@ -1,0 +1,197 @@
+"""What every backend works with: the unique request (:class:`Job`), the spending cap
+(:class:`Budget`) and the run ledger (:class:`Run`) that commits each result the moment it arrives.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from lamini_lm.teacher.cache import ResultCache
+from lamini_lm.teacher.config import TeacherSettings
+from lamini_lm.teacher.credentials import redact
+
+RESULT_COLUMNS = [
+    "request_id",
+    "text",
+    "finish_reason",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_usd",
+    "latency_s",
+    "attempts",
+    "cached",
+    "error_kind",
+    "error_message",
+    "teacher_model",
+]
+# Budget reservations assume real prompts may tokenise to 1.5x the approximate count.
+PROMPT_RESERVE_FACTOR = 1.5
+
+
+class TeacherAuthError(RuntimeError):
+    """The endpoint refused the credentials (401/403): the run stops at once, nothing is retried."""
+
+
+class TeacherQuotaError(RuntimeError):
+    """The endpoint says the account is out of quota (429 ``insufficient_quota``): the run stops."""
+
+
+@dataclass
+class Job:
+    """One unique request (requests with identical content share a job)."""
+
+    key: str
+    messages: list[dict[str, str]]
+    temperature: float | None
+    max_tokens: int
+    top_p: float | None
+    prompt_tokens_est: int
+
+    def body(self, model: str) -> dict[str, Any]:
+        """The chat-completions request body."""
+        body: dict[str, Any] = {"model": model, "messages": self.messages, "max_tokens": self.max_tokens}
+        if self.temperature is not None:
+            body["temperature"] = self.temperature
+        if self.top_p is not None:
+            body["top_p"] = self.top_p
+        return body
+
+
+def price_factor(settings: TeacherSettings) -> float:
+    """The share of list price the backend pays: ``price.batch_discount`` for the Batch API, else 1."""
+    return settings.price.batch_discount if settings.backend == "openai_batch" else 1.0
+
+
+class Budget:
+    """A hard spending cap: a request is sent only if its worst-case cost still fits."""
+
+    def __init__(self, settings: TeacherSettings):
+        factor = price_factor(settings)
+        self.limit = settings.max_cost_usd
+        self.price_in = settings.price.input_per_million * factor / 1e6
+        self.price_out = settings.price.output_per_million * factor / 1e6
+        self.spent = 0.0
+        self.reserved = 0.0
+        self.refused = 0
+
+    def cost(self, prompt_tokens: int, completion_tokens: int) -> float:
+        return prompt_tokens * self.price_in + completion_tokens * self.price_out
+
+    def worst_case(self, job: Job) -> float:
+        return self.cost(math.ceil(job.prompt_tokens_est * PROMPT_RESERVE_FACTOR), job.max_tokens)
+
+    def reserve(self, job: Job) -> float | None:
+        """Reserve the job's worst-case cost; ``None`` if that would break the cap."""
+        amount = self.worst_case(job)
+        if self.limit is not None and self.spent + self.reserved + amount > self.limit + 1e-12:
+            self.refused += 1
+            return None
+        self.reserved += amount
+        return amount
+
+    def settle(self, reserved: float, actual: float) -> None:
+        self.reserved -= reserved
+        self.spent += actual
+
+
+@dataclass
+class Run:
+    """What backends report to: commits results, keeps the budget, the progress bar and stats."""
+
+    settings: TeacherSettings
+    cache: ResultCache
+    budget: Budget
+    total: int
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stats: collections.Counter = field(default_factory=collections.Counter)
+    _bar: Any = None
+
+    def __post_init__(self) -> None:
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(
+            total=self.total,
+            desc="teacher",
+            unit="req",
+            disable=not self.settings.progress,
+            dynamic_ncols=True,
+            leave=True,
+        )
+
+    def success(
+        self,
+        job: Job,
+        *,
+        text: str,
+        finish_reason: str | None,
+        prompt_tokens: int,
+        completion_tokens: int,
+        teacher_model: str,
+        latency_s: float,
+        attempts: int,
+        reserved: float = 0.0,
+    ) -> None:
+        cost = self.budget.cost(prompt_tokens, completion_tokens)
+        self.budget.settle(reserved, cost)
+        record = {
+            "text": text,
+            "finish_reason": finish_reason,
+            "prompt_tokens": int(prompt_tokens),
+            "completion_tokens": int(completion_tokens),
+            "cost_usd": cost,
+            "latency_s": float(latency_s),
+            "attempts": int(attempts),
+            "teacher_model": teacher_model,
+        }
+        self.cache.put(job.key, record)
+        self._count(job.key, {**record, "cached": False, "error_kind": None, "error_message": None})
+
+    def failure(
+        self, job: Job, kind: str, message: str, *, attempts: int = 0, latency_s: float = 0.0, reserved: float = 0.0
+    ) -> None:
+        self.budget.settle(reserved, 0.0)
+        result = {
+            "text": None,
+            "finish_reason": None,
+            "prompt_tokens": 0,
+            "completion_tokens": 0,
+            "cost_usd": 0.0,
+            "latency_s": float(latency_s),
+            "attempts": int(attempts),
+            "cached": False,
+            "error_kind": kind,
+            "error_message": redact(message),
+            "teacher_model": None,
+        }
+        self._count(job.key, result)
+
+    def add_reported(self, key: str, result: dict[str, Any]) -> None:
+        """A result another run reported (a worker process, which committed and settled it there)."""
+        if result["error_kind"] is None:
+            self.budget.spent += result["cost_usd"]
+        elif result["error_kind"] == "budget_exceeded":
+            self.budget.refused += 1
+        self._count(key, result)
+
+    def _count(self, key: str, result: dict[str, Any]) -> None:
+        self.results[key] = result
+        if result["error_kind"] is None:
+            self.stats["sent_ok"] += 1
+            self.stats["prompt_tokens"] += result["prompt_tokens"]
+            self.stats["completion_tokens"] += result["completion_tokens"]
+        else:
+            self.stats[f"failed:{result['error_kind']}"] += 1
+        self._bar.update(1)
+        done = self._bar.n
+        if not self._bar.disable and (done % 25 == 0 or done == self.total):
+            self._bar.set_postfix(
+                tok=self.stats["prompt_tokens"] + self.stats["completion_tokens"],
+                cost=f"${self.budget.spent:.4f}",
+                refresh=False,
+            )
+
+    def close(self) -> None:
+        self._bar.close()
