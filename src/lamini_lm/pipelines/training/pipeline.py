@@ -45,19 +45,25 @@ def template(name: str) -> Pipeline:
             ),
             Node(
                 _bind(nodes.build_tokenizer, name),
-                inputs=["train_examples", "params:model"],
+                inputs=["train_examples", "params:model_spec"],
                 outputs="tokenizer",
                 name="build_tokenizer_node",
             ),
             Node(
                 _bind(nodes.tokenize_dataset, name),
-                inputs=["train_examples", "validation_examples", "tokenizer", "params:model", "params:size_classes"],
+                inputs=[
+                    "train_examples",
+                    "validation_examples",
+                    "tokenizer",
+                    "params:model_spec",
+                    "params:size_classes",
+                ],
                 outputs=["tokenized_train", "tokenized_validation"],
                 name="tokenize_dataset_node",
             ),
             Node(
                 _bind(nodes.initialise_student, name),
-                inputs=["tokenizer", "params:model", "params:training"],
+                inputs=["tokenizer", "params:model_spec", "params:training"],
                 outputs="base_student",
                 name="initialise_student_node",
             ),
@@ -68,7 +74,7 @@ def template(name: str) -> Pipeline:
                     "tokenized_train",
                     "tokenized_validation",
                     "train_examples",
-                    "params:model",
+                    "params:model_spec",
                     "params:size_classes",
                     "params:training",
                 ],
@@ -97,7 +103,7 @@ def create_herd_pipeline(herd: list[str] | None = None) -> Pipeline:
                 template(name),
                 namespace=name,
                 inputs=SHARED_INPUTS,
-                parameters={"params:model": f"params:models.{name}", **{p: p for p in SHARED_PARAMETERS}},
+                parameters={"params:model_spec": f"params:models.{name}", **{p: p for p in SHARED_PARAMETERS}},
             )
             for name in members
         ),
