@@ -61,6 +61,15 @@ def test_paper_environment_instantiates_the_paper_herd(session_for):
     assert _namespaces(pipelines["training"]) == set(paper_herd)
 
 
+def test_training_includes_the_data_chain_and_default_is_unchanged(session_for):
+    session_for(None)
+    training = pipelines["training"]
+    # distillation's teacher-free chain builds lamini_dataset, so a fresh clone can train
+    assert "lamini_dataset" in training.all_outputs() and "lamini_dataset" not in training.inputs()
+    assert not any(i.startswith("params:teacher") for i in training.all_inputs())
+    assert set(pipelines["distillation"].nodes) | set(training.nodes) <= set(pipelines["__default__"].nodes)
+
+
 def test_a_herd_typo_in_the_run_parameters_fails_naming_the_key(session_for):
     session_for(None, runtime_params={"size_classes": {"tiny": {"per_device_batch_size": 0}}})
     with pytest.raises(ValidationError, match=r"size_classes\.tiny\.per_device_batch_size"):

@@ -14,7 +14,7 @@ from lamini_lm.datasets import CheckpointDataset
 from lamini_lm.pipelines.training import nodes
 from lamini_lm.pipelines.training.launch import train
 from lamini_lm.pipelines.training.params import TrainingParams
-from lamini_lm.pipelines.training.pipeline import create_herd_pipeline, create_pipeline
+from lamini_lm.pipelines.training.pipeline import create_pipeline
 from lamini_lm.pipelines.training.trainer import TrainingJob
 from lamini_lm.student import Student
 
@@ -32,20 +32,20 @@ def catalog_for(herd_models: dict, lamini_rows, size_classes, training) -> DataC
 
 
 def test_one_namespace_per_member_with_shared_inputs():
-    pipe = create_herd_pipeline(herd=["a", "b"])
+    pipe = create_pipeline(herd=["a", "b"])
     assert {n.namespace for n in pipe.nodes} == {"a", "b"}
     assert "a.train_student_node" in {n.name for n in pipe.nodes}
     inputs = pipe.inputs()
     assert {"lamini_dataset", "params:size_classes", "params:training", "params:models.a", "params:models.b"} == inputs
     assert {"a.checkpoint", "a.training_metrics", "b.checkpoint", "b.training_metrics"} <= pipe.outputs()
     assert len(pipe.only_nodes_with_namespaces(["b"]).nodes) == 5
-    # The full pipeline also builds lamini_dataset from the bundled sources (fresh clone).
-    assert "lamini_dataset" in create_pipeline(herd=["a"]).all_outputs()
+    # The registry adds distillation's data chain (tests/test_registry.py); the template does not import it.
+    assert "lamini_dataset" not in pipe.all_outputs()
 
 
 def test_pipeline_trains_both_families_and_loss_drops(lamini_rows, models, size_classes, training):
     catalog = catalog_for(models, lamini_rows, size_classes, training)
-    SequentialRunner().run(create_herd_pipeline(herd=list(models)), catalog)
+    SequentialRunner().run(create_pipeline(herd=list(models)), catalog)
     for name, family in (("tiny_t5", "seq2seq"), ("tiny_gpt2", "causal")):
         metrics = catalog.load(f"{name}.training_metrics")
         student = catalog.load(f"{name}.checkpoint")

@@ -8,7 +8,6 @@ from typing import get_type_hints
 from kedro.pipeline import Node, Pipeline
 
 from lamini_lm.herd import herd_members
-from lamini_lm.pipelines.distillation.pipeline import create_data_pipeline
 from lamini_lm.pipelines.training import nodes
 
 SHARED_INPUTS = {"lamini_dataset"}
@@ -86,16 +85,11 @@ def template(name: str) -> Pipeline:
 
 
 def create_pipeline(herd: list[str] | None = None, **kwargs) -> Pipeline:
-    """One namespaced copy of the template per member of the active environment's herd.
+    """One namespaced copy of the template per herd member (``herd`` defaults to the active environment's).
 
-    The distillation pipeline's data chain (published sources → ``lamini_dataset``, no teacher
-    calls) is included, so ``kedro run --pipelines=training`` works on a fresh clone.
+    ``params:model_spec`` becomes ``params:models.<member>``; ``lamini_dataset``, ``params:size_classes``
+    and ``params:training`` are shared. The registry adds the distillation pipeline's data chain.
     """
-    return create_data_pipeline() + create_herd_pipeline(herd)
-
-
-def create_herd_pipeline(herd: list[str] | None = None) -> Pipeline:
-    """The namespaced training templates alone (``herd`` defaults to the active environment's)."""
     members = herd_members() if herd is None else herd
     return sum(
         (
