@@ -143,3 +143,21 @@ def test_warmup_ratio_reaches_the_trainer_as_a_fraction_of_all_steps(tmp_path):
     assert args.get_warmup_steps(200) == 10 and args.get_warmup_steps(1000) == 50  # a ratio, not 0 steps
     assert (args.adam_beta1, args.adam_beta2, args.adam_epsilon) == (0.9, 0.999, 1e-8)
     assert (args.learning_rate, args.lr_scheduler_type.value, args.max_steps) == (3e-3, "linear", -1)
+
+
+def test_launcher_settings_reach_the_command_line(tmp_path):
+    from lamini_lm.pipelines.training.launch import launch_command
+
+    training = TrainingParams.model_validate(
+        conf_block("training", launcher="torchrun", nproc_per_node=2, launcher_args=["--nnodes", 2])
+    )
+    command = launch_command(tmp_path, training)
+    assert command[2:7] == ["torch.distributed.run", "--nproc_per_node", "2", "--nnodes", "2"]  # no --standalone
+    accelerate = training.model_copy(
+        update={"launcher": "accelerate", "accelerate_config": "conf/base/accelerate/ddp.yaml"}
+    )
+    assert launch_command(tmp_path, accelerate)[2:5] == [
+        "accelerate.commands.launch",
+        "--config_file",
+        "conf/base/accelerate/ddp.yaml",
+    ]

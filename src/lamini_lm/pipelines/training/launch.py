@@ -47,7 +47,7 @@ def train(job: TrainingJob):
             shutil.rmtree(stale)
         elif stale.exists():
             stale.unlink()
-    command = launch_command(launcher, job_dir, job.settings)
+    command = launch_command(job_dir, job.settings)
     logger.info("Model '%s': launching %s", job.name, " ".join(command))
     completed = subprocess.run(command, check=False, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     if completed.returncode != 0:
@@ -58,12 +58,12 @@ def train(job: TrainingJob):
     return read_result(job)
 
 
-def launch_command(launcher: str, job_dir: Path, settings: TrainingParams) -> list[str]:
-    """The launcher command line (``training.nproc_per_node``, ``accelerate_config``, ``launcher_args``)."""
+def launch_command(job_dir: Path, settings: TrainingParams) -> list[str]:
+    """The command line of ``training.launcher`` (with ``nproc_per_node``, ``accelerate_config``, ``launcher_args``)."""
     nproc = str(settings.nproc_per_node)
     extra = settings.launcher_args
     entry = ["-m", MODULE, "--job-dir", str(job_dir)]
-    if launcher == "torchrun":
+    if settings.launcher == "torchrun":
         standalone = [] if any(a.startswith("--rdzv") or a.startswith("--nnodes") for a in extra) else ["--standalone"]
         return [sys.executable, "-m", "torch.distributed.run", *standalone, "--nproc_per_node", nproc, *extra, *entry]
     config = settings.accelerate_config
