@@ -59,6 +59,8 @@ def test_paper_environment_instantiates_the_paper_herd(session_for):
     assert len(paper_herd) == 15
     assert "lamini_flan_t5_783m" in paper_herd and "tiny_t5" not in paper_herd
     assert _namespaces(pipelines["training"]) == set(paper_herd)
+    # the notebooks' way: context.params holds Kedro's validated (typed) parameters
+    assert herd.herd_members(session.load_context().params) == paper_herd
 
 
 def test_training_includes_the_data_chain_and_default_is_unchanged(session_for):
