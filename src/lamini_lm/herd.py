@@ -12,14 +12,13 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator, model_validator
 
-FAMILIES = ("seq2seq", "causal")
-HERD_KEYS = ("models", "herd", "size_classes")
-
 Family = Literal["seq2seq", "causal"]
+FAMILIES: tuple[str, ...] = get_args(Family)
+HERD_KEYS = ("models", "herd", "size_classes")
 # Strict: a count given as 16.0, "16" or true is a typo, not a count.
 Count = Annotated[int, Field(strict=True, gt=0)]
 
