@@ -32,45 +32,68 @@ for key, value in {
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
 
+from lamini_lm.herd import ModelSpec, SizeClasses  # noqa: E402
+from lamini_lm.parameters import load_parameters  # noqa: E402
 from lamini_lm.pipelines.training import nodes  # noqa: E402
 from lamini_lm.pipelines.training.launch import train  # noqa: E402
+from lamini_lm.pipelines.training.params import TrainingParams  # noqa: E402
 from lamini_lm.pipelines.training.trainer import TrainingJob  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data" / "01_raw" / "distilled" / "lamini" / "lamini_instruction_10k_fmengine.jsonl"
+PARAMETERS = load_parameters("base")  # what the benchmark does not set comes from conf/base
 MODELS = {
-    "causal": {
-        "family": "causal",
-        "size_class": "bench",
-        "config": {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "n_positions": 512},
-        "tokenizer": {"vocab_size": 2048},
-    },
-    "seq2seq": {
-        "family": "seq2seq",
-        "size_class": "bench",
-        "config": {
-            "model_type": "t5",
-            "d_model": 64,
-            "d_ff": 128,
-            "d_kv": 16,
-            "num_heads": 4,
-            "num_layers": 2,
-            "num_decoder_layers": 2,
-            "relative_attention_num_buckets": 16,
-        },
-        "tokenizer": {"vocab_size": 2048},
-    },
+    "causal": ModelSpec.model_validate(
+        {
+            "family": "causal",
+            "size_class": "bench",
+            "config": {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "n_positions": 512},
+            "tokenizer": {"vocab_size": 2048, "min_frequency": 2},
+        }
+    ),
+    "seq2seq": ModelSpec.model_validate(
+        {
+            "family": "seq2seq",
+            "size_class": "bench",
+            "config": {
+                "model_type": "t5",
+                "d_model": 64,
+                "d_ff": 128,
+                "d_kv": 16,
+                "num_heads": 4,
+                "num_layers": 2,
+                "num_decoder_layers": 2,
+                "relative_attention_num_buckets": 16,
+            },
+            "tokenizer": {"vocab_size": 2048, "min_frequency": 2},
+        }
+    ),
 }
-TRAINING = {"seed": 42, "validation_fraction": 0.02}
-SIZE_CLASSES = {
-    "bench": {
-        "learning_rate": 3e-3,
-        "effective_batch_size": 16,
-        "per_device_batch_size": 16,
-        "epochs": 1,
-        "max_length": 512,
+TRAINING = TrainingParams.model_validate(
+    {
+        **PARAMETERS["training"],
+        "seed": 42,
+        "validation_fraction": 0.02,
+        "max_train_rows": None,
+        "max_validation_rows": None,
+        "use_cpu": True,
+        "save_steps": 10_000,
+        "logging_steps": 50,
     }
-}
+)
+SIZE_CLASSES = SizeClasses.model_validate(
+    {
+        "bench": {
+            **PARAMETERS["size_classes"]["tiny"],
+            "learning_rate": 3e-3,
+            "effective_batch_size": 16,
+            "per_device_batch_size": 16,
+            "epochs": 1,
+            "max_length": 512,
+            "warmup_ratio": 0.0,
+        }
+    }
+)
 
 
 def load_rows(n: int) -> pd.DataFrame:
@@ -105,7 +128,7 @@ def measure(family: str, tokenizer, tokenized, label: str, steps: int, work: Pat
     entry = MODELS[family]
     batching, packing = RUNS[family][label]
     student = nodes.initialise_student(tokenizer, entry, TRAINING, name=family)
-    hyperparameters = {**nodes.resolve_hyperparameters(family, entry, SIZE_CLASSES), "max_steps": steps}
+    hyperparameters = SIZE_CLASSES.for_model(family, entry).model_copy(update={"max_steps": steps})
     job = TrainingJob(
         name=family,
         family=family,
@@ -114,14 +137,7 @@ def measure(family: str, tokenizer, tokenized, label: str, steps: int, work: Pat
         train=tokenized[0],
         validation=tokenized[1].head(16),
         hyperparameters=hyperparameters,
-        settings={
-            "seed": 42,
-            "use_cpu": True,
-            "save_steps": 10_000,
-            "logging_steps": 50,
-            "batching": batching,
-            "packing": packing,
-        },
+        settings=TRAINING.model_copy(update={"batching": batching, "packing": packing}),
         work_dir=work / f"{family}_{label}",
     )
     _, metrics = train(job)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from conf_params import conf_block
 from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
+from pydantic import ValidationError
 
 from lamini_lm import herd
 
@@ -21,8 +23,8 @@ def session_for(project_root):
     bootstrap_project(project_root)
     opened = []
 
-    def _open(env: str | None):
-        session = KedroSession.create(project_path=project_root, env=env)
+    def _open(env: str | None, runtime_params: dict | None = None):
+        session = KedroSession.create(project_path=project_root, env=env, runtime_params=runtime_params)
         opened.append(session)
         session.load_context()  # runs the hook that records the environment's config loader
         pipelines.configure("lamini_lm.pipeline_registry")  # forget pipelines of an earlier env
@@ -31,7 +33,7 @@ def session_for(project_root):
     yield _open
     for session in opened:
         session.close()
-    herd.use_config_loader(None)
+    herd.ACTIVE_HERD.reset()
     pipelines.configure("lamini_lm.pipeline_registry")
 
 
@@ -57,13 +59,43 @@ def test_paper_environment_instantiates_the_paper_herd(session_for):
     assert len(paper_herd) == 15
     assert "lamini_flan_t5_783m" in paper_herd and "tiny_t5" not in paper_herd
     assert _namespaces(pipelines["training"]) == set(paper_herd)
+    # the notebooks' way: context.params holds Kedro's validated (typed) parameters
+    assert herd.herd_members(session.load_context().params) == paper_herd
+
+
+def test_training_includes_the_data_chain_and_default_is_unchanged(session_for):
+    session_for(None)
+    training = pipelines["training"]
+    # distillation's teacher-free chain builds lamini_dataset, so a fresh clone can train
+    assert "lamini_dataset" in training.all_outputs() and "lamini_dataset" not in training.inputs()
+    assert not any(i.startswith("params:teacher") for i in training.all_inputs())
+    assert set(pipelines["distillation"].nodes) | set(training.nodes) <= set(pipelines["__default__"].nodes)
+
+
+def test_a_herd_typo_in_the_run_parameters_fails_naming_the_key(session_for):
+    session_for(None, runtime_params={"size_classes": {"tiny": {"per_device_batch_size": 0}}})
+    with pytest.raises(ValidationError, match=r"size_classes\.tiny\.per_device_batch_size"):
+        pipelines["training"]
+
+
+def test_the_active_herd_is_the_sessions_until_reset(session_for):
+    session_for("paper")
+    assert len(herd.herd_members()) == 15
+    herd.ACTIVE_HERD.reset()  # no session: conf/ of $KEDRO_ENV (unset here: base)
+    assert herd.herd_members() == ["tiny_t5", "tiny_gpt2"]
 
 
 def test_a_herd_member_without_a_model_entry_names_the_member():
-    with pytest.raises(KeyError, match="ghost"):
-        herd.herd_members({"herd": ["ghost"], "models": {}})
+    params = {"models": {}, "herd": ["ghost"], "size_classes": conf_block("size_classes")}
+    with pytest.raises(ValueError, match=r"\['ghost'\] \(key 'herd'\) have no entry under 'models'"):
+        herd.herd_members(params)
 
 
 def test_an_unknown_family_names_the_model_and_key():
+    params = {
+        "models": {"odd": {**conf_block("models.tiny_gpt2"), "family": "diffusion"}},
+        "herd": ["odd"],
+        "size_classes": conf_block("size_classes"),
+    }
     with pytest.raises(ValueError, match=r"models\.odd\.family"):
-        herd.herd_members({"herd": ["odd"], "models": {"odd": {"family": "diffusion"}}})
+        herd.herd_members(params)

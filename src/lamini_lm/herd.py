@@ -1,20 +1,84 @@
-"""The herd: which students exist in the active configuration environment.
+"""The herd: which students exist, what each one is, and the hyper-parameters it trains with.
 
 The herd is data (``parameters_training.yml``): ``models`` describes every model the project
-knows, ``herd`` names the ones the environment trains and evaluates.
+knows (:class:`ModelSpec`), ``herd`` names the ones the environment trains and evaluates, and
+``size_classes`` holds the hyper-parameters a model trains with (:class:`Hyperparameters`, the
+model's ``overrides`` on top). :class:`Herd` validates the three together. :data:`ACTIVE_HERD`
+says which environment's parameters the namespaced pipelines are built from.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator, model_validator
 
-_config_loader = None
+Family = Literal["seq2seq", "causal"]
+FAMILIES: tuple[str, ...] = get_args(Family)
+HERD_KEYS = ("models", "herd", "size_classes")
+# Strict: a count given as 16.0, "16" or true is a typo, not a count.
+Count = Annotated[int, Field(strict=True, gt=0)]
 
-FAMILIES = ("seq2seq", "causal")
+
+def auto_model_class(family: str) -> Any:
+    """``AutoModelForSeq2SeqLM`` (seq2seq) or ``AutoModelForCausalLM`` (causal): what loads a ``family`` network."""
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+    if family not in FAMILIES:
+        raise ValueError(f"Unknown model family {family!r}; expected one of {FAMILIES}.")
+    return AutoModelForSeq2SeqLM if family == "seq2seq" else AutoModelForCausalLM
+
+
+class Hyperparameters(BaseModel):
+    """One entry of ``size_classes`` (and a model's resolved hyper-parameters, overrides applied)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    learning_rate: float = Field(gt=0, description="Peak learning rate (AdamW).")
+    effective_batch_size: Count = Field(
+        description="Examples per optimiser step over all devices; gradient accumulation makes it up."
+    )
+    per_device_batch_size: Count = Field(description="Examples per device per forward pass.")
+    epochs: float = Field(gt=0, description="Passes over the training rows (fractions allowed).")
+    max_length: Count = Field(description="Tokens per example (per side for seq2seq); longer text is truncated.")
+    warmup_ratio: float = Field(
+        ge=0, lt=1, description="Fraction of all optimiser steps spent warming the learning rate up from 0."
+    )
+    weight_decay: float = Field(ge=0, description="AdamW weight decay.")
+    lr_scheduler_type: str = Field(description="A transformers SchedulerType: linear, cosine, constant, ...")
+    max_steps: int = Field(
+        strict=True, ge=-1, description="Stop after this many optimiser steps; -1 trains for `epochs` instead."
+    )
+    eval_batch_size: Count | None = Field(
+        description="Examples per device per validation batch; null uses per_device_batch_size."
+    )
+    adam_beta1: float = Field(ge=0, lt=1, description="AdamW beta1.")
+    adam_beta2: float = Field(ge=0, lt=1, description="AdamW beta2.")
+    adam_epsilon: float = Field(gt=0, description="AdamW epsilon.")
+
+    @field_validator("max_steps")
+    @classmethod
+    def _steps(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("must be -1 (train for `epochs`) or a positive number of steps")
+        return value
+
+    def gradient_accumulation(self, world_size: int) -> int:
+        """Micro-batches per optimiser step so that per-device batch × devices × steps ≥ effective batch."""
+        per_step = self.per_device_batch_size * max(1, world_size)
+        return max(1, math.ceil(self.effective_batch_size / per_step))
+
+
+class TokenizerSpec(BaseModel):
+    """The byte-level BPE tokenizer trained on the training text for a model built from ``config``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    vocab_size: Count = Field(description="Vocabulary size, special tokens included.")
+    min_frequency: Count = Field(description="Fewest occurrences for a merge to be learnt.")
 
 
 class ModelSpec(BaseModel):
@@ -22,7 +86,7 @@ class ModelSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    family: Literal["seq2seq", "causal"] = Field(
+    family: Family = Field(
         description="seq2seq (encoder-decoder, AutoModelForSeq2SeqLM) or causal (decoder-only, AutoModelForCausalLM)."
     )
     size_class: str = Field(description="The key under size_classes whose hyper-parameters this model trains with.")
@@ -30,13 +94,30 @@ class ModelSpec(BaseModel):
     config: dict[str, Any] | None = Field(
         None, description="An architecture built from config with random weights; needs model_type (e.g. t5, gpt2)."
     )
-    tokenizer: dict[str, Any] | None = Field(
+    tokenizer: TokenizerSpec | None = Field(
         None, description="For config-built models: the byte-level BPE trained on the data (vocab_size, min_frequency)."
     )
     overrides: dict[str, Any] | None = Field(
-        None, description="Hyper-parameters replacing the size class's, for this model."
+        None, description="Hyper-parameters replacing the size class's, for this model (keys of a size class)."
     )
     paper_reference: str | None = Field(None, description="The paper's row reported beside this member (evaluation).")
+
+    @field_validator("overrides")
+    @classmethod
+    def _known_overrides(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Each override must be a size-class key with a valid value (missing keys are the size class's)."""
+        if value is None:
+            return value
+        try:
+            Hyperparameters.model_validate(value)
+        except ValidationError as error:
+            wrong = [e for e in error.errors() if e["type"] != "missing"]
+            if wrong:
+                raise ValueError(
+                    "; ".join(f"'overrides.{'.'.join(map(str, e['loc']))}': {e['msg']}" for e in wrong)
+                    + f" (size-class keys: {sorted(Hyperparameters.model_fields)})"
+                ) from None
+        return value
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelSpec:
@@ -44,45 +125,110 @@ class ModelSpec(BaseModel):
             raise ValueError("give exactly one of 'checkpoint' (hub id or local path) or 'config' (built from config)")
         if self.config is not None and "model_type" not in self.config:
             raise ValueError("'config' needs a 'model_type' (e.g. t5, gpt2)")
+        if self.config is not None and self.tokenizer is None:
+            raise ValueError("a model built from 'config' needs 'tokenizer: {vocab_size: ..., min_frequency: ...}'")
+        if self.checkpoint and self.tokenizer is not None:
+            raise ValueError("'tokenizer' is for models built from 'config'; a checkpoint brings its own")
         return self
 
 
-def use_config_loader(config_loader) -> None:
-    """Remember the active session's config loader (set by a hook)."""
-    global _config_loader  # noqa: PLW0603
-    _config_loader = config_loader
+class SizeClasses(RootModel[dict[str, Hyperparameters]]):
+    """``size_classes``: hyper-parameters by size-class name."""
+
+    root: dict[str, Hyperparameters] = Field(description="Size-class name → its hyper-parameters.")
+
+    def for_model(self, name: str, model_spec: ModelSpec) -> Hyperparameters:
+        """Model ``name``'s size class with its ``overrides`` on top; errors name the model and key."""
+        size_class = model_spec.size_class
+        if size_class not in self.root:
+            raise ValueError(
+                f"Model '{name}': size class {size_class!r} (key 'models.{name}.size_class') is not defined under "
+                f"'size_classes' (have: {sorted(self.root)})."
+            )
+        if not model_spec.overrides:
+            return self.root[size_class]
+        try:
+            return Hyperparameters.model_validate({**self.root[size_class].model_dump(), **model_spec.overrides})
+        except ValidationError as error:
+            problems = []
+            for e in error.errors():
+                key = str(e["loc"][0]) if e["loc"] else ""
+                where = f"models.{name}.overrides" if key in model_spec.overrides else f"size_classes.{size_class}"
+                problems.append(f"'{where}.{key}': {e['msg']}")
+            raise ValueError(f"Model '{name}': " + "; ".join(problems)) from None
 
 
-def _parameters() -> dict[str, Any]:
-    if _config_loader is not None:
-        return _config_loader["parameters"]
-    # No session yet (e.g. `kedro registry list`): read conf/ for $KEDRO_ENV the way Kedro would.
-    from kedro.framework.project import settings
+class Herd(BaseModel):
+    """``models``, ``herd`` and ``size_classes`` of parameters_training.yml, checked against each other."""
 
-    loader = settings.CONFIG_LOADER_CLASS(
-        conf_source=str(Path.cwd() / settings.CONF_SOURCE),
-        env=os.environ.get("KEDRO_ENV"),
-        **settings.CONFIG_LOADER_ARGS,
-    )
-    return loader["parameters"]
+    model_config = ConfigDict(extra="forbid")
+
+    models: dict[str, ModelSpec] = Field(description="Every model the project knows, by name.")
+    herd: list[str] = Field(description="The models this environment trains and evaluates (names under models).")
+    size_classes: SizeClasses = Field(description="Hyper-parameters by size class.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Herd:
+        duplicates = sorted({name for name in self.herd if self.herd.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"'herd' lists {duplicates} more than once")
+        missing = [name for name in self.herd if name not in self.models]
+        if missing:
+            raise ValueError(
+                f"herd member(s) {missing} (key 'herd') have no entry under 'models' in parameters_training.yml"
+            )
+        for name, spec in self.models.items():
+            self.size_classes.for_model(name, spec)
+        return self
+
+    @classmethod
+    def from_parameters(cls, parameters: dict[str, Any]) -> Herd:
+        """The herd of a whole parameters dict (``models``, ``herd``, ``size_classes``; the rest ignored)."""
+        return cls.model_validate({key: parameters[key] for key in HERD_KEYS if key in parameters})
+
+
+class HerdSource:
+    """Where the herd is read from: the active session's config loader, else conf/ for ``$KEDRO_ENV``.
+
+    ``register_pipelines()`` is not given the environment, yet the herd (and so the namespaced
+    pipelines) differs between ``base`` and ``paper``; :class:`lamini_lm.hooks.ActiveEnvironmentHook`
+    calls :meth:`use` with the session's config loader before the pipelines are first read.
+    """
+
+    def __init__(self) -> None:
+        self._config_loader: Any = None
+
+    def use(self, config_loader: Any) -> None:
+        """Read the herd from ``config_loader`` (the active session's) from now on."""
+        self._config_loader = config_loader
+
+    def reset(self) -> None:
+        """Forget the session's config loader (tests that open sessions call this when done)."""
+        self._config_loader = None
+
+    def parameters(self) -> dict[str, Any]:
+        """Every parameter of the active environment."""
+        if self._config_loader is not None:
+            return self._config_loader["parameters"]
+        # No session yet (e.g. `kedro registry list`): read conf/ for $KEDRO_ENV the way Kedro would.
+        from kedro.framework.project import settings
+
+        loader = settings.CONFIG_LOADER_CLASS(
+            conf_source=str(Path.cwd() / settings.CONF_SOURCE),
+            env=os.environ.get("KEDRO_ENV"),
+            **settings.CONFIG_LOADER_ARGS,
+        )
+        return loader["parameters"]
+
+    def herd(self) -> Herd:
+        """The active environment's herd, validated."""
+        return Herd.from_parameters(self.parameters())
+
+
+ACTIVE_HERD = HerdSource()
 
 
 def herd_members(parameters: dict[str, Any] | None = None) -> list[str]:
-    """Names of the herd members, validated against ``models``."""
-    params = _parameters() if parameters is None else parameters
-    names = list(params.get("herd") or [])
-    models = params.get("models") or {}
-    for name in names:
-        if name not in models:
-            raise KeyError(
-                f"Herd member '{name}' is listed under 'herd' but has no entry under 'models' "
-                "in parameters_training.yml."
-            )
-        family = models[name].get("family")
-        if family not in FAMILIES:
-            raise ValueError(
-                f"Model '{name}': unknown family {family!r} (key 'models.{name}.family'); expected one of {FAMILIES}."
-            )
-    if len(set(names)) != len(names):
-        raise ValueError(f"The herd lists a model twice: {names}")
-    return names
+    """Names of the herd members (of ``parameters``, else the active environment's), validated."""
+    herd = ACTIVE_HERD.herd() if parameters is None else Herd.from_parameters(parameters)
+    return list(herd.herd)

@@ -2,7 +2,7 @@
 
 from kedro.framework.hooks import hook_impl
 
-from lamini_lm import herd
+from lamini_lm.herd import ACTIVE_HERD
 
 
 class ActiveEnvironmentHook:
@@ -10,10 +10,10 @@ class ActiveEnvironmentHook:
 
     ``register_pipelines()`` is not given the environment, yet the herd (and so the namespaced
     pipelines) differs between ``base`` and ``paper``. The context is created before the
-    pipelines are first read, so recording its config loader here makes ``kedro run --env=paper``
-    and ``kedro viz run --env=paper`` instantiate the paper's herd.
+    pipelines are first read, so handing its config loader to :data:`lamini_lm.herd.ACTIVE_HERD`
+    here makes ``kedro run --env=paper`` and ``kedro viz run --env=paper`` instantiate the paper's herd.
     """
 
     @hook_impl(tryfirst=True)
     def after_context_created(self, context) -> None:
-        herd.use_config_loader(context.config_loader)
+        ACTIVE_HERD.use(context.config_loader)

@@ -14,15 +14,29 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from kedro.io.core import AbstractDataset, AbstractVersionedDataset, DatasetError, Version
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lamini_lm.datasets.atomic import atomic_directory_write
 from lamini_lm.datasets.model_card import render_model_card
-from lamini_lm.herd import FAMILIES
+from lamini_lm.herd import FAMILIES, auto_model_class
 from lamini_lm.student import Student
 
 logger = logging.getLogger(__name__)
 
 STUDENT_FILE = "student.json"
+
+
+class HubPush(BaseModel):
+    """``push_to_hub`` of a :class:`CheckpointDataset`; other keys go to ``HfApi.upload_folder``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    repo_id: str = Field(min_length=1, description="The hub repository every save is uploaded to.")
+    private: bool = Field(True, description="Create the repository private (if it does not exist yet).")
+
+    def upload_args(self) -> dict[str, Any]:
+        """The keys passed on to ``upload_folder`` (e.g. ``commit_message``, ``path_in_repo``)."""
+        return dict(self.model_extra or {})
 
 
 class CheckpointLoadError(DatasetError):
@@ -47,10 +61,10 @@ def _load_or_report(load: Any, on_load_error: str, what: str) -> Any:
 
 def load_pretrained(name_or_path: str | Path, family: str, load_args: dict[str, Any]) -> tuple[Any, Any]:
     """Model and tokenizer of a ``family`` (``seq2seq`` or ``causal``) checkpoint: hub id or folder."""
-    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
-    auto = AutoModelForSeq2SeqLM if family == "seq2seq" else AutoModelForCausalLM
-    return auto.from_pretrained(name_or_path, **load_args), AutoTokenizer.from_pretrained(name_or_path)
+    model = auto_model_class(family).from_pretrained(name_or_path, **load_args)
+    return model, AutoTokenizer.from_pretrained(name_or_path)
 
 
 class _DirectoryDataset(AbstractVersionedDataset):
@@ -110,12 +124,16 @@ class CheckpointDataset(_DirectoryDataset):
     ):
         super().__init__(filepath=filepath, version=version, metadata=metadata)
         self._on_load_error = _check_on_load_error(on_load_error, f"CheckpointDataset '{filepath}'")
-        self._push_to_hub = push_to_hub
+        try:
+            self._push_to_hub = HubPush.model_validate(push_to_hub) if push_to_hub else None
+        except ValidationError as error:
+            raise DatasetError(f"CheckpointDataset '{filepath}': invalid push_to_hub: {error}") from error
         self._load_args = dict(load_args or {})
         self._save_args = dict(save_args or {})
 
     def _describe(self) -> dict[str, Any]:
-        return {"filepath": str(self._filepath), "version": self._version, "push_to_hub": self._push_to_hub}
+        push = self._push_to_hub.model_dump() if self._push_to_hub else None
+        return {"filepath": str(self._filepath), "version": self._version, "push_to_hub": push}
 
     def load(self) -> Student | CheckpointLoadError:
         return _load_or_report(self._load_student, self._on_load_error, f"checkpoint '{self._filepath}'")
@@ -127,8 +145,9 @@ class CheckpointDataset(_DirectoryDataset):
             raise DatasetError(f"'{path}' is not a student checkpoint: '{STUDENT_FILE}' is missing.")
         info = json.loads(info_file.read_text())
         model, tokenizer = load_pretrained(path, info["family"], self._load_args)
-        metadata = info.get("metadata", {})
-        return Student(name=info["name"], family=info["family"], model=model, tokenizer=tokenizer, metadata=metadata)
+        return Student(
+            name=info["name"], family=info["family"], model=model, tokenizer=tokenizer, metadata=info["metadata"]
+        )
 
     def save(self, data: Student) -> None:
         if not isinstance(data, Student):
@@ -150,14 +169,11 @@ class CheckpointDataset(_DirectoryDataset):
     def _upload(self, path: Path) -> None:
         from huggingface_hub import HfApi
 
-        settings = dict(self._push_to_hub)
-        repo_id = settings.pop("repo_id", None)
-        if not repo_id:
-            raise DatasetError(f"CheckpointDataset '{self._filepath}': push_to_hub needs a 'repo_id'.")
+        push = self._push_to_hub
         api = HfApi()
-        api.create_repo(repo_id=repo_id, exist_ok=True, private=settings.pop("private", True))
-        api.upload_folder(folder_path=str(path), repo_id=repo_id, **settings)
-        logger.info("Pushed %s to the hub as %s", path, repo_id)
+        api.create_repo(repo_id=push.repo_id, exist_ok=True, private=push.private)
+        api.upload_folder(folder_path=str(path), repo_id=push.repo_id, **push.upload_args())
+        logger.info("Pushed %s to the hub as %s", path, push.repo_id)
 
 
 class TokenizerDataset(_DirectoryDataset):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conf_params import conf_block
 
+from lamini_lm.herd import Hyperparameters, ModelSpec
 from lamini_lm.pipelines.training import nodes
-from lamini_lm.pipelines.training.spec import ModelConfigError, gradient_accumulation, resolve_hyperparameters
 
 
 def test_split_uses_the_split_column_when_present(lamini_rows, training):
@@ -16,14 +17,14 @@ def test_split_uses_the_split_column_when_present(lamini_rows, training):
 
 
 def test_split_without_column_is_seeded_and_disjoint(lamini_rows, training):
-    training = {**training, "max_train_rows": None, "max_validation_rows": None}
+    training = training.model_copy(update={"max_train_rows": None, "max_validation_rows": None})
     train, validation = nodes.split_dataset(lamini_rows, training, name="m")
     again_train, again_validation = nodes.split_dataset(lamini_rows, training, name="m")
     assert len(validation) == 30 and len(train) == 270
     assert validation["instruction"].tolist() == again_validation["instruction"].tolist()
     assert lamini_rows["instruction"].is_unique
     assert not set(train["instruction"]) & set(validation["instruction"])
-    other, _ = nodes.split_dataset(lamini_rows, {**training, "seed": 8}, name="m")
+    other, _ = nodes.split_dataset(lamini_rows, training.model_copy(update={"seed": 8}), name="m")
     assert other["instruction"].tolist() != train["instruction"].tolist()
 
 
@@ -56,46 +57,34 @@ def test_evaluation_data_is_refused(lamini_rows, training):
         nodes.split_dataset(frame, training, name="m")
 
 
-def test_unknown_family_names_model_and_key(lamini_rows, models):
-    entry = {**models["tiny_t5"], "family": "encoder-only"}
-    with pytest.raises(ModelConfigError, match=r"Model 'tiny_t5'.*'models.tiny_t5.family'"):
-        nodes.build_tokenizer(lamini_rows, entry, name="tiny_t5")
-
-
 def test_missing_checkpoint_path_names_model_key_and_path(lamini_rows, tmp_path):
-    entry = {"family": "causal", "size_class": "tiny", "checkpoint": str(tmp_path / "nowhere")}
-    with pytest.raises(ModelConfigError, match=r"Model 'mine'.*nowhere.*'models.mine.checkpoint'.*does not exist"):
+    entry = ModelSpec(family="causal", size_class="tiny", checkpoint=str(tmp_path / "nowhere"))
+    with pytest.raises(FileNotFoundError, match=r"Model 'mine'.*nowhere.*'models.mine.checkpoint'.*does not exist"):
         nodes.build_tokenizer(lamini_rows, entry, name="mine")
 
 
 def test_unloadable_hub_id_names_model_and_key(lamini_rows):
-    entry = {"family": "causal", "size_class": "tiny", "checkpoint": "no-such-org/no-such-model"}
+    entry = ModelSpec(family="causal", size_class="tiny", checkpoint="no-such-org/no-such-model")
     with pytest.raises(OSError, match=r"Model 'mine'.*no-such-org/no-such-model.*'models.mine.checkpoint'"):
         nodes.build_tokenizer(lamini_rows, entry, name="mine")
 
 
-@pytest.mark.parametrize("key", ["per_device_batch_size", "effective_batch_size"])
-@pytest.mark.parametrize("value", [0, -4])
-def test_non_positive_batch_size_names_model_and_key(models, size_classes, key, value):
-    size_classes["tiny"][key] = value
-    with pytest.raises(ModelConfigError, match=rf"Model 'tiny_t5'.*'{key}'.*size_classes.tiny.{key}"):
-        resolve_hyperparameters("tiny_t5", models["tiny_t5"], size_classes)
-
-
 def test_unknown_size_class_and_overrides(models, size_classes):
-    with pytest.raises(ModelConfigError, match=r"'models.tiny_t5.size_class'"):
-        resolve_hyperparameters("tiny_t5", {**models["tiny_t5"], "size_class": "huge"}, size_classes)
-    resolved = resolve_hyperparameters(
-        "tiny_t5", {**models["tiny_t5"], "overrides": {"learning_rate": 1.0}}, size_classes
-    )
-    assert resolved["learning_rate"] == 1.0 and resolved["max_length"] == 96 and resolved["size_class"] == "tiny"
+    with pytest.raises(ValueError, match=r"Model 'tiny_t5'.*'huge'.*'models.tiny_t5.size_class'"):
+        size_classes.for_model("tiny_t5", models["tiny_t5"].model_copy(update={"size_class": "huge"}))
+    spec = ModelSpec.model_validate({**models["tiny_t5"].model_dump(), "overrides": {"learning_rate": 1.0}})
+    resolved = size_classes.for_model("tiny_t5", spec)
+    assert resolved.learning_rate == 1.0 and resolved.max_length == 96
+    assert size_classes.for_model("tiny_t5", models["tiny_t5"]).learning_rate == 5e-3
 
 
 def test_gradient_accumulation_reaches_the_effective_batch():
-    hp = {"per_device_batch_size": 128, "effective_batch_size": 512}
-    assert gradient_accumulation(hp, 1) == 4
-    assert gradient_accumulation(hp, 2) == 2
-    assert gradient_accumulation(hp, 8) == 1
+    hp = Hyperparameters.model_validate(
+        conf_block("size_classes.tiny", per_device_batch_size=128, effective_batch_size=512)
+    )
+    assert hp.gradient_accumulation(1) == 4
+    assert hp.gradient_accumulation(2) == 2
+    assert hp.gradient_accumulation(8) == 1
 
 
 def test_training_refuses_data_tokenised_with_another_tokenizer(lamini_rows, models, size_classes, training):
@@ -122,7 +111,7 @@ def test_training_refuses_data_tokenised_with_another_tokenizer(lamini_rows, mod
 
 
 def test_max_length_beyond_model_positions_is_refused(lamini_rows, models, size_classes, training):
-    models["tiny_gpt2"]["config"]["n_positions"] = 64
+    models["tiny_gpt2"].config["n_positions"] = 64
     train, validation = nodes.split_dataset(lamini_rows.head(40), training, name="tiny_gpt2")
     tokenizer = nodes.build_tokenizer(train, models["tiny_gpt2"], name="tiny_gpt2")
     tables = nodes.tokenize_dataset(train, validation, tokenizer, models["tiny_gpt2"], size_classes, name="tiny_gpt2")

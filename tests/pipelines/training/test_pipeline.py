@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conf_params import conf_block
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from transformers import TrainerCallback
@@ -12,7 +13,8 @@ from transformers import TrainerCallback
 from lamini_lm.datasets import CheckpointDataset
 from lamini_lm.pipelines.training import nodes
 from lamini_lm.pipelines.training.launch import train
-from lamini_lm.pipelines.training.pipeline import create_herd_pipeline, create_pipeline
+from lamini_lm.pipelines.training.params import TrainingParams
+from lamini_lm.pipelines.training.pipeline import create_pipeline
 from lamini_lm.pipelines.training.trainer import TrainingJob
 from lamini_lm.student import Student
 
@@ -30,20 +32,20 @@ def catalog_for(herd_models: dict, lamini_rows, size_classes, training) -> DataC
 
 
 def test_one_namespace_per_member_with_shared_inputs():
-    pipe = create_herd_pipeline(herd=["a", "b"])
+    pipe = create_pipeline(herd=["a", "b"])
     assert {n.namespace for n in pipe.nodes} == {"a", "b"}
     assert "a.train_student_node" in {n.name for n in pipe.nodes}
     inputs = pipe.inputs()
     assert {"lamini_dataset", "params:size_classes", "params:training", "params:models.a", "params:models.b"} == inputs
     assert {"a.checkpoint", "a.training_metrics", "b.checkpoint", "b.training_metrics"} <= pipe.outputs()
     assert len(pipe.only_nodes_with_namespaces(["b"]).nodes) == 5
-    # The full pipeline also builds lamini_dataset from the bundled sources (fresh clone).
-    assert "lamini_dataset" in create_pipeline(herd=["a"]).all_outputs()
+    # The registry adds distillation's data chain (tests/test_registry.py); the template does not import it.
+    assert "lamini_dataset" not in pipe.all_outputs()
 
 
 def test_pipeline_trains_both_families_and_loss_drops(lamini_rows, models, size_classes, training):
     catalog = catalog_for(models, lamini_rows, size_classes, training)
-    SequentialRunner().run(create_herd_pipeline(herd=list(models)), catalog)
+    SequentialRunner().run(create_pipeline(herd=list(models)), catalog)
     for name, family in (("tiny_t5", "seq2seq"), ("tiny_gpt2", "causal")):
         metrics = catalog.load(f"{name}.training_metrics")
         student = catalog.load(f"{name}.checkpoint")
@@ -57,7 +59,7 @@ def test_pipeline_trains_both_families_and_loss_drops(lamini_rows, models, size_
         assert student.metadata["validation_loss_after"] == metrics["validation_loss_after"]
         assert student.metadata["training_data"]["instruction_sources"] == {"lamini_sample": 240}
         assert len(student.generate(["Name a colour."], max_new_tokens=4)) == 1
-        assert not (Path(training["work_dir"].format(model=name)) / "checkpoints").exists()
+        assert not (Path(training.work_dir_for(name)) / "checkpoints").exists()
 
 
 class Interrupt(TrainerCallback):
@@ -83,9 +85,11 @@ def tiny_job(lamini_rows, models, size_classes, training, name="tiny_gpt2") -> T
         tokenizer=tokenizer,
         train=tokenized[0],
         validation=tokenized[1],
-        hyperparameters=nodes.resolve_hyperparameters(name, models[name], size_classes),
-        settings={"seed": 7, "save_steps": 2, "logging_steps": 1, "use_cpu": True},
-        work_dir=Path(training["work_dir"].format(model=name)),
+        hyperparameters=size_classes.for_model(name, models[name]),
+        settings=TrainingParams.model_validate(
+            conf_block("training", seed=7, save_steps=2, logging_steps=1, use_cpu=True)
+        ),
+        work_dir=Path(training.work_dir_for(name)),
     )
 
 
@@ -107,7 +111,7 @@ def test_resume_from_the_last_saved_step(lamini_rows, models, size_classes, trai
     with pytest.raises(KeyboardInterrupt):
         train(job)
     job.callbacks = []
-    job.hyperparameters = {**job.hyperparameters, "learning_rate": 1e-3}
+    job.hyperparameters = job.hyperparameters.model_copy(update={"learning_rate": 1e-3})
     _, metrics = train(job)
     assert metrics["resumed_from_step"] == 0
 
@@ -124,7 +128,7 @@ def test_two_processes_through_torchrun_give_the_same_checkpoint_layout(
     layouts, students = [], {}
     for label, settings in (("ddp", {"launcher": "torchrun", "nproc_per_node": 2}), ("single", {})):
         student = nodes.initialise_student(tokenizer, entry, training, name=name)
-        run_settings = {**training, **settings, "work_dir": str(tmp_path / f"work_{label}")}
+        run_settings = training.model_copy(update={**settings, "work_dir": str(tmp_path / f"work_{label}")})
         students[label], metrics = nodes.train_student(
             student, *tokenized, train_rows, entry, size_classes, run_settings, name=name
         )

@@ -22,25 +22,22 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
 from lamini_lm.datasets.atomic import atomic_directory_write
+from lamini_lm.herd import Hyperparameters, auto_model_class
+from lamini_lm.pipelines.training.params import TrainingParams
 from lamini_lm.pipelines.training.trainer import TrainingJob, fit, prepare_work_dir
 
 logger = logging.getLogger(__name__)
 
-LAUNCHERS = ("none", "torchrun", "accelerate")
 MODULE = "lamini_lm.pipelines.training.launch"
 
 
-def train(job: TrainingJob, launcher: str = "none", launcher_settings: dict[str, Any] | None = None):
-    """Train ``job`` in this process or through a launcher; returns ``(model, metrics)``."""
-    if launcher not in LAUNCHERS:
-        raise ValueError(
-            f"Model '{job.name}': unknown launcher {launcher!r} (key 'training.launcher'); expected one of {LAUNCHERS}."
-        )
+def train(job: TrainingJob):
+    """Train ``job`` in this process or through ``job.settings.launcher``; returns ``(model, metrics)``."""
+    launcher = job.settings.launcher
     prepare_work_dir(job)
     if launcher == "none":
         return fit(job)
@@ -50,7 +47,7 @@ def train(job: TrainingJob, launcher: str = "none", launcher_settings: dict[str,
             shutil.rmtree(stale)
         elif stale.exists():
             stale.unlink()
-    command = launch_command(launcher, job_dir, launcher_settings or {})
+    command = launch_command(job_dir, job.settings)
     logger.info("Model '%s': launching %s", job.name, " ".join(command))
     completed = subprocess.run(command, check=False, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     if completed.returncode != 0:
@@ -61,15 +58,15 @@ def train(job: TrainingJob, launcher: str = "none", launcher_settings: dict[str,
     return read_result(job)
 
 
-def launch_command(launcher: str, job_dir: Path, settings: dict[str, Any]) -> list[str]:
-    """The launcher command line; ``settings`` are ``nproc_per_node``, ``accelerate_config``, ``launcher_args``."""
-    nproc = str(settings.get("nproc_per_node") or 1)
-    extra = [str(a) for a in settings.get("launcher_args") or []]
+def launch_command(job_dir: Path, settings: TrainingParams) -> list[str]:
+    """The command line of ``training.launcher`` (with ``nproc_per_node``, ``accelerate_config``, ``launcher_args``)."""
+    nproc = str(settings.nproc_per_node)
+    extra = settings.launcher_args
     entry = ["-m", MODULE, "--job-dir", str(job_dir)]
-    if launcher == "torchrun":
+    if settings.launcher == "torchrun":
         standalone = [] if any(a.startswith("--rdzv") or a.startswith("--nnodes") for a in extra) else ["--standalone"]
         return [sys.executable, "-m", "torch.distributed.run", *standalone, "--nproc_per_node", nproc, *extra, *entry]
-    config = settings.get("accelerate_config")
+    config = settings.accelerate_config
     config_args = ["--config_file", str(config)] if config else ["--num_processes", nproc]
     return [sys.executable, "-m", "accelerate.commands.launch", *config_args, *extra, *entry]
 
@@ -86,11 +83,11 @@ def write_job(job: TrainingJob) -> Path:
         spec = {
             "name": job.name,
             "family": job.family,
-            "hyperparameters": job.hyperparameters,
-            "settings": job.settings,
+            "hyperparameters": job.hyperparameters.model_dump(mode="json"),
+            "settings": job.settings.model_dump(mode="json"),
             "work_dir": str(job.work_dir),
         }
-        (tmp / "job.json").write_text(json.dumps(spec, indent=2, default=str))
+        (tmp / "job.json").write_text(json.dumps(spec, indent=2))
 
     atomic_directory_write(job_dir, write)
     return job_dir
@@ -98,31 +95,27 @@ def write_job(job: TrainingJob) -> Path:
 
 def read_job(job_dir: Path) -> TrainingJob:
     """The job written by :func:`write_job`."""
-    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
     job_dir = Path(job_dir)
     spec = json.loads((job_dir / "job.json").read_text())
-    auto = AutoModelForSeq2SeqLM if spec["family"] == "seq2seq" else AutoModelForCausalLM
     return TrainingJob(
         name=spec["name"],
         family=spec["family"],
-        model=auto.from_pretrained(job_dir / "init"),
+        model=auto_model_class(spec["family"]).from_pretrained(job_dir / "init"),
         tokenizer=AutoTokenizer.from_pretrained(job_dir / "init"),
         train=pd.read_parquet(job_dir / "train.parquet"),
         validation=pd.read_parquet(job_dir / "validation.parquet"),
-        hyperparameters=spec["hyperparameters"],
-        settings=spec["settings"],
+        hyperparameters=Hyperparameters.model_validate(spec["hyperparameters"]),
+        settings=TrainingParams.model_validate(spec["settings"]),
         work_dir=Path(spec["work_dir"]),
     )
 
 
 def read_result(job: TrainingJob):
     """The model and metrics that rank 0 of a launched run wrote."""
-    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
-
     work_dir = Path(job.work_dir)
-    auto = AutoModelForSeq2SeqLM if job.family == "seq2seq" else AutoModelForCausalLM
-    model = auto.from_pretrained(work_dir / "final")
+    model = auto_model_class(job.family).from_pretrained(work_dir / "final")
     metrics = json.loads((work_dir / "metrics.json").read_text())
     return model, metrics
 

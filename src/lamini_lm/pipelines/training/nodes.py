@@ -13,8 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lamini_lm.herd import ModelSpec, SizeClasses, auto_model_class
 from lamini_lm.pipelines.training import launch
-from lamini_lm.pipelines.training.spec import check_model_entry, is_local_path, resolve_hyperparameters
+from lamini_lm.pipelines.training.params import TrainingParams
 from lamini_lm.pipelines.training.tiny import build_tiny_model, train_bpe_tokenizer
 from lamini_lm.pipelines.training.tokenize import tokenize_frame, tokenizer_fingerprint
 from lamini_lm.pipelines.training.trainer import TrainingJob
@@ -29,21 +30,10 @@ SPLITS = ("train", "validation")
 # Evaluation data must never be trained on (see data/01_raw/SOURCES.md).
 EVALUATION_SOURCES = ("user_oriented", "human_eval", "alpaca_eval")
 DATA_LICENCE = "cc-by-nc-4.0"
-# Keys of params:training that reach the trainer (the rest is for the nodes and the launcher).
-TRAINER_SETTINGS = (
-    "seed",
-    "use_cpu",
-    "save_steps",
-    "save_total_limit",
-    "logging_steps",
-    "resume",
-    "keep_checkpoints",
-    "packing",
-)
 
 
 def split_dataset(
-    lamini_dataset: pd.DataFrame, training: dict[str, Any], *, name: str
+    lamini_dataset: pd.DataFrame, training: TrainingParams, *, name: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train and validation rows of ``lamini_dataset``.
 
@@ -69,7 +59,7 @@ def split_dataset(
             f"{where}: row {leaked.index[0]} comes from evaluation data ({leaked.iloc[0]!r}); never train on it."
         )
 
-    seed = int(training.get("seed", 42))
+    seed = training.seed
     frame = lamini_dataset.reset_index(drop=True)
     if "split" in frame.columns:
         unknown = sorted(set(frame["split"].astype(str)) - set(SPLITS))
@@ -77,14 +67,11 @@ def split_dataset(
             raise ValueError(f"{where}: column 'split' has value(s) {unknown}; expected {list(SPLITS)}.")
         train, validation = frame[frame["split"] == "train"], frame[frame["split"] == "validation"]
     else:
-        fraction = float(training.get("validation_fraction", 0.05))
-        if not 0 < fraction < 1:
-            raise ValueError(f"Model '{name}': 'training.validation_fraction' must be in (0, 1), got {fraction}.")
         order = np.random.default_rng(seed).permutation(len(frame))
-        n_validation = max(1, int(round(fraction * len(frame))))
+        n_validation = max(1, int(round(training.validation_fraction * len(frame))))
         validation, train = frame.iloc[order[:n_validation]], frame.iloc[order[n_validation:]]
-    train = _cap(train, training.get("max_train_rows"), seed)
-    validation = _cap(validation, training.get("max_validation_rows"), seed)
+    train = _cap(train, training.max_train_rows, seed)
+    validation = _cap(validation, training.max_validation_rows, seed)
     if train.empty or validation.empty:
         raise ValueError(
             f"{where}: the split leaves {len(train)} training and {len(validation)} validation rows; "
@@ -95,32 +82,30 @@ def split_dataset(
 
 
 def _cap(frame: pd.DataFrame, limit: int | None, seed: int) -> pd.DataFrame:
-    if limit is None or len(frame) <= int(limit):
+    if limit is None or len(frame) <= limit:
         return frame
-    return frame.sample(n=int(limit), random_state=seed).sort_index()
+    return frame.sample(n=limit, random_state=seed).sort_index()
 
 
-def build_tokenizer(train: pd.DataFrame, model: dict[str, Any], *, name: str) -> Any:
+def build_tokenizer(train: pd.DataFrame, model_spec: ModelSpec, *, name: str) -> Any:
     """The checkpoint's tokenizer, or a byte-level BPE tokenizer trained on the training text.
 
     A tokenizer without a pad token (GPT-2 family) pads with its EOS token.
     """
-    check_model_entry(name, model)
-    family = model["family"]
-    if model.get("checkpoint"):
+    if model_spec.checkpoint:
         from transformers import AutoTokenizer
 
-        tokenizer = _from_checkpoint(name, model["checkpoint"], AutoTokenizer.from_pretrained)
+        tokenizer = _from_checkpoint(name, model_spec.checkpoint, AutoTokenizer.from_pretrained)
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
         return tokenizer
-    settings = model.get("tokenizer") or {}
+    family = model_spec.family
     texts = [format_prompt(i, family) + " " + r for i, r in zip(train["instruction"], train["response"])]
     tokenizer = train_bpe_tokenizer(
         texts,
-        vocab_size=int(settings.get("vocab_size", 4096)),
+        vocab_size=model_spec.tokenizer.vocab_size,
         family=family,
-        min_frequency=int(settings.get("min_frequency", 2)),
+        min_frequency=model_spec.tokenizer.min_frequency,
     )
     logger.info("Model '%s': trained a %d-token BPE tokenizer on %d rows", name, len(tokenizer), len(texts))
     return tokenizer
@@ -130,8 +115,8 @@ def tokenize_dataset(
     train: pd.DataFrame,
     validation: pd.DataFrame,
     tokenizer: Any,
-    model: dict[str, Any],
-    size_classes: dict[str, Any],
+    model_spec: ModelSpec,
+    size_classes: SizeClasses,
     *,
     name: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -140,11 +125,10 @@ def tokenize_dataset(
     The tables carry the tokenizer's fingerprint and the max length; the training node refuses
     stored tables made with another tokenizer or length.
     """
-    check_model_entry(name, model)
-    max_length = resolve_hyperparameters(name, model, size_classes)["max_length"]
+    max_length = size_classes.for_model(name, model_spec).max_length
     tables = []
     for split, frame in (("train", train), ("validation", validation)):
-        table, dropped = tokenize_frame(frame, tokenizer, model["family"], max_length)
+        table, dropped = tokenize_frame(frame, tokenizer, model_spec.family, max_length)
         if dropped:
             logger.warning(
                 "Model '%s': dropped %d %s row(s) whose prompt fills max_length %d", name, dropped, split, max_length
@@ -158,30 +142,28 @@ def tokenize_dataset(
     return tables[0], tables[1]
 
 
-def initialise_student(tokenizer: Any, model: dict[str, Any], training: dict[str, Any], *, name: str) -> Student:
+def initialise_student(tokenizer: Any, model_spec: ModelSpec, training: TrainingParams, *, name: str) -> Student:
     """The untrained student: the base checkpoint, or a seeded random model built from ``config``."""
-    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM, set_seed
+    from transformers import set_seed
 
-    check_model_entry(name, model)
-    family = model["family"]
-    set_seed(int(training.get("seed", 42)))
-    if model.get("config"):
-        network = build_tiny_model(family, dict(model["config"]), tokenizer)
-        base = f"{model['config']['model_type']} built from config (random initialisation)"
+    family = model_spec.family
+    set_seed(training.seed)
+    if model_spec.config:
+        network = build_tiny_model(family, dict(model_spec.config), tokenizer)
+        base = f"{model_spec.config['model_type']} built from config (random initialisation)"
     else:
-        auto = AutoModelForSeq2SeqLM if family == "seq2seq" else AutoModelForCausalLM
-        network = _from_checkpoint(name, model["checkpoint"], auto.from_pretrained)
+        network = _from_checkpoint(name, model_spec.checkpoint, auto_model_class(family).from_pretrained)
         if len(tokenizer) > network.get_input_embeddings().num_embeddings:
             network.resize_token_embeddings(len(tokenizer))
         if network.config.pad_token_id is None:
             network.config.pad_token_id = tokenizer.pad_token_id
             network.generation_config.pad_token_id = tokenizer.pad_token_id
-        base = model["checkpoint"]
+        base = model_spec.checkpoint
     metadata = {
         "base_model": base,
-        "base_model_is_hub_id": bool(model.get("checkpoint")) and not is_local_path(model["checkpoint"]),
+        "base_model_is_hub_id": bool(model_spec.checkpoint) and not is_local_path(model_spec.checkpoint),
         "family": family,
-        "size_class": model.get("size_class"),
+        "size_class": model_spec.size_class,
     }
     logger.info("Model '%s': %s, %.1fM parameters", name, base, sum(p.numel() for p in network.parameters()) / 1e6)
     return Student(name=name, family=family, model=network, tokenizer=tokenizer, metadata=metadata)
@@ -192,18 +174,16 @@ def train_student(
     tokenized_train: pd.DataFrame,
     tokenized_validation: pd.DataFrame,
     train: pd.DataFrame,
-    model: dict[str, Any],
-    size_classes: dict[str, Any],
-    training: dict[str, Any],
+    model_spec: ModelSpec,
+    size_classes: SizeClasses,
+    training: TrainingParams,
     *,
     name: str,
 ) -> tuple[Student, dict[str, Any]]:
     """Fine-tune the student (in-process or through ``training.launcher``); returns it and its metrics."""
-    hyperparameters = resolve_hyperparameters(name, model, size_classes)
-    _check_tokenized(name, student.tokenizer, hyperparameters["max_length"], tokenized_train, tokenized_validation)
-    _check_positions(name, student.model, hyperparameters["max_length"])
-    work_dir = Path(str(training.get("work_dir", "data/06_models/{model}_work")).format(model=name))
-    settings = {k: training[k] for k in TRAINER_SETTINGS if k in training}
+    hyperparameters = size_classes.for_model(name, model_spec)
+    _check_tokenized(name, student.tokenizer, hyperparameters.max_length, tokenized_train, tokenized_validation)
+    _check_positions(name, student.model, hyperparameters.max_length)
     job = TrainingJob(
         name=name,
         family=student.family,
@@ -212,15 +192,14 @@ def train_student(
         train=tokenized_train,
         validation=tokenized_validation,
         hyperparameters=hyperparameters,
-        settings=settings,
-        work_dir=work_dir,
+        settings=training,
+        work_dir=Path(training.work_dir_for(name)),
     )
-    launcher_settings = {k: training.get(k) for k in ("nproc_per_node", "accelerate_config", "launcher_args")}
-    network, metrics = launch.train(job, training.get("launcher", "none") or "none", launcher_settings)
+    network, metrics = launch.train(job)
     metadata = {
         **student.metadata,
-        "hyperparameters": hyperparameters,
-        "seed": settings.get("seed"),
+        "hyperparameters": {**hyperparameters.model_dump(), "size_class": model_spec.size_class},
+        "seed": training.seed,
         "training_data": {
             "dataset": "lamini_dataset",
             "train_rows": int(len(tokenized_train)),
@@ -234,9 +213,14 @@ def train_student(
         "validation_loss_after": metrics["validation_loss_after"],
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    metrics = {**metrics, "size_class": hyperparameters["size_class"], "base_model": student.metadata.get("base_model")}
+    metrics = {**metrics, "size_class": model_spec.size_class, "base_model": student.metadata["base_model"]}
     trained = Student(name=name, family=student.family, model=network, tokenizer=student.tokenizer, metadata=metadata)
     return trained, metrics
+
+
+def is_local_path(checkpoint: str) -> bool:
+    """A checkpoint is a local path if it looks like one (``./``, ``/``, ``~``, ``data/``) or exists."""
+    return checkpoint.startswith(("/", "./", "../", "~", "data/")) or Path(checkpoint).exists()
 
 
 def _teacher_models(train: pd.DataFrame) -> list[str]:
@@ -246,6 +230,12 @@ def _teacher_models(train: pd.DataFrame) -> list[str]:
 
 
 def _from_checkpoint(name: str, checkpoint: str, loader):
+    """``loader(checkpoint)``; a local path that does not exist or an unloadable hub id names the model and key."""
+    if is_local_path(checkpoint) and not Path(checkpoint).exists():
+        raise FileNotFoundError(
+            f"Model '{name}': checkpoint path '{checkpoint}' (key 'models.{name}.checkpoint') does not exist. "
+            "Give an existing folder or a hub id such as 'google/flan-t5-small'."
+        )
     try:
         return loader(checkpoint)
     except OSError as error:

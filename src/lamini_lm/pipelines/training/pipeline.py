@@ -8,7 +8,6 @@ from typing import get_type_hints
 from kedro.pipeline import Node, Pipeline
 
 from lamini_lm.herd import herd_members
-from lamini_lm.pipelines.distillation.pipeline import create_data_pipeline
 from lamini_lm.pipelines.training import nodes
 
 SHARED_INPUTS = {"lamini_dataset"}
@@ -45,19 +44,25 @@ def template(name: str) -> Pipeline:
             ),
             Node(
                 _bind(nodes.build_tokenizer, name),
-                inputs=["train_examples", "params:model"],
+                inputs=["train_examples", "params:model_spec"],
                 outputs="tokenizer",
                 name="build_tokenizer_node",
             ),
             Node(
                 _bind(nodes.tokenize_dataset, name),
-                inputs=["train_examples", "validation_examples", "tokenizer", "params:model", "params:size_classes"],
+                inputs=[
+                    "train_examples",
+                    "validation_examples",
+                    "tokenizer",
+                    "params:model_spec",
+                    "params:size_classes",
+                ],
                 outputs=["tokenized_train", "tokenized_validation"],
                 name="tokenize_dataset_node",
             ),
             Node(
                 _bind(nodes.initialise_student, name),
-                inputs=["tokenizer", "params:model", "params:training"],
+                inputs=["tokenizer", "params:model_spec", "params:training"],
                 outputs="base_student",
                 name="initialise_student_node",
             ),
@@ -68,7 +73,7 @@ def template(name: str) -> Pipeline:
                     "tokenized_train",
                     "tokenized_validation",
                     "train_examples",
-                    "params:model",
+                    "params:model_spec",
                     "params:size_classes",
                     "params:training",
                 ],
@@ -80,16 +85,11 @@ def template(name: str) -> Pipeline:
 
 
 def create_pipeline(herd: list[str] | None = None, **kwargs) -> Pipeline:
-    """One namespaced copy of the template per member of the active environment's herd.
+    """One namespaced copy of the template per herd member (``herd`` defaults to the active environment's).
 
-    The distillation pipeline's data chain (published sources → ``lamini_dataset``, no teacher
-    calls) is included, so ``kedro run --pipelines=training`` works on a fresh clone.
+    ``params:model_spec`` becomes ``params:models.<member>``; ``lamini_dataset``, ``params:size_classes``
+    and ``params:training`` are shared. The registry adds the distillation pipeline's data chain.
     """
-    return create_data_pipeline() + create_herd_pipeline(herd)
-
-
-def create_herd_pipeline(herd: list[str] | None = None) -> Pipeline:
-    """The namespaced training templates alone (``herd`` defaults to the active environment's)."""
     members = herd_members() if herd is None else herd
     return sum(
         (
@@ -97,7 +97,7 @@ def create_herd_pipeline(herd: list[str] | None = None) -> Pipeline:
                 template(name),
                 namespace=name,
                 inputs=SHARED_INPUTS,
-                parameters={"params:model": f"params:models.{name}", **{p: p for p in SHARED_PARAMETERS}},
+                parameters={"params:model_spec": f"params:models.{name}", **{p: p for p in SHARED_PARAMETERS}},
             )
             for name in members
         ),

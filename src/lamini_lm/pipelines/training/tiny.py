@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from lamini_lm.herd import auto_model_class
+
 SPECIAL_TOKENS = ["<pad>", "</s>", "<unk>"]
 
 
@@ -53,7 +55,7 @@ def build_tiny_model(family: str, config: dict[str, Any], tokenizer: Any) -> Any
     Vocabulary size and special-token ids come from the tokenizer, so the config only describes
     the architecture.
     """
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSeq2SeqLM
+    from transformers import AutoConfig
 
     kwargs = {k: v for k, v in config.items() if k != "model_type"}
     kwargs.update(
@@ -67,5 +69,4 @@ def build_tiny_model(family: str, config: dict[str, Any], tokenizer: Any) -> Any
         bos = tokenizer.bos_token_id
         kwargs["bos_token_id"] = bos if bos is not None else tokenizer.eos_token_id
     model_config = AutoConfig.for_model(config["model_type"], **kwargs)
-    auto = AutoModelForSeq2SeqLM if family == "seq2seq" else AutoModelForCausalLM
-    return auto.from_config(model_config)
+    return auto_model_class(family).from_config(model_config)

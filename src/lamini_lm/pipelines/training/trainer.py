@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lamini_lm.herd import Hyperparameters
 from lamini_lm.pipelines.training.collate import DynamicPaddingCollator, LengthGroupedOrder, PaddingStats
-from lamini_lm.pipelines.training.spec import gradient_accumulation
+from lamini_lm.pipelines.training.params import TrainingParams
 from lamini_lm.pipelines.training.tokenize import as_records, tokenizer_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -41,16 +42,16 @@ class TrainingJob:
     tokenizer: Any
     train: pd.DataFrame
     validation: pd.DataFrame
-    hyperparameters: dict[str, Any]
-    settings: dict[str, Any]
+    hyperparameters: Hyperparameters
+    settings: TrainingParams
     work_dir: Path
     callbacks: list[Any] = field(default_factory=list)
 
     def fingerprint(self) -> str:
         """Identifies the run: resuming is only allowed into checkpoints of the same fingerprint."""
         digest = hashlib.sha256()
-        digest.update(json.dumps(self.hyperparameters, sort_keys=True, default=str).encode())
-        digest.update(str(self.settings.get("seed")).encode())
+        digest.update(json.dumps(self.hyperparameters.model_dump(), sort_keys=True, default=str).encode())
+        digest.update(str(self.settings.seed).encode())
         if self.family == "seq2seq" and packing_enabled(self.settings):
             digest.update(b"packed")
         digest.update(tokenizer_fingerprint(self.tokenizer).encode())
@@ -71,15 +72,15 @@ def prepare_work_dir(job: TrainingJob) -> None:
     fingerprint = job.fingerprint()
     previous = json.loads(run_file.read_text()).get("fingerprint") if run_file.exists() else None
     checkpoints = work_dir / CHECKPOINTS
-    if checkpoints.exists() and (previous != fingerprint or not job.settings.get("resume", True)):
+    if checkpoints.exists() and (previous != fingerprint or not job.settings.resume):
         logger.info("Model '%s': discarding checkpoints of another run in %s", job.name, checkpoints)
         shutil.rmtree(checkpoints)
     run_file.write_text(json.dumps({"name": job.name, "fingerprint": fingerprint}))
 
 
-def packing_enabled(settings: dict[str, Any]) -> bool:
-    """Seq2seq packing (``training.packing``, on unless set false; never with the naive baseline)."""
-    return bool(settings.get("packing", True)) and settings.get("batching", "grouped") != "max_length"
+def packing_enabled(settings: TrainingParams) -> bool:
+    """Seq2seq packing (``training.packing``; never with the naive ``max_length`` batching)."""
+    return settings.packing and settings.batching != "max_length"
 
 
 def training_order(records: dict[str, list], family: str, batch_size: int, seed: int) -> LengthGroupedOrder:
@@ -116,32 +117,70 @@ def packed_model_inputs(model: Any, batch: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def training_arguments(job: TrainingJob, world_size: int, use_cpu: bool) -> Any:
+    """The Trainer's arguments: the member's hyper-parameters and the shared ``training`` settings.
+
+    transformers 5 has no ``warmup_ratio``: ``warmup_steps`` below 1 is the fraction of all
+    optimiser steps, which is why ``Hyperparameters.warmup_ratio`` must be below 1.
+    """
+    from transformers import TrainingArguments
+
+    settings, hp = job.settings, job.hyperparameters
+    return TrainingArguments(
+        output_dir=str(Path(job.work_dir) / CHECKPOINTS),
+        per_device_train_batch_size=hp.per_device_batch_size,
+        per_device_eval_batch_size=hp.eval_batch_size or hp.per_device_batch_size,
+        gradient_accumulation_steps=hp.gradient_accumulation(world_size),
+        learning_rate=hp.learning_rate,
+        num_train_epochs=hp.epochs,
+        max_steps=hp.max_steps,
+        warmup_steps=hp.warmup_ratio,
+        weight_decay=hp.weight_decay,
+        lr_scheduler_type=hp.lr_scheduler_type,
+        adam_beta1=hp.adam_beta1,
+        adam_beta2=hp.adam_beta2,
+        adam_epsilon=hp.adam_epsilon,
+        seed=settings.seed,
+        data_seed=settings.seed,
+        remove_unused_columns=False,
+        eval_strategy="no",
+        save_strategy="steps",
+        save_steps=settings.save_steps,
+        save_total_limit=settings.save_total_limit,
+        logging_steps=settings.logging_steps,
+        report_to="none",
+        use_cpu=use_cpu,
+        ddp_backend="gloo" if use_cpu and world_size > 1 else None,
+        ddp_find_unused_parameters=False,
+        dataloader_num_workers=0,
+        disable_tqdm=False,
+    )
+
+
 def fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
     """Train ``job.model``; returns the trained model and the run's metrics."""
     import datasets
     import torch
-    from transformers import Trainer, TrainerCallback, TrainingArguments, set_seed
+    from transformers import Trainer, TrainerCallback, set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
     settings, hp = job.settings, job.hyperparameters
-    seed = int(settings.get("seed", 42))
+    seed = settings.seed
     set_seed(seed)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    accumulation = gradient_accumulation(hp, world_size)
-    use_cpu = settings.get("use_cpu", "auto")
-    use_cpu = (not torch.cuda.is_available()) if use_cpu == "auto" else bool(use_cpu)
+    use_cpu = (not torch.cuda.is_available()) if settings.use_cpu == "auto" else settings.use_cpu
 
     records = as_records(job.train)
     train_ds = datasets.Dataset.from_dict(records)
     validation_ds = datasets.Dataset.from_dict(as_records(job.validation))
     # "max_length" pads every batch to max_length in random order: the naive baseline of
     # benchmarks/training_throughput.py, never what training uses by default.
-    naive = settings.get("batching", "grouped") == "max_length"
+    naive = settings.batching == "max_length"
     collator = DynamicPaddingCollator(
         pad_token_id=job.tokenizer.pad_token_id,
         family=job.family,
-        pad_to_length=int(hp["max_length"]) if naive else None,
-        pack_length=int(hp["max_length"]),
+        pad_to_length=hp.max_length if naive else None,
+        pack_length=hp.max_length,
         decoder_start_token_id=getattr(job.model.config, "decoder_start_token_id", None),
     )
     packing = job.family == "seq2seq" and packing_enabled(settings)
@@ -163,36 +202,8 @@ def fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
             train_stats.__dict__.update(collator.stats.__dict__)
 
     checkpoints = Path(job.work_dir) / CHECKPOINTS
-    args = TrainingArguments(
-        output_dir=str(checkpoints),
-        per_device_train_batch_size=hp["per_device_batch_size"],
-        per_device_eval_batch_size=hp.get("eval_batch_size") or hp["per_device_batch_size"],
-        gradient_accumulation_steps=accumulation,
-        learning_rate=float(hp["learning_rate"]),
-        num_train_epochs=float(hp["epochs"]),
-        max_steps=int(hp.get("max_steps", -1)),
-        warmup_steps=float(hp.get("warmup_ratio", 0.0)),
-        weight_decay=float(hp.get("weight_decay", 0.0)),
-        lr_scheduler_type=hp.get("lr_scheduler_type", "linear"),
-        adam_beta1=float(hp["adam_beta1"]),
-        adam_beta2=float(hp["adam_beta2"]),
-        adam_epsilon=float(hp["adam_epsilon"]),
-        seed=seed,
-        data_seed=seed,
-        remove_unused_columns=False,
-        eval_strategy="no",
-        save_strategy="steps",
-        save_steps=int(settings.get("save_steps", 200)),
-        save_total_limit=int(settings.get("save_total_limit", 2)),
-        logging_steps=int(settings.get("logging_steps", 10)),
-        report_to="none",
-        use_cpu=use_cpu,
-        ddp_backend="gloo" if use_cpu and world_size > 1 else None,
-        ddp_find_unused_parameters=False,
-        dataloader_num_workers=0,
-        disable_tqdm=False,
-    )
-    order = None if naive else training_order(records, job.family, hp["per_device_batch_size"], seed)
+    args = training_arguments(job, world_size, use_cpu)
+    order = None if naive else training_order(records, job.family, hp.per_device_batch_size, seed)
 
     class _GroupedTrainer(Trainer):
         def _get_train_sampler(self, train_dataset=None):
@@ -231,11 +242,11 @@ def fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
         "train_loss": float(result.training_loss),
         "global_step": int(trainer.state.global_step),
         "resumed_from_step": int(Path(last).name.split("-")[-1]) if last else 0,
-        "epochs": float(hp["epochs"]),
+        "epochs": hp.epochs,
         "world_size": world_size,
-        "per_device_batch_size": hp["per_device_batch_size"],
-        "gradient_accumulation_steps": accumulation,
-        "effective_batch_size": hp["per_device_batch_size"] * accumulation * world_size,
+        "per_device_batch_size": hp.per_device_batch_size,
+        "gradient_accumulation_steps": args.gradient_accumulation_steps,
+        "effective_batch_size": hp.per_device_batch_size * args.gradient_accumulation_steps * world_size,
         "train_rows": len(job.train),
         "validation_rows": len(job.validation),
         "packing": packing,
@@ -245,6 +256,6 @@ def fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
         "useful_tokens_per_s": round(useful_tokens / runtime, 1),
         "loss_curve": [[e["step"], round(e["loss"], 4)] for e in trainer.state.log_history if "loss" in e],
     }
-    if not settings.get("keep_checkpoints", False) and args.process_index == 0:
+    if not settings.keep_checkpoints and args.process_index == 0:
         shutil.rmtree(checkpoints, ignore_errors=True)
     return trainer.model, metrics
