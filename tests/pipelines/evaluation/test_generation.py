@@ -8,6 +8,7 @@ from conf_params import conf_block
 
 from lamini_lm.pipelines.evaluation import instructions
 from lamini_lm.pipelines.evaluation.params import GenerationParams, UserOrientedParams
+from lamini_lm.student import auto_model_class
 
 LONG = "fox " * 600 + "END"
 
@@ -62,3 +63,11 @@ def test_evaluation_answers_use_the_configured_generation(causal_student, seen_i
     assert answers["status"].eq("ok").all() and len(answers) == 3
     assert len(seen) == 3 and seen[0].rstrip().endswith("### Response:")
     assert len(causal_student.tokenizer(seen[0])["input_ids"]) <= 40
+
+
+def test_one_place_says_which_auto_class_a_family_uses():
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+    assert auto_model_class("seq2seq") is AutoModelForSeq2SeqLM and auto_model_class("causal") is AutoModelForCausalLM
+    with pytest.raises(ValueError, match=r"Unknown model family 'encoder' \(key models.<name>.family\)"):
+        auto_model_class("encoder")
