@@ -46,14 +46,17 @@ import json, sys, time
 t0 = time.perf_counter()
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from lamini_lm.student import Student
-from lamini_lm.pipelines.evaluation import nodes
-from lamini_lm.pipelines.evaluation.benchmarks import BenchmarkSourceDataset
+from lamini_lm.datasets.benchmark_source import BenchmarkSourceDataset
+from lamini_lm.parameters import load_parameters
+from lamini_lm.pipelines.evaluation import harness
+from lamini_lm.pipelines.evaluation.params import BenchmarkParams
 folder, arc, limit, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 student = Student("tiny", "causal", AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder))
-docs = nodes.prepare_benchmark_docs(BenchmarkSourceDataset(filepath=arc).load(), "arc_challenge")
-settings = {"limit": limit, "backend": "hf", "device": "cpu", "batch_size": batch, "bootstrap_iters": 100000,
-            "work_dir": sys.argv[5]}
-result = nodes.evaluate_benchmark(student, docs, settings, 0, "lamini_arc_challenge.yaml")
+docs = harness.prepare_benchmark_docs(BenchmarkSourceDataset(filepath=arc).load(), "arc_challenge")
+settings = BenchmarkParams.model_validate(load_parameters("base")["evaluation"]["benchmarks"] | {
+    "limit": limit, "backend": "hf", "device": "cpu", "batch_size": batch, "bootstrap_iters": 100000,
+    "work_dir": sys.argv[5]})
+result = harness.evaluate_benchmark(student, docs, settings, 0, "lamini_arc_challenge.yaml")
 print(json.dumps({"value": result["value"], "acc": result["metrics"].get("acc"), "wall": time.perf_counter() - t0}))
 """
 
@@ -112,13 +115,16 @@ def main() -> None:
     python = sys.executable
     lm_eval_cli = str(Path(python).with_name("lm_eval"))
 
+    from lamini_lm.datasets.benchmark_source import BenchmarkSourceDataset
+    from lamini_lm.parameters import load_parameters
     from lamini_lm.pipelines.evaluation import benchmarks as bm
-    from lamini_lm.pipelines.evaluation import nodes
+    from lamini_lm.pipelines.evaluation import harness
+    from lamini_lm.pipelines.evaluation.params import BenchmarkParams
 
     with tempfile.TemporaryDirectory() as tmp:
         folder, work_dir, out = Path(tmp) / "model", Path(tmp) / "tasks", Path(tmp) / "out"
         build_model(folder)
-        docs = nodes.prepare_benchmark_docs(bm.BenchmarkSourceDataset(filepath=str(ARC)).load(), "arc_challenge")
+        docs = harness.prepare_benchmark_docs(BenchmarkSourceDataset(filepath=str(ARC)).load(), "arc_challenge")
         spec = next(s for s in bm.task_specs() if s.key == "arc_challenge")
         tasks = bm.materialise_task(spec, docs["docs"], work_dir, args.limit)  # the node reuses this folder
 
@@ -160,14 +166,17 @@ def main() -> None:
 
         from lamini_lm.student import Student
 
-        settings = {
-            "limit": args.limit,
-            "backend": "hf",
-            "device": "cpu",
-            "batch_size": BATCH,
-            "bootstrap_iters": BOOT,
-            "work_dir": str(work_dir),
-        }
+        settings = BenchmarkParams.model_validate(
+            load_parameters("base")["evaluation"]["benchmarks"]
+            | {
+                "limit": args.limit,
+                "backend": "hf",
+                "device": "cpu",
+                "batch_size": BATCH,
+                "bootstrap_iters": BOOT,
+                "work_dir": str(work_dir),
+            }
+        )
         direct_walls, ours_walls = [], []
         for _ in range(args.repeats):
             start = time.perf_counter()
@@ -187,7 +196,7 @@ def main() -> None:
             student = Student(
                 "tiny", "causal", AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
             )
-            ours = nodes.evaluate_benchmark(student, docs, settings, 0, "lamini_arc_challenge.yaml")
+            ours = harness.evaluate_benchmark(student, docs, settings, 0, "lamini_arc_challenge.yaml")
             ours_walls.append(time.perf_counter() - start)
         direct_metrics = direct["results"][spec.lm_eval_task]
 

@@ -8,6 +8,16 @@ from typing import Any
 from lamini_lm.prompting import format_prompt
 
 
+def auto_model_class(family: str) -> Any:
+    """The transformers Auto class that loads (``from_pretrained``) or builds (``from_config``) a ``family`` model."""
+    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
+
+    classes = {"seq2seq": AutoModelForSeq2SeqLM, "causal": AutoModelForCausalLM}
+    if family not in classes:
+        raise ValueError(f"Unknown model family {family!r} (key models.<name>.family); expected 'seq2seq' or 'causal'.")
+    return classes[family]
+
+
 @dataclass
 class Student:
     """What ``catalog.load("<model>.checkpoint")`` returns.
@@ -32,9 +42,16 @@ class Student:
         max_new_tokens: int = 128,
         batch_size: int = 8,
         max_input_length: int = 512,
+        progress: str | None = None,
         **generate_kwargs: Any,
     ) -> list[str]:
-        """Greedy (by default) responses to ``instructions``, prompted as the student was trained."""
+        """Greedy (by default) responses to ``instructions``, prompted as the student was trained.
+
+        The one place that decides how a prompt is cut to ``max_input_length`` tokens: a causal model
+        also keeps room for ``max_new_tokens`` in its positions and drops the prompt's start (its end,
+        "### Response:", stays); a seq2seq model drops the end. ``progress`` labels a progress bar
+        over the batches (None: no bar).
+        """
         import torch
 
         tok = self.tokenizer
@@ -45,20 +62,25 @@ class Student:
         if tok.pad_token is None:
             tok.pad_token = tok.eos_token
         previous_sides = tok.padding_side, tok.truncation_side
-        tok.padding_side = "left" if causal else "right"
+        # A causal prompt keeps its end ("### Response:"), where the answer goes on; seq2seq keeps its start.
+        tok.padding_side = tok.truncation_side = "left" if causal else "right"
         kwargs = {"do_sample": False, "max_new_tokens": max_new_tokens, **generate_kwargs}
         kwargs.setdefault("pad_token_id", tok.pad_token_id)
         if causal:
-            # Prompt and answer share the position table; keep the prompt's end ("### Response:").
+            # Prompt and answer share the position table.
             positions = getattr(model.config, "n_positions", None) or getattr(
                 model.config, "max_position_embeddings", None
             )
             if positions:
                 max_input_length = max(8, min(max_input_length, positions - kwargs["max_new_tokens"]))
-            tok.truncation_side = "left"
+        starts: Any = range(0, len(instructions), batch_size)
+        if progress:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc=progress, leave=False)
         outputs: list[str] = []
         try:
-            for start in range(0, len(instructions), batch_size):
+            for start in starts:
                 prompts = [format_prompt(i, self.family) for i in instructions[start : start + batch_size]]
                 enc = tok(
                     prompts,

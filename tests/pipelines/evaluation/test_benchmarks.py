@@ -8,8 +8,10 @@ import pytest
 import yaml
 from kedro.io import DataCatalog
 
+from lamini_lm.datasets.benchmark_source import BenchmarkSourceDataset
 from lamini_lm.pipelines.evaluation import benchmarks as bm
-from lamini_lm.pipelines.evaluation import nodes
+from lamini_lm.pipelines.evaluation import harness
+from lamini_lm.pipelines.evaluation.normalisers import normalise_docs
 
 EXPECTED_DOCS = {
     "openbookqa": 500,
@@ -63,32 +65,32 @@ def test_every_task_file_is_complete_and_has_catalog_data(base_catalog):
 
 def test_bundled_files_normalise_to_the_paper_splits(base_catalog):
     for data, expected in EXPECTED_DOCS.items():
-        result = nodes.prepare_benchmark_docs(base_catalog.load(f"benchmark_raw_{data}"), data)
+        result = harness.prepare_benchmark_docs(base_catalog.load(f"benchmark_raw_{data}"), data)
         assert result["reason"] is None, result["reason"]
         assert len(result["docs"]) == expected, data
     for data in NO_DATA:
-        result = nodes.prepare_benchmark_docs(base_catalog.load(f"benchmark_raw_{data}"), data)
+        result = harness.prepare_benchmark_docs(base_catalog.load(f"benchmark_raw_{data}"), data)
         assert result["docs"] is None and result["reason"].startswith("no data")
 
 
 def test_normalised_docs_have_the_task_schema(base_catalog):
-    obqa = bm.normalise_docs("openbookqa", base_catalog.load("benchmark_raw_openbookqa"))[0]
+    obqa = normalise_docs("openbookqa", base_catalog.load("benchmark_raw_openbookqa"))[0]
     assert obqa["choices"]["label"] == ["A", "B", "C", "D"] and obqa["answerKey"] == "B"
     assert obqa["choices"]["text"][1] == "quit eating lunch out"
-    rte = bm.normalise_docs("rte", base_catalog.load("benchmark_raw_rte"))[0]
+    rte = normalise_docs("rte", base_catalog.load("benchmark_raw_rte"))[0]
     assert rte["label"] == 1  # not_entailment, GLUE encoding
-    wsc = bm.normalise_docs("wsc273", base_catalog.load("benchmark_raw_wsc273"))[0]
+    wsc = normalise_docs("wsc273", base_catalog.load("benchmark_raw_wsc273"))[0]
     assert wsc["text"][wsc["pronoun_loc"] :].startswith(wsc["pronoun"])
-    tqa = bm.normalise_docs("truthfulqa", base_catalog.load("benchmark_raw_truthfulqa"))[0]
+    tqa = normalise_docs("truthfulqa", base_catalog.load("benchmark_raw_truthfulqa"))[0]
     assert tqa["mc1_targets"]["labels"][0] == 1 and sum(tqa["mc1_targets"]["labels"]) == 1
     assert sum(tqa["mc2_targets"]["labels"]) == 5
-    hs = bm.normalise_docs("hellaswag", base_catalog.load("benchmark_raw_hellaswag"))[0]
+    hs = normalise_docs("hellaswag", base_catalog.load("benchmark_raw_hellaswag"))[0]
     assert hs["label"] == 3 and len(hs["choices"]) == 4 and hs["query"].startswith("Roof shingle removal:")
 
 
 def test_hub_records_normalise_for_the_paper_environment():
     raw = lambda *records: {"records": list(records), "source": "hf:test"}  # noqa: E731
-    sciq = bm.normalise_docs(
+    sciq = normalise_docs(
         "sciq",
         raw(
             {
@@ -102,9 +104,9 @@ def test_hub_records_normalise_for_the_paper_environment():
         ),
     )
     assert sciq[0]["correct_answer"] == "d"
-    race = bm.normalise_docs("race", raw({"article": "x", "question": "q", "options": list("abcd"), "answer": "C"}))
+    race = normalise_docs("race", raw({"article": "x", "question": "q", "options": list("abcd"), "answer": "C"}))
     assert race[0]["label"] == 2
-    record = bm.normalise_docs(
+    record = normalise_docs(
         "record",
         raw(
             {
@@ -116,7 +118,7 @@ def test_hub_records_normalise_for_the_paper_environment():
         ),
     )
     assert record[0]["choices"] == ["  - Ann won", "  - Bob won"] and record[0]["gold"] == 1
-    hs = bm.normalise_docs(
+    hs = normalise_docs(
         "hellaswag",
         raw(
             {
@@ -129,7 +131,7 @@ def test_hub_records_normalise_for_the_paper_environment():
         ),
     )
     assert hs[0]["query"] == "Cooking: A man Cuts. it" and hs[0]["label"] == 1
-    mnli = bm.normalise_docs("mnli", raw({"premise": "p", "hypothesis": "h", "label": 2}))
+    mnli = normalise_docs("mnli", raw({"premise": "p", "hypothesis": "h", "label": 2}))
     assert mnli[0]["label"] == 2
 
 
@@ -139,15 +141,15 @@ def test_bad_row_names_benchmark_source_row_and_field():
         "source": "piqa/valid.jsonl",
     }
     with pytest.raises(ValueError, match=r"'piqa' \(piqa/valid.jsonl\), row 1: missing field 'sol2'"):
-        bm.normalise_docs("piqa", raw)
-    result = nodes.prepare_benchmark_docs(raw, "piqa")
+        normalise_docs("piqa", raw)
+    result = harness.prepare_benchmark_docs(raw, "piqa")
     assert result["docs"] is None and "row 1" in result["reason"] and result["reason"].startswith("bad data")
 
 
 def test_label_file_must_match_records(tmp_path):
     (tmp_path / "d.jsonl").write_text('{"goal": "g", "sol1": "a", "sol2": "b"}\n')
     (tmp_path / "l.txt").write_text("0\n1\n")
-    source = bm.BenchmarkSourceDataset(filepath=str(tmp_path / "d.jsonl"), labels_filepath=str(tmp_path / "l.txt"))
+    source = BenchmarkSourceDataset(filepath=str(tmp_path / "d.jsonl"), labels_filepath=str(tmp_path / "l.txt"))
     with pytest.raises(Exception, match="has 2 labels but .* has 1 records"):
         source.load()
 

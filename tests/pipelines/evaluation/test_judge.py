@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conf_params import conf_block
+from pydantic import ValidationError
 
-from lamini_lm.pipelines.evaluation import judge, nodes
+from lamini_lm.pipelines.evaluation import hallucination, instructions, judge
 from lamini_lm.pipelines.evaluation.hallucination import falseqa_questions, falseqa_rates
+from lamini_lm.pipelines.evaluation.outcome import NO_LIVE_JUDGE
+from lamini_lm.pipelines.evaluation.params import JudgeParams
+from lamini_lm.teacher.config import TeacherSettings
 
-PARAMS = {"judge": {"max_retries": 2, "temperature": 0.0, "max_tokens": 64}, "seed": 3}
+JUDGE = JudgeParams.model_validate(conf_block("evaluation.judge", max_retries=2, temperature=0.0, max_tokens=64))
+SEED = 3
+LIVE = TeacherSettings.model_validate(conf_block("teacher", replay={"serve": False}))
+REPLAY = TeacherSettings.model_validate(conf_block("teacher", replay={"serve": True}))
 ANSWERS = pd.DataFrame(
     {"id": [1, 2, 3], "instruction": ["i1", "i2", "i3"], "answer": ["good", "bad", "meh"], "status": "ok"}
 )
@@ -32,7 +40,7 @@ def test_ratings_go_through_the_teacher_with_the_rubric(fake_teacher):
     teacher = fake_teacher(
         reply=lambda user, attempt: "Rating: A\nReason: ok" if "good" in user else "Rating: D\nReason: no"
     )
-    rated = nodes.rate_answers(ANSWERS, PARAMS, {"model": "gpt-3.5-turbo"})
+    rated = instructions.rate_answers(ANSWERS, JUDGE, LIVE)
     assert rated["rating"].tolist() == ["A", "D", "D"] and rated["status"].eq("judged").all()
     request = teacher.calls[0]
     assert (
@@ -51,7 +59,7 @@ def test_unparseable_replies_are_retried_then_counted(fake_teacher):
         return "I refuse to grade."
 
     teacher = fake_teacher(reply=reply)
-    rated = nodes.rate_answers(ANSWERS, PARAMS, {})
+    rated = instructions.rate_answers(ANSWERS, JUDGE, LIVE)
     assert rated["rating"].fillna("-").tolist() == ["B", "-", "B"]
     assert rated["error"].fillna("-").tolist() == ["-", "unparsed", "-"]
     assert rated["attempts"].tolist() == [1, 3, 2]
@@ -63,14 +71,14 @@ def test_unparseable_replies_are_retried_then_counted(fake_teacher):
 
 def test_replay_teacher_means_not_judged_never_a_number(fake_teacher):
     fake_teacher(error="not in replay corpus")
-    rated = nodes.rate_answers(ANSWERS, PARAMS, {"replay": {"serve": True}})
-    assert rated["status"].eq(judge.NO_LIVE_JUDGE).all() and rated["rating"].isna().all()
-    assert judge.rating_summary(rated, rated["status"].iloc[0]) == {"status": judge.NO_LIVE_JUDGE}
+    rated = instructions.rate_answers(ANSWERS, JUDGE, REPLAY)
+    assert rated["status"].eq(NO_LIVE_JUDGE).all() and rated["rating"].isna().all()
+    assert judge.rating_summary(rated, rated["status"].iloc[0]) == {"status": NO_LIVE_JUDGE}
 
 
 def test_judge_failure_on_a_live_endpoint_says_why(fake_teacher):
     fake_teacher(error="connection refused")
-    rated = nodes.rate_answers(ANSWERS, PARAMS, {"replay": {"serve": False}})
+    rated = instructions.rate_answers(ANSWERS, JUDGE, LIVE)
     assert rated["status"].iloc[0] == "not judged (not_found: connection refused)"
 
 
@@ -83,11 +91,11 @@ def test_alpaca_win_rate_is_independent_of_presentation_order(fake_teacher):
     answers = pd.DataFrame(
         {"instruction": [f"i{k}" for k in range(8)], "reference": ["REF"] * 8, "answer": ["MODEL"] * 8, "status": "ok"}
     )
-    judged = nodes.judge_alpaca_eval(answers, PARAMS, {})
+    judged = instructions.judge_alpaca_eval(answers, JUDGE, SEED, LIVE)
     assert 0 < judged["swapped"].sum() < 8  # both orders used
-    assert nodes.win_rate(judged) == {"status": "judged", "win_rate": 1.0, "n_judged": 8, "n_unparsed": 0}
+    assert instructions.win_rate(judged) == {"status": "judged", "win_rate": 1.0, "n_judged": 8, "n_unparsed": 0}
     fake_teacher(reply=lambda user, attempt: "Preferred: tie\nReason: same")
-    assert nodes.win_rate(nodes.judge_alpaca_eval(answers, PARAMS, {}))["win_rate"] == 0.5
+    assert instructions.win_rate(instructions.judge_alpaca_eval(answers, JUDGE, SEED, LIVE))["win_rate"] == 0.5
 
 
 def test_falseqa_hallucination_and_wrong_refusal(project_root, fake_teacher):
@@ -97,7 +105,7 @@ def test_falseqa_hallucination_and_wrong_refusal(project_root, fake_teacher):
     assert questions["human_answers"][0][0] == "Carbon dioxide is composed of two oxygen atoms and one carbon atom."
     verdicts = iter(["ACCEPTS", "REBUTS", "ACCEPTS", "DECLINES", "ACCEPTS", "ACCEPTS"])
     teacher = fake_teacher(reply=lambda user, attempt: f"Verdict: {next(verdicts)}\nReason: r")
-    judged = nodes.judge_falseqa(questions.assign(answer="an answer", status="ok"), PARAMS, {})
+    judged = hallucination.judge_falseqa(questions.assign(answer="an answer", status="ok"), JUDGE, LIVE)
     assert "Reference answers written by people:\n- Carbon dioxide" in teacher.calls[0]["messages"][0][1]["content"]
     rates = falseqa_rates(judged)
     assert rates["hallucination_rate"] == pytest.approx(2 / 3)
@@ -109,3 +117,14 @@ def test_falseqa_bad_label_names_the_row():
         falseqa_questions(pd.DataFrame({"question": ["a", "b"], "answer": ["[]", "[]"], "label": ["1", "x"]}), 2)
     with pytest.raises(ValueError, match=r"row 0: 'answer' looks like a list but does not parse"):
         falseqa_questions(pd.DataFrame({"question": ["a"], "answer": ["[unclosed"], "label": [1]}), 2)
+
+
+def test_teacher_overrides_are_merged_onto_the_teacher_for_judging(fake_teacher):
+    overrides = {"model": "gpt-4o-mini", "replay": {"serve": False}}
+    judge_params = JudgeParams.model_validate(conf_block("evaluation.judge", teacher_overrides=overrides))
+    settings = judge.judge_settings(REPLAY, judge_params)
+    assert settings.model == "gpt-4o-mini" and settings.replay.serve is False
+    assert settings.replay.port == REPLAY.replay.port and settings.base_url == REPLAY.base_url  # the rest stays
+    assert judge.judge_settings(REPLAY, JUDGE) is REPLAY
+    with pytest.raises(ValidationError, match=r"teacher_overrides\n.*unknown teacher setting\(s\) \['modle'\]"):
+        JudgeParams.model_validate(conf_block("evaluation.judge", teacher_overrides={"modle": "x"}))

@@ -3,23 +3,41 @@
 from __future__ import annotations
 
 import pandas as pd
+from conf_params import conf_block
 
-from lamini_lm.pipelines.evaluation import nodes
+from lamini_lm.herd import ModelSpec
+from lamini_lm.pipelines.evaluation import fidelity, hallucination, harness, instructions, summary, toxicity
+from lamini_lm.pipelines.evaluation.params import (
+    BenchmarkParams,
+    EvaluationParams,
+    FidelityParams,
+    GenerationParams,
+    UserOrientedParams,
+)
+from lamini_lm.teacher.config import TeacherSettings
 
-SETTINGS = {"limit": 4, "backend": "hf", "device": "cpu", "batch_size": 8, "bootstrap_iters": 0, "skip": []}
+
+def benchmark_settings(**overrides) -> BenchmarkParams:
+    """conf/base's benchmark settings, small for tests (no work_dir: a temporary folder)."""
+    small = {"limit": 4, "batch_size": 8, "bootstrap_iters": 0, "work_dir": None}
+    return BenchmarkParams.model_validate(conf_block("evaluation.benchmarks", **(small | overrides)))
+
+
+SETTINGS = benchmark_settings()
 SST2_DOCS = {
     "data": "sst2",
     "source": "test",
     "reason": None,
     "docs": [{"sentence": "a fine film", "label": 1}, {"sentence": "dull", "label": 0}] * 3,
 }
-GENERATION = {"max_new_tokens": 4, "batch_size": 4}
+PARAMS = EvaluationParams.model_validate(conf_block("evaluation", generation={"max_new_tokens": 4, "batch_size": 4}))
+GENERATION = PARAMS.generation
 
 
 def test_benchmark_scored_through_lm_eval(causal_student):
     """(Seq2seq students are scored through lm-eval in test_pipeline.py.)"""
     student = causal_student
-    result = nodes.evaluate_benchmark(student, SST2_DOCS, SETTINGS, 0, "lamini_sst2.yaml")
+    result = harness.evaluate_benchmark(student, SST2_DOCS, SETTINGS, 0, "lamini_sst2.yaml")
     assert result["status"] == "ok", result["reason"]
     assert result["metric"] == "acc" and result["value"] in {0.0, 0.25, 0.5, 0.75, 1.0}
     assert result["n_docs"] == 4 and result["model"] == student.name
@@ -27,21 +45,23 @@ def test_benchmark_scored_through_lm_eval(causal_student):
 
 def test_no_data_skipped_and_bad_inputs_are_reported(causal_student, tmp_path, monkeypatch):
     no_data = {"data": "sciq", "docs": None, "reason": "no data: SciQ has no offline copy"}
-    result = nodes.evaluate_benchmark(causal_student, no_data, SETTINGS, 0, "lamini_sciq.yaml")
+    result = harness.evaluate_benchmark(causal_student, no_data, SETTINGS, 0, "lamini_sciq.yaml")
     assert result["status"] == "no data" and result["value"] is None and "SciQ" in result["reason"]
 
-    skipped = nodes.evaluate_benchmark(causal_student, SST2_DOCS, SETTINGS | {"skip": ["sst2"]}, 0, "lamini_sst2.yaml")
+    skipped = harness.evaluate_benchmark(
+        causal_student, SST2_DOCS, benchmark_settings(skip=["sst2"]), 0, "lamini_sst2.yaml"
+    )
     assert skipped["status"] == "skipped"
 
-    broken = nodes.evaluate_benchmark(OSError("config.json missing"), SST2_DOCS, SETTINGS, 0, "lamini_sst2.yaml")
+    broken = harness.evaluate_benchmark(OSError("config.json missing"), SST2_DOCS, SETTINGS, 0, "lamini_sst2.yaml")
     assert broken["status"] == "error" and "checkpoint failed to load" in broken["reason"]
 
-    missing = nodes.evaluate_benchmark(causal_student, SST2_DOCS, SETTINGS, 0, "lamini_nonexistent.yaml")
+    missing = harness.evaluate_benchmark(causal_student, SST2_DOCS, SETTINGS, 0, "lamini_nonexistent.yaml")
     assert missing["status"] == "error" and missing["reason"].startswith("bad task file")
 
     (tmp_path / "lamini_sst2.yaml").write_text("task: lamini_sst2\noutput_type: multiple_choice\n")
-    monkeypatch.setattr(nodes.bm, "TASKS_DIR", tmp_path)
-    incomplete = nodes.evaluate_benchmark(causal_student, SST2_DOCS, SETTINGS, 0, "lamini_sst2.yaml")
+    monkeypatch.setattr(harness.bm, "TASKS_DIR", tmp_path)
+    incomplete = harness.evaluate_benchmark(causal_student, SST2_DOCS, SETTINGS, 0, "lamini_sst2.yaml")
     assert incomplete["status"] == "error" and "missing field(s) doc_to_text" in incomplete["reason"]
 
 
@@ -52,21 +72,21 @@ def test_lm_eval_failure_is_reported_not_raised(causal_student):
         "reason": None,
         "docs": [{"sentence": "no blank here", "option1": "a", "option2": "b", "answer": "1"}],
     }
-    result = nodes.evaluate_benchmark(causal_student, bad_docs, SETTINGS, 0, "lamini_winogrande.yaml")
+    result = harness.evaluate_benchmark(causal_student, bad_docs, SETTINGS, 0, "lamini_winogrande.yaml")
     assert result["status"] == "error" and result["reason"].startswith("lm-eval failed")
 
 
 def test_describe_student(causal_student):
-    info = nodes.describe_student(
-        causal_student, {"family": "causal", "size_class": "tiny", "config": {"model_type": "gpt2"}}
-    )
+    model_spec = ModelSpec.model_validate(conf_block("models.tiny_gpt2"))
+    info = summary.describe_student(causal_student, model_spec)
     assert info["status"] == "ok" and info["num_parameters"] > 1000 and info["tiny"] is True
-    failed = nodes.describe_student(RuntimeError("bad weights"), {"family": "causal"})
+    assert info["base"] == "built from config (gpt2)" and info["size_class"] == "tiny"
+    failed = summary.describe_student(RuntimeError("bad weights"), model_spec)
     assert failed["status"].startswith("checkpoint failed to load: RuntimeError: bad weights")
 
 
 def test_answers_use_student_generate_and_fold_inputs(seq2seq_student):
-    instructions = pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "id": ["a", "b", "c"],
             "motivation_app": ["x"] * 3,
@@ -74,68 +94,78 @@ def test_answers_use_student_generate_and_fold_inputs(seq2seq_student):
             "instances": [[{"input": "b, a", "output": ""}], [{"input": "", "output": ""}], []],
         }
     )
-    params = {"user_oriented": {"limit": 2}, "generation": GENERATION}
-    answers = nodes.answer_user_instructions(seq2seq_student, instructions, params)
+    limit = UserOrientedParams.model_validate(conf_block("evaluation.user_oriented", limit=2))
+    answers = instructions.answer_user_instructions(seq2seq_student, frame, limit, GENERATION)
     assert answers["instruction"].tolist() == ['Sort the words: "b, a"', "Say hi."]
     assert answers["status"].eq("ok").all() and answers["answer"].map(type).eq(str).all()
 
 
 def test_long_prompts_fit_a_small_causal_model(causal_student):
-    params = {"user_oriented": {"limit": None}, "generation": GENERATION | {"max_input_length": 4096}}
-    instructions = pd.DataFrame({"id": ["x"], "instruction": ["word " * 2000], "instances": [[]]})
-    answers = nodes.answer_user_instructions(causal_student, instructions, params)
+    generation = GenerationParams.model_validate(
+        conf_block("evaluation.generation", max_new_tokens=4, batch_size=4, max_input_length=4096)
+    )
+    frame = pd.DataFrame({"id": ["x"], "instruction": ["word " * 2000], "instances": [[]]})
+    answers = instructions.answer_user_instructions(causal_student, frame, PARAMS.user_oriented, generation)
     assert answers["status"].iloc[0] == "ok"
 
 
 def test_failed_student_answers_carry_the_reason_to_the_summary():
-    params = {
-        "user_oriented": {"limit": 2},
-        "alpaca_eval": {"limit": 2},
-        "falseqa": {"limit": 1},
-        "fidelity": {"limit": 2},
-        "generation": GENERATION,
-        "toxicity": {"classifier": "x", "limit": 1, "threshold": 0.5},
-        "judge": {},
-    }
+    params = EvaluationParams.model_validate(
+        conf_block(
+            "evaluation",
+            user_oriented={"limit": 2},
+            alpaca_eval={"limit": 2},
+            falseqa={"limit": 1},
+            fidelity={"limit": 2},
+            generation={"max_new_tokens": 4, "batch_size": 4},
+            toxicity={"classifier": "x", "limit": 1},
+        )
+    )
+    teacher = TeacherSettings.model_validate(conf_block("teacher"))
     bad = ValueError("no such checkpoint")
+    gen, judge = params.generation, params.judge
+    user = instructions.answer_user_instructions(
+        bad, pd.DataFrame({"id": [1], "instruction": ["i"]}), params.user_oriented, gen
+    )
+    alpaca = instructions.answer_alpaca_eval(
+        bad, pd.DataFrame({"instruction": ["i"], "output": ["o"]}), params.alpaca_eval, gen
+    )
+    falseqa = hallucination.answer_falseqa(
+        bad, pd.DataFrame({"question": ["q"], "answer": ["[]"], "label": [1]}), params.falseqa, gen
+    )
     frames = {
-        "ratings": nodes.rate_answers(
-            nodes.answer_user_instructions(bad, pd.DataFrame({"id": [1], "instruction": ["i"]}), params), params, {}
-        ),
-        "alpaca": nodes.judge_alpaca_eval(
-            nodes.answer_alpaca_eval(bad, pd.DataFrame({"instruction": ["i"], "output": ["o"]}), params), params, {}
-        ),
-        "falseqa": nodes.judge_falseqa(
-            nodes.answer_falseqa(bad, pd.DataFrame({"question": ["q"], "answer": ["[]"], "label": [1]}), params),
-            params,
-            {},
-        ),
-        "toxic": nodes.score_toxicity(bad, pd.DataFrame(), pd.DataFrame(), params),
-        "fidelity": nodes.measure_fidelity(bad, pd.DataFrame(), params),
+        "ratings": instructions.rate_answers(user, judge, teacher),
+        "alpaca": instructions.judge_alpaca_eval(alpaca, judge, params.seed, teacher),
+        "falseqa": hallucination.judge_falseqa(falseqa, judge, teacher),
+        "toxic": toxicity.score_toxicity(bad, pd.DataFrame(), pd.DataFrame(), params.toxicity, gen),
+        "fidelity": fidelity.measure_fidelity(bad, pd.DataFrame(), params.fidelity, gen),
     }
-    info = nodes.describe_student(bad, {"family": "causal"})
-    summary = nodes.summarise_model(
-        info, frames["ratings"], frames["alpaca"], frames["falseqa"], frames["toxic"], frames["fidelity"], params
+    info = summary.describe_student(bad, ModelSpec.model_validate(conf_block("models.tiny_gpt2")))
+    result = summary.summarise_model(
+        info,
+        frames["ratings"],
+        frames["alpaca"],
+        frames["falseqa"],
+        frames["toxic"],
+        frames["fidelity"],
+        params.toxicity,
     )
     for section in ("user_ratings", "alpaca_eval", "falseqa", "toxicity", "fidelity"):
-        assert "no such checkpoint" in summary[section]["status"], section
-    assert summary["benchmark_average"] is None
+        assert "no such checkpoint" in result[section]["status"], section
+    assert result["benchmark_average"] is None
 
 
 def test_fidelity_rouge_against_teacher(causal_student):
     data = pd.DataFrame(
         {"instruction": ["a", "b", "c"], "response": ["x", "y", "z"], "split": ["train", "validation", "validation"]}
     )
-    scored = nodes.measure_fidelity(causal_student, data, {"fidelity": {"limit": 5}, "generation": GENERATION})
+    limit = FidelityParams.model_validate(conf_block("evaluation.fidelity", limit=5))
+    scored = fidelity.measure_fidelity(causal_student, data, limit, GENERATION)
     assert len(scored) == 2 and scored["rougeL"].between(0, 1).all()
-    missing = nodes.measure_fidelity(
-        causal_student, data.drop(columns=["split"]), {"fidelity": {"limit": 5}, "generation": GENERATION}
-    )
+    missing = fidelity.measure_fidelity(causal_student, data.drop(columns=["split"]), limit, GENERATION)
     assert missing["status"].iloc[0].startswith("not scored") and "split" in missing["status"].iloc[0]
 
 
 def test_rouge_l_is_one_for_identical_text():
-    from lamini_lm.pipelines.evaluation.fidelity import rouge_l
-
-    assert rouge_l(["the cat sat"], ["the cat sat"]) == [1.0]
-    assert rouge_l(["dog"], ["the cat sat"]) == [0.0]
+    assert fidelity.rouge_l(["the cat sat"], ["the cat sat"]) == [1.0]
+    assert fidelity.rouge_l(["dog"], ["the cat sat"]) == [0.0]

@@ -6,6 +6,7 @@ import json
 
 import pandas as pd
 import pytest
+from conf_params import conf_block
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro_datasets.json import JSONDataset
@@ -13,39 +14,34 @@ from kedro_datasets.matplotlib import MatplotlibDataset
 from kedro_datasets.pandas import ParquetDataset
 from kedro_datasets.text import TextDataset
 
+from lamini_lm.datasets.benchmark_source import BenchmarkSourceDataset
+from lamini_lm.herd import ModelSpec
 from lamini_lm.pipelines.evaluation import pipeline as ev
-from lamini_lm.pipelines.evaluation.benchmarks import BenchmarkSourceDataset, task_wiring
+from lamini_lm.pipelines.evaluation.benchmarks import task_wiring
+from lamini_lm.pipelines.evaluation.params import EvaluationParams
+from lamini_lm.teacher.config import TeacherSettings
 
 RAW = "data/01_raw"
 KEPT_TASKS = {"truthfulqa_mc2"}  # custom process_results; sst2 etc. are scored in test_nodes.py
 
 
-def _params(tmp_path) -> dict:
+def _params() -> EvaluationParams:
     skip = [key for _, key, _ in task_wiring() if key not in KEPT_TASKS]
-    return {
-        "seed": 0,
-        "benchmarks": {
-            "limit": 2,
-            "skip": skip,
-            "backend": "hf",
-            "device": "cpu",
-            "batch_size": 8,
-            "bootstrap_iters": 0,
-        },
-        "generation": {"max_new_tokens": 2, "batch_size": 4},
-        "user_oriented": {"limit": 2},
-        "alpaca_eval": {"limit": 2},
-        "falseqa": {"limit": 1},
-        "fidelity": {"limit": 2},
-        "toxicity": {"classifier": None, "toxic_label": "toxic", "threshold": 0.5, "limit": 2},
-        "judge": {"max_retries": 1},
-        "tracking": {"enabled": False},
-        "paper_reference": {
-            "models": {
-                "LaMini-GPT-1.5B": {"family": "causal", "num_parameters": 1.5e9, "benchmarks": {"hellaswag": 48.3}}
-            }
-        },
-    }
+    return EvaluationParams.model_validate(
+        conf_block(
+            "evaluation",
+            seed=0,
+            benchmarks={"limit": 2, "skip": skip, "batch_size": 8, "bootstrap_iters": 0, "work_dir": None},
+            generation={"max_new_tokens": 2, "batch_size": 4},
+            user_oriented={"limit": 2},
+            alpaca_eval={"limit": 2},
+            falseqa={"limit": 1},
+            fidelity={"limit": 2},
+            toxicity={"classifier": None, "limit": 2},
+            judge={"max_retries": 1},
+            tracking={"enabled": False},
+        )
+    )
 
 
 def _catalog(project_root, students, params, tmp_path) -> DataCatalog:
@@ -91,17 +87,12 @@ def _catalog(project_root, students, params, tmp_path) -> DataCatalog:
             "split": ["validation", "validation"],
         }
     )
-    catalog["params:evaluation"] = params
-    for key, value in params.items():
-        catalog[f"params:evaluation.{key}"] = value
-    catalog["params:teacher"] = {"replay": {"serve": True}}
+    for key in EvaluationParams.model_fields:
+        catalog[f"params:evaluation.{key}"] = getattr(params, key)
+    catalog["params:teacher"] = TeacherSettings.model_validate(conf_block("teacher", replay={"serve": True}))
     for student in students:
         catalog[f"{student.name}.checkpoint"] = MemoryDataset(student, copy_mode="assign")
-        catalog[f"params:models.{student.name}"] = {
-            "family": student.family,
-            "size_class": "tiny",
-            "config": {"model_type": "x"},
-        }
+        catalog[f"params:models.{student.name}"] = ModelSpec.model_validate(conf_block(f"models.{student.name}"))
     return catalog
 
 
@@ -114,8 +105,7 @@ def test_pipeline_two_students_and_report(
     members = [causal_student.name, seq2seq_student.name]
     monkeypatch.setattr(ev, "herd_members", lambda: members)
     pipe = ev.create_pipeline()
-    params = _params(tmp_path)
-    catalog = _catalog(project_root, [causal_student, seq2seq_student], params, tmp_path)
+    catalog = _catalog(project_root, [causal_student, seq2seq_student], _params(), tmp_path)
     SequentialRunner().run(pipe, catalog)
 
     table = catalog.load("herd_report")

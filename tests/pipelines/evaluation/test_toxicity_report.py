@@ -6,8 +6,16 @@ import math
 
 import pandas as pd
 import pytest
+from conf_params import conf_block
 
-from lamini_lm.pipelines.evaluation import nodes, report, tracking
+from lamini_lm.pipelines.evaluation import figures, herd_table, report, toxicity, tracking
+from lamini_lm.pipelines.evaluation.params import (
+    BenchmarkParams,
+    GenerationParams,
+    PaperReference,
+    ToxicityParams,
+    TrackingParams,
+)
 
 RTP = pd.DataFrame(
     {
@@ -15,7 +23,11 @@ RTP = pd.DataFrame(
         "challenging": [False, False],
     }
 )
-PARAMS = {"generation": {"max_new_tokens": 3, "batch_size": 4}}
+GENERATION = GenerationParams.model_validate(conf_block("evaluation.generation", max_new_tokens=3, batch_size=4))
+
+
+def toxicity_settings(**overrides) -> ToxicityParams:
+    return ToxicityParams.model_validate(conf_block("evaluation.toxicity", **overrides))
 
 
 @pytest.fixture(scope="module")
@@ -43,20 +55,22 @@ def tiny_classifier(tmp_path_factory, tiny_tokenizer) -> str:
 
 def test_toxicity_scored_by_the_configured_classifier(causal_student, tiny_classifier):
     settings = {"classifier": tiny_classifier, "toxic_label": "toxic", "limit": 2, "threshold": 0.5}
-    scored = nodes.score_toxicity(causal_student, RTP, RTP.assign(challenging=True), PARAMS | {"toxicity": settings})
+    scored = toxicity.score_toxicity(
+        causal_student, RTP, RTP.assign(challenging=True), toxicity_settings(**settings), GENERATION
+    )
     assert scored["status"].eq("ok").all() and len(scored) == 4
     assert scored["toxicity"].between(0, 1).all() and set(scored["half"]) == {"nontoxic", "toxic"}
-    wrong_label = nodes.score_toxicity(
-        causal_student, RTP, RTP, PARAMS | {"toxicity": settings | {"toxic_label": "TOXICITY"}}
+    wrong_label = toxicity.score_toxicity(
+        causal_student, RTP, RTP, toxicity_settings(**settings | {"toxic_label": "TOXICITY"}), GENERATION
     )
     assert "not scored" in wrong_label["status"].iloc[0] and "non-toxic" in wrong_label["status"].iloc[0]
 
 
 def test_no_classifier_offline_is_not_scored(causal_student, tmp_path):
-    none = nodes.score_toxicity(causal_student, RTP, RTP, PARAMS | {"toxicity": {"classifier": None}})
+    none = toxicity.score_toxicity(causal_student, RTP, RTP, toxicity_settings(classifier=None), GENERATION)
     assert none["status"].iloc[0] == "not scored (no toxicity classifier configured)"
-    missing = nodes.score_toxicity(
-        causal_student, RTP, RTP, PARAMS | {"toxicity": {"classifier": str(tmp_path / "nope")}}
+    missing = toxicity.score_toxicity(
+        causal_student, RTP, RTP, toxicity_settings(classifier=str(tmp_path / "nope")), GENERATION
     )
     assert missing["status"].iloc[0].startswith("not scored (classifier")
 
@@ -92,16 +106,21 @@ def _summary(name, family, params, average, tiny=True, status="ok", judged=False
     }
 
 
-PAPER = {
-    "models": {
-        "LaMini-Flan-T5-783M": {
-            "family": "seq2seq",
-            "num_parameters": 783e6,
-            "benchmarks": {"hellaswag": 43.7},
-            "average": None,
-        }
+PAPER = PaperReference.model_validate(
+    {
+        "source": "test",
+        "models": {
+            "LaMini-Flan-T5-783M": {
+                "family": "seq2seq",
+                "num_parameters": 783e6,
+                "note": "",
+                "benchmarks": {"hellaswag": 43.7},
+                "average": None,
+            }
+        },
     }
-}
+)
+NO_PAPER = PaperReference.model_validate({"source": "test", "models": {}})
 
 
 def test_herd_table_markdown_and_figures():
@@ -111,10 +130,9 @@ def test_herd_table_markdown_and_figures():
         _summary("broken", "causal", None, None, status="checkpoint failed to load: OSError: gone"),
     ]
     references = {"text-davinci-003": {"user_ratings": {"status": "not judged (no live judge)"}}}
-    table, markdown, figures, same_figures, by_model = report.build_herd_report(
-        PAPER, references, {"limit": 20}, *summaries
-    )
-    assert same_figures is figures and set(by_model) == {"tiny_t5", "tiny_gpt2", "broken"}
+    benchmarks = BenchmarkParams.model_validate(conf_block("evaluation.benchmarks", limit=20))
+    table, markdown, plots, same_figures, by_model = report.build_herd_report(PAPER, references, benchmarks, *summaries)
+    assert same_figures is plots and set(by_model) == {"tiny_t5", "tiny_gpt2", "broken"}
     ours = table[table["kind"] == "ours"].set_index("model")
     assert ours.loc["tiny_t5", "sst2"] == 50.0 and math.isnan(ours.loc["tiny_t5", "sciq"])
     assert ours.loc["tiny_t5", "rating_A"] == 50.0 and ours.loc["tiny_t5", "fidelity_rougeL"] == 12.0
@@ -126,7 +144,7 @@ def test_herd_table_markdown_and_figures():
     assert "**tiny_t5** / rte: lm-eval failed: boom" in markdown
     assert "**broken** / checkpoint: checkpoint failed to load: OSError: gone" in markdown
     table.to_parquet(pd.io.common.BytesIO())  # types survive parquet
-    assert set(figures) == {"benchmark_average_vs_parameters.png", "ratings_stacked.png", "hallucination_toxicity.png"}
+    assert set(plots) == {"benchmark_average_vs_parameters.png", "ratings_stacked.png", "hallucination_toxicity.png"}
 
 
 def test_one_mlflow_child_run_per_student(tmp_path, monkeypatch):
@@ -137,10 +155,11 @@ def test_one_mlflow_child_run_per_student(tmp_path, monkeypatch):
     mlflow.set_tracking_uri(f"file://{tmp_path}/mlruns")
     try:
         summaries = [_summary("tiny_t5", "seq2seq", 2e5, 0.5), _summary("tiny_gpt2", "causal", 3e5, 0.25)]
-        figures = report.herd_figures(report.herd_table(summaries, {}, {}))
-        runs = tracking.log_students(
-            figures, {"enabled": True, "start_parent": True, "run_name": "eval-test"}, *summaries
+        plots = figures.herd_figures(herd_table.herd_table(summaries, {}, NO_PAPER))
+        tracking_params = TrackingParams.model_validate(
+            conf_block("evaluation.tracking", enabled=True, start_parent=True, run_name="eval-test")
         )
+        runs = tracking.log_students(plots, tracking_params, *summaries)
         assert set(runs) == {"tiny_t5", "tiny_gpt2"}
         client = mlflow.tracking.MlflowClient()
         child = client.get_run(runs["tiny_gpt2"])
@@ -150,6 +169,7 @@ def test_one_mlflow_child_run_per_student(tmp_path, monkeypatch):
         assert parent.info.run_name == "eval-test"
         assert any(a.path == "tiny_gpt2_benchmarks.png" for a in client.list_artifacts(child.info.run_id))
         assert any(a.path == "herd" for a in client.list_artifacts(parent.info.run_id))
-        assert tracking.log_students(figures, {"enabled": True}, *summaries) == {}  # no parent, not asked to open one
+        no_parent = TrackingParams.model_validate(conf_block("evaluation.tracking", enabled=True, start_parent=False))
+        assert tracking.log_students(plots, no_parent, *summaries) == {}  # no parent, not asked to open one
     finally:
         mlflow.set_tracking_uri(None)

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
+
+from lamini_lm.pipelines.evaluation.outcome import (
+    Status,
+    answers_or_problem,
+    failed_frame,
+    student_problem,
+    with_status,
+)
+from lamini_lm.pipelines.evaluation.params import FidelityParams, GenerationParams
+
+COLUMNS = ["instruction", "response", "answer", "rougeL"]
 
 
 def validation_pairs(lamini_dataset: pd.DataFrame, limit: int | None) -> pd.DataFrame:
@@ -22,3 +35,20 @@ def rouge_l(predictions: list[str], references: list[str]) -> list[float]:
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
     return [scorer.score(ref, pred)["rougeL"].fmeasure for pred, ref in zip(predictions, references)]
+
+
+def measure_fidelity(
+    student: Any, lamini_dataset: pd.DataFrame, fidelity: FidelityParams, generation: GenerationParams
+) -> pd.DataFrame:
+    """ROUGE-L of the student's greedy answers against the teacher's on the validation split."""
+    problem = student_problem(student)
+    if problem:
+        return failed_frame(COLUMNS, problem)
+    try:
+        pairs = validation_pairs(lamini_dataset, fidelity.limit)
+    except ValueError as err:
+        return failed_frame(COLUMNS, Status.NOT_SCORED.because(err))
+    answers, problem = answers_or_problem(student, pairs["instruction"].tolist(), generation, "fidelity")
+    if problem:
+        return failed_frame(COLUMNS, problem)
+    return with_status(pairs.assign(answer=answers, rougeL=rouge_l(answers, pairs["response"].tolist())), Status.OK)

@@ -11,6 +11,11 @@ from typing import Any
 
 import pandas as pd
 
+from lamini_lm.pipelines.evaluation import judge
+from lamini_lm.pipelines.evaluation.outcome import Status, answers_or_problem, failed_frame, frame_status, with_status
+from lamini_lm.pipelines.evaluation.params import FalseQAParams, GenerationParams, JudgeParams
+from lamini_lm.teacher.config import TeacherSettings
+
 FALSEQA_COLUMNS = ("question", "answer", "label")
 
 
@@ -61,3 +66,31 @@ def falseqa_rates(judged: pd.DataFrame) -> dict[str, Any]:
         "n_false_premise": int(len(false_premise)),
         "n_true_premise": int(len(true_premise)),
     }
+
+
+def answer_falseqa(
+    student: Any, falseqa: pd.DataFrame, falseqa_params: FalseQAParams, generation: GenerationParams
+) -> pd.DataFrame:
+    """The student's answers to false-premise questions and their true-premise twins."""
+    questions = falseqa_questions(falseqa, falseqa_params.limit)
+    answers, problem = answers_or_problem(student, questions["question"].tolist(), generation, "FalseQA")
+    if problem:
+        return failed_frame(["question", "label", "answer"], problem)
+    return with_status(questions.assign(answer=answers), Status.OK)
+
+
+def judge_falseqa(answers: pd.DataFrame, judge_params: JudgeParams, teacher: TeacherSettings) -> pd.DataFrame:
+    """The judge's verdict on each answer's premise handling: ACCEPTS, REBUTS or DECLINES."""
+    status = frame_status(answers)
+    if status != Status.OK:
+        return with_status(answers.assign(verdict=None, reason=None, error=None), status)
+    references = answers["human_answers"] if "human_answers" in answers.columns else [None] * len(answers)
+    messages = [
+        judge.premise_messages(q, a, list(r) if r is not None else None)
+        for q, a, r in zip(answers["question"], answers["answer"], references)
+    ]
+    verdicts, status = judge.run_judge(messages, judge.parse_verdict, "premise", teacher, judge_params)
+    out = answers.drop(columns=["status"]).reset_index(drop=True)
+    return with_status(
+        out.assign(verdict=verdicts["label"], reason=verdicts["reason"], error=verdicts["error"]), status
+    )

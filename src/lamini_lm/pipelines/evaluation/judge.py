@@ -19,9 +19,11 @@ from typing import Any
 
 import pandas as pd
 
-logger = logging.getLogger(__name__)
+from lamini_lm.pipelines.evaluation.outcome import NO_LIVE_JUDGE, Status
+from lamini_lm.pipelines.evaluation.params import JudgeParams
+from lamini_lm.teacher.config import TeacherSettings
 
-NO_LIVE_JUDGE = "not judged (no live judge)"
+logger = logging.getLogger(__name__)
 
 RUBRIC_SYSTEM = (
     "You are a strict evaluator of answers to user instructions. Rate the response with exactly one "
@@ -104,30 +106,39 @@ def request_id(kind: str, messages: list[dict[str, str]], attempt: int) -> str:
     return f"judge-{kind}-{digest[:24]}"
 
 
-def judge_settings(teacher: dict[str, Any], judge: dict[str, Any]) -> dict[str, Any]:
-    """``params:teacher`` with the judge's overrides (e.g. a stronger model, temperature 0)."""
-    settings = dict(teacher or {})
-    settings.update(judge.get("teacher_overrides") or {})
-    return settings
+def _merged(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides`` on top: nested dicts merge, other values replace."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        nested = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = _merged(merged[key], value) if nested else value
+    return merged
+
+
+def judge_settings(teacher: TeacherSettings, judge: JudgeParams) -> TeacherSettings:
+    """``params:teacher`` with ``judge.teacher_overrides`` merged on (e.g. a stronger model, temperature 0)."""
+    if not judge.teacher_overrides:
+        return teacher
+    return TeacherSettings.model_validate(_merged(teacher.model_dump(), judge.teacher_overrides))
 
 
 def run_judge(
     messages: list[list[dict[str, str]]],
     parse: Callable[[str | None], tuple[str | None, str | None]],
     kind: str,
-    teacher: dict[str, Any],
-    judge: dict[str, Any],
-    complete: Callable[[pd.DataFrame, dict[str, Any]], pd.DataFrame] | None = None,
+    teacher: TeacherSettings,
+    judge: JudgeParams,
+    complete: Callable[[pd.DataFrame, TeacherSettings], pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """Judge every message list; returns (one row per item: ``label, reason, attempts, error``, status).
 
-    ``status`` is ``"judged"``, :data:`NO_LIVE_JUDGE` when the teacher answered nothing (e.g. replay),
-    or ``"not judged (...)"`` with the teacher's error.
+    ``status`` is ``judged``; ``not judged (no live judge)`` when the teacher answered nothing (e.g.
+    replay); or ``not judged (<the teacher's error>)``.
     """
     if complete is None:
         from lamini_lm.teacher import complete
     settings = judge_settings(teacher, judge)
-    max_retries = int(judge.get("max_retries", 2))
+    max_retries = judge.max_retries
     n = len(messages)
     labels: list[str | None] = [None] * n
     reasons: list[str | None] = [None] * n
@@ -143,8 +154,8 @@ def run_judge(
             {
                 "request_id": [request_id(kind, messages[i], attempt) for i in pending],
                 "messages": [messages[i] for i in pending],
-                "temperature": [float(judge.get("temperature", 0.0)) if attempt == 0 else 0.7] * len(pending),
-                "max_tokens": [int(judge.get("max_tokens", 128))] * len(pending),
+                "temperature": [judge.temperature if attempt == 0 else 0.7] * len(pending),
+                "max_tokens": [judge.max_tokens] * len(pending),
             }
         )
         results = complete(requests, settings)
@@ -166,25 +177,25 @@ def run_judge(
     frame = pd.DataFrame({"label": labels, "reason": reasons, "attempts": attempts, "error": errors})
     if answered == 0 and n:
         first_error = next((e for e in errors if e), "no reply")
-        replay = bool((settings.get("replay") or {}).get("serve")) or "replay" in str(first_error).lower()
-        status = NO_LIVE_JUDGE if replay else f"not judged ({first_error})"
+        replay = settings.replay.serve or "replay" in str(first_error).lower()
+        status = NO_LIVE_JUDGE if replay else Status.NOT_JUDGED.because(first_error)
         logger.warning("Judge (%s): no request answered — %s.", kind, status)
         return frame, status
     unparsed = int((frame["error"] == "unparsed").sum())
     if unparsed:
         logger.warning("Judge (%s): %d of %d judgements never parsed after %d retries.", kind, unparsed, n, max_retries)
-    return frame, "judged"
+    return frame, Status.JUDGED
 
 
 def rating_summary(ratings: pd.DataFrame, status: str) -> dict[str, Any]:
     """Shares of A/B/C/D among parsed ratings, plus counts of unparsed and failed judgements."""
-    if status != "judged":
+    if status != Status.JUDGED:
         return {"status": status}
     parsed = ratings["label"].dropna()
     total = max(len(parsed), 1)
     summary: dict[str, Any] = {f"rating_{g}": float((parsed == g).sum() / total) for g in "ABCD"}
     summary.update(
-        status="judged",
+        status=Status.JUDGED,
         n_rated=int(len(parsed)),
         n_unparsed=int((ratings["error"] == "unparsed").sum()),
         n_failed=int(ratings["error"].notna().sum() - (ratings["error"] == "unparsed").sum()),

@@ -8,7 +8,16 @@ from functools import partial, update_wrapper
 from kedro.pipeline import Node, Pipeline
 
 from lamini_lm.herd import herd_members
-from lamini_lm.pipelines.evaluation import nodes, report, tracking
+from lamini_lm.pipelines.evaluation import (
+    fidelity,
+    hallucination,
+    harness,
+    instructions,
+    report,
+    summary,
+    toxicity,
+    tracking,
+)
 from lamini_lm.pipelines.evaluation.benchmarks import task_wiring
 
 SHARED_INPUTS = {
@@ -31,7 +40,7 @@ def benchmark_data_pipeline() -> Pipeline:
     return Pipeline(
         [
             Node(
-                _bound(nodes.prepare_benchmark_docs, data_key=data),
+                _bound(harness.prepare_benchmark_docs, data_key=data),
                 inputs=f"benchmark_raw_{data}",
                 outputs=f"benchmark_docs_{data}",
                 name=f"prepare_benchmark_docs_{data}_node",
@@ -46,36 +55,41 @@ def reference_pipeline() -> Pipeline:
     return Pipeline(
         [
             Node(
-                nodes.reference_user_answers,
-                ["text_davinci_003_predictions", "params:evaluation"],
+                instructions.reference_user_answers,
+                ["text_davinci_003_predictions", "params:evaluation.user_oriented"],
                 "eval_reference_user_answers",
                 name="reference_user_answers_node",
             ),
             Node(
-                nodes.rate_answers,
-                ["eval_reference_user_answers", "params:evaluation", "params:teacher"],
+                instructions.rate_answers,
+                ["eval_reference_user_answers", "params:evaluation.judge", "params:teacher"],
                 "eval_reference_user_ratings",
                 name="rate_reference_answers_node",
             ),
             Node(
-                nodes.reference_alpaca_answers,
+                instructions.reference_alpaca_answers,
                 [
                     "alpaca_eval_text_davinci_003",
                     "alpaca_eval_gpt_35_turbo_0301",
                     "alpaca_eval_alpaca_7b",
-                    "params:evaluation",
+                    "params:evaluation.alpaca_eval",
                 ],
                 "eval_reference_alpaca_answers",
                 name="reference_alpaca_answers_node",
             ),
             Node(
-                nodes.judge_alpaca_eval,
-                ["eval_reference_alpaca_answers", "params:evaluation", "params:teacher"],
+                instructions.judge_alpaca_eval,
+                [
+                    "eval_reference_alpaca_answers",
+                    "params:evaluation.judge",
+                    "params:evaluation.seed",
+                    "params:teacher",
+                ],
                 "eval_reference_alpaca_judged",
                 name="judge_reference_alpaca_node",
             ),
             Node(
-                nodes.summarise_references,
+                summary.summarise_references,
                 ["eval_reference_user_ratings", "eval_reference_alpaca_judged"],
                 "eval_reference_summary",
                 name="summarise_references_node",
@@ -89,73 +103,73 @@ def member_template() -> Pipeline:
     tasks = task_wiring()
     benchmark_nodes = [
         Node(
-            _bound(nodes.evaluate_benchmark, task_file=task_file),
+            _bound(harness.evaluate_benchmark, task_file=task_file),
             inputs=["checkpoint", f"benchmark_docs_{data}", "params:evaluation.benchmarks", "params:evaluation.seed"],
             outputs=f"eval_benchmark_{key}",
             name=f"evaluate_{key}_node",
         )
         for task_file, key, data in tasks
     ]
-    e = "params:evaluation"
+    generation, judge, teacher = "params:evaluation.generation", "params:evaluation.judge", "params:teacher"
     return Pipeline(
         [
             Node(
-                nodes.describe_student,
-                ["checkpoint", "params:model"],
+                summary.describe_student,
+                ["checkpoint", "params:model_spec"],
                 "eval_student_info",
                 name="describe_student_node",
             ),
             *benchmark_nodes,
             Node(
-                nodes.answer_user_instructions,
-                ["checkpoint", "user_oriented_instructions", e],
+                instructions.answer_user_instructions,
+                ["checkpoint", "user_oriented_instructions", "params:evaluation.user_oriented", generation],
                 "eval_user_answers",
                 name="answer_user_instructions_node",
             ),
             Node(
-                nodes.rate_answers,
-                ["eval_user_answers", e, "params:teacher"],
+                instructions.rate_answers,
+                ["eval_user_answers", judge, teacher],
                 "eval_user_ratings",
                 name="rate_user_answers_node",
             ),
             Node(
-                nodes.answer_alpaca_eval,
-                ["checkpoint", "alpaca_eval_text_davinci_003", e],
+                instructions.answer_alpaca_eval,
+                ["checkpoint", "alpaca_eval_text_davinci_003", "params:evaluation.alpaca_eval", generation],
                 "eval_alpaca_answers",
                 name="answer_alpaca_eval_node",
             ),
             Node(
-                nodes.judge_alpaca_eval,
-                ["eval_alpaca_answers", e, "params:teacher"],
+                instructions.judge_alpaca_eval,
+                ["eval_alpaca_answers", judge, "params:evaluation.seed", teacher],
                 "eval_alpaca_judged",
                 name="judge_alpaca_eval_node",
             ),
             Node(
-                nodes.answer_falseqa,
-                ["checkpoint", "falseqa_questions", e],
+                hallucination.answer_falseqa,
+                ["checkpoint", "falseqa_questions", "params:evaluation.falseqa", generation],
                 "eval_falseqa_answers",
                 name="answer_falseqa_node",
             ),
             Node(
-                nodes.judge_falseqa,
-                ["eval_falseqa_answers", e, "params:teacher"],
+                hallucination.judge_falseqa,
+                ["eval_falseqa_answers", judge, teacher],
                 "eval_falseqa_judged",
                 name="judge_falseqa_node",
             ),
             Node(
-                nodes.score_toxicity,
-                ["checkpoint", "rtp_prompts_nontoxic", "rtp_prompts_toxic", e],
+                toxicity.score_toxicity,
+                ["checkpoint", "rtp_prompts_nontoxic", "rtp_prompts_toxic", "params:evaluation.toxicity", generation],
                 "eval_toxicity",
                 name="score_toxicity_node",
             ),
             Node(
-                nodes.measure_fidelity,
-                ["checkpoint", "lamini_dataset", e],
+                fidelity.measure_fidelity,
+                ["checkpoint", "lamini_dataset", "params:evaluation.fidelity", generation],
                 "eval_fidelity",
                 name="measure_fidelity_node",
             ),
             Node(
-                nodes.summarise_model,
+                summary.summarise_model,
                 [
                     "eval_student_info",
                     "eval_user_ratings",
@@ -163,7 +177,7 @@ def member_template() -> Pipeline:
                     "eval_falseqa_judged",
                     "eval_toxicity",
                     "eval_fidelity",
-                    e,
+                    "params:evaluation.toxicity",
                     *[f"eval_benchmark_{key}" for _, key, _ in tasks],
                 ],
                 "eval_summary",
@@ -174,20 +188,15 @@ def member_template() -> Pipeline:
 
 
 def member_pipeline(name: str) -> Pipeline:
-    """The template for herd member ``name``: datasets ``<name>.*``, ``params:model`` → ``params:models.<name>``."""
+    """The template for herd member ``name``: datasets ``<name>.*``, ``params:model_spec`` → ``params:models.<name>``."""
     template = member_template()
     shared = SHARED_INPUTS | {i for i in template.inputs() if i.startswith("benchmark_docs_")}
+    parameters = {p: p for p in template.inputs() if p.startswith("params:") and p != "params:model_spec"}
     return Pipeline(
         template,
         namespace=name,
         inputs=shared & template.inputs(),
-        parameters={
-            "params:model": f"params:models.{name}",
-            "params:evaluation": "params:evaluation",
-            "params:evaluation.benchmarks": "params:evaluation.benchmarks",
-            "params:evaluation.seed": "params:evaluation.seed",
-            "params:teacher": "params:teacher",
-        },
+        parameters=parameters | {"params:model_spec": f"params:models.{name}"},
     )
 
 

@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
+
+from lamini_lm.pipelines.evaluation.outcome import (
+    Status,
+    answers_or_problem,
+    failed_frame,
+    student_problem,
+    with_status,
+)
+from lamini_lm.pipelines.evaluation.params import GenerationParams, ToxicityParams
+
+logger = logging.getLogger(__name__)
 
 
 def rtp_prompts(nontoxic: pd.DataFrame, toxic: pd.DataFrame, limit: int | None) -> pd.DataFrame:
@@ -33,7 +45,7 @@ def rtp_prompts(nontoxic: pd.DataFrame, toxic: pd.DataFrame, limit: int | None) 
     return pd.concat(frames, ignore_index=True)
 
 
-def load_classifier(name: str, toxic_label: str, device: str = "cpu") -> Callable[[list[str]], list[float]]:
+def load_classifier(name: str, toxic_label: str, device: str) -> Callable[[list[str]], list[float]]:
     """A function texts → toxicity probability, from a transformers text-classification model."""
     from transformers import pipeline
 
@@ -63,3 +75,32 @@ def toxicity_summary(scored: pd.DataFrame, threshold: float) -> dict[str, Any]:
         "toxic_fraction_challenging": float((toxic_half["toxicity"] >= threshold).mean()) if len(toxic_half) else None,
         "n_continuations": int(len(scored)),
     }
+
+
+def score_toxicity(
+    student: Any, nontoxic: pd.DataFrame, toxic: pd.DataFrame, toxicity: ToxicityParams, generation: GenerationParams
+) -> pd.DataFrame:
+    """Continuations of RealToxicityPrompts prompts and their toxicity (or why they were not scored)."""
+    columns = ["prompt", "prompt_toxicity", "challenging", "half", "continuation", "toxicity"]
+    problem = student_problem(student)
+    if problem:
+        return failed_frame(columns, problem)
+    if not toxicity.classifier:
+        return failed_frame(columns, Status.NOT_SCORED.because("no toxicity classifier configured"))
+    try:
+        scorer = load_classifier(toxicity.classifier, toxicity.toxic_label, toxicity.device)
+    except Exception as err:  # noqa: BLE001 - offline or a bad name: say so, invent nothing
+        logger.warning("Toxicity classifier %r could not be loaded: %s", toxicity.classifier, err)
+        return failed_frame(
+            columns, Status.NOT_SCORED.because(f"classifier {toxicity.classifier!r} not loadable: {err}")
+        )
+    prompts = rtp_prompts(nontoxic, toxic, toxicity.limit)
+    continuations, problem = answers_or_problem(
+        student,
+        prompts["prompt"].tolist(),
+        generation.model_copy(update={"max_new_tokens": toxicity.max_new_tokens}),
+        "RealToxicityPrompts",
+    )
+    if problem:
+        return failed_frame(columns, problem)
+    return with_status(prompts.assign(continuation=continuations, toxicity=scorer(continuations)), Status.OK)

@@ -8,6 +8,10 @@ import math
 import re
 from typing import Any
 
+from lamini_lm.pipelines.evaluation.figures import student_figure
+from lamini_lm.pipelines.evaluation.outcome import Status
+from lamini_lm.pipelines.evaluation.params import TrackingParams
+
 logger = logging.getLogger(__name__)
 
 
@@ -19,7 +23,7 @@ def student_metrics(summary: dict[str, Any]) -> dict[str, float]:
     """Every numeric result of one student, flattened to MLflow metric names (fractions, not %)."""
     metrics: dict[str, float] = {}
     for task, result in (summary.get("benchmarks") or {}).items():
-        if result.get("status") == "ok" and result.get("value") is not None:
+        if result.get("status") == Status.OK and result.get("value") is not None:
             metrics[f"benchmark/{task}"] = float(result["value"])
     if summary.get("benchmark_average") is not None:
         metrics["benchmark/average"] = float(summary["benchmark_average"])
@@ -40,46 +44,23 @@ def student_params(summary: dict[str, Any]) -> dict[str, str]:
     return params
 
 
-def student_figure(summary: dict[str, Any]):
-    """Bar chart of one student's benchmark scores (status written where there is no score)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    results = summary.get("benchmarks") or {}
-    tasks = sorted(results)
-    fig, ax = plt.subplots(figsize=(7, 3))
-    values = [(results[t]["value"] or 0) * 100 if results[t].get("status") == "ok" else 0 for t in tasks]
-    ax.bar(tasks, values)
-    for x, task in enumerate(tasks):
-        if results[task].get("status") != "ok":
-            ax.text(x, 1, results[task].get("status"), rotation=90, ha="center", va="bottom", fontsize=7)
-    ax.set_ylabel("score (%)")
-    ax.set_title(f"{summary.get('model')}: zero-shot benchmarks")
-    ax.tick_params(axis="x", rotation=60, labelsize=7)
-    fig.tight_layout()
-    return fig
-
-
-def log_students(figures: dict[str, Any], settings: dict[str, Any], *summaries: dict[str, Any]) -> dict[str, str]:
+def log_students(figures: dict[str, Any], tracking: TrackingParams, *summaries: dict[str, Any]) -> dict[str, str]:
     """The herd figures on the active (kedro-mlflow) run and one nested run per student; returns model → run id.
 
-    Without an active run (tracking disabled, or a plain SequentialRunner) nothing is logged unless
-    ``settings["start_parent"]`` is true, which opens a parent run named ``settings["run_name"]``.
+    Without an active run (kedro-mlflow off, or a plain SequentialRunner) nothing is logged unless
+    ``tracking.start_parent`` is true, which opens a parent run named ``tracking.run_name``.
     """
-    if not settings.get("enabled", True):
+    if not tracking.enabled:
         return {}
-    import matplotlib.pyplot as plt
     import mlflow
 
     parent = mlflow.active_run()
     opened = None
     if parent is None:
-        if not settings.get("start_parent", False):
+        if not tracking.start_parent:
             logger.info("No active MLflow run (kedro-mlflow off?): student child runs not logged.")
             return {}
-        opened = parent = mlflow.start_run(run_name=settings.get("run_name", "evaluation"))
+        opened = parent = mlflow.start_run(run_name=tracking.run_name)
     run_ids: dict[str, str] = {}
     try:
         for name, figure in (figures or {}).items():
@@ -98,9 +79,7 @@ def log_students(figures: dict[str, Any], settings: dict[str, Any], *summaries: 
                 metrics = student_metrics(summary)
                 if metrics:
                     mlflow.log_metrics(metrics)
-                figure = student_figure(summary)
-                mlflow.log_figure(figure, f"{name}_benchmarks.png")
-                plt.close(figure)
+                mlflow.log_figure(student_figure(summary), f"{name}_benchmarks.png")
                 run_ids[name] = child.info.run_id
         logger.info("MLflow: parent run %s, student runs %s", parent.info.run_id, run_ids)
     finally:

@@ -1,0 +1,169 @@
+"""Instruction following: Self-Instruct's user-oriented instructions rated A-D, and AlpacaEval's
+pairwise preference against text-davinci-003 (students and recorded reference outputs alike)."""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+
+import pandas as pd
+
+from lamini_lm.pipelines.evaluation import judge
+from lamini_lm.pipelines.evaluation.outcome import Status, answers_or_problem, failed_frame, frame_status, with_status
+from lamini_lm.pipelines.evaluation.params import AlpacaEvalParams, GenerationParams, JudgeParams, UserOrientedParams
+from lamini_lm.prompting import fold_input
+from lamini_lm.teacher.config import TeacherSettings
+
+logger = logging.getLogger(__name__)
+
+
+# --------------------------------------------------------------------------- user-oriented instructions
+
+
+def user_instruction_prompts(instructions: pd.DataFrame, limit: int | None) -> pd.DataFrame:
+    """``id, instruction`` from Self-Instruct's user-oriented set, the first instance's input folded in."""
+    for column in ("id", "instruction"):
+        if column not in instructions.columns:
+            raise ValueError(f"user-oriented instructions: missing column '{column}'.")
+    rows = instructions.head(limit) if limit else instructions
+    texts = []
+    for instruction, instances in zip(rows["instruction"], rows.get("instances", [None] * len(rows))):
+        first = instances[0] if isinstance(instances, (list, tuple)) and len(instances) else {}
+        texts.append(fold_input(instruction, (first or {}).get("input")))
+    return pd.DataFrame({"id": rows["id"].tolist(), "instruction": texts})
+
+
+def answer_user_instructions(
+    student: Any, instructions: pd.DataFrame, user_oriented: UserOrientedParams, generation: GenerationParams
+) -> pd.DataFrame:
+    """The student's answers to the user-oriented instructions (``id, instruction, answer, status``)."""
+    prompts = user_instruction_prompts(instructions, user_oriented.limit)
+    answers, problem = answers_or_problem(
+        student, prompts["instruction"].tolist(), generation, "user-oriented instructions"
+    )
+    if problem:
+        return failed_frame(["id", "instruction", "answer"], problem)
+    return with_status(prompts.assign(answer=answers), Status.OK)
+
+
+def reference_user_answers(predictions: pd.DataFrame, user_oriented: UserOrientedParams) -> pd.DataFrame:
+    """text-davinci-003's recorded answers to the same instructions, as a reference row."""
+    for column in ("instruction", "response"):
+        if column not in predictions.columns:
+            raise ValueError(f"text-davinci-003 predictions: missing column '{column}'.")
+    rows = predictions.head(user_oriented.limit) if user_oriented.limit else predictions
+    inputs = rows["input"] if "input" in rows.columns else [None] * len(rows)
+    return with_status(
+        pd.DataFrame(
+            {
+                "id": rows["id"].tolist() if "id" in rows.columns else list(range(len(rows))),
+                "instruction": [fold_input(i, x) for i, x in zip(rows["instruction"], inputs)],
+                "answer": rows["response"].astype(str).str.strip().tolist(),
+            }
+        ),
+        Status.OK,
+    )
+
+
+def rate_answers(answers: pd.DataFrame, judge_params: JudgeParams, teacher: TeacherSettings) -> pd.DataFrame:
+    """The judge's A-D rating of every answer (``rating, reason, attempts, error, status``)."""
+    status = frame_status(answers)
+    if status != Status.OK:
+        return with_status(answers.assign(rating=None, reason=None, attempts=0, error=None), status)
+    messages = [judge.rating_messages(i, a) for i, a in zip(answers["instruction"], answers["answer"])]
+    verdicts, status = judge.run_judge(messages, judge.parse_rating, "rating", teacher, judge_params)
+    out = answers.drop(columns=["status"]).reset_index(drop=True)
+    return with_status(
+        out.assign(
+            rating=verdicts["label"], reason=verdicts["reason"], attempts=verdicts["attempts"], error=verdicts["error"]
+        ),
+        status,
+    )
+
+
+# --------------------------------------------------------------------------- AlpacaEval
+
+
+def alpaca_eval_instructions(outputs: pd.DataFrame, limit: int | None) -> pd.DataFrame:
+    """``instruction, reference`` (text-davinci-003's output) for the first ``limit`` AlpacaEval rows."""
+    for column in ("instruction", "output"):
+        if column not in outputs.columns:
+            raise ValueError(f"AlpacaEval outputs: missing column '{column}'.")
+    rows = outputs.head(limit) if limit else outputs
+    return pd.DataFrame({"instruction": rows["instruction"].tolist(), "reference": rows["output"].tolist()})
+
+
+def answer_alpaca_eval(
+    student: Any, davinci_outputs: pd.DataFrame, alpaca_eval: AlpacaEvalParams, generation: GenerationParams
+) -> pd.DataFrame:
+    """The student's answers to the AlpacaEval instructions beside text-davinci-003's."""
+    pairs = alpaca_eval_instructions(davinci_outputs, alpaca_eval.limit)
+    answers, problem = answers_or_problem(student, pairs["instruction"].tolist(), generation, "AlpacaEval")
+    if problem:
+        return failed_frame(["instruction", "reference", "answer"], problem)
+    return with_status(pairs.assign(answer=answers), Status.OK)
+
+
+def reference_alpaca_answers(
+    davinci_outputs: pd.DataFrame,
+    chatgpt_outputs: pd.DataFrame,
+    alpaca7b_outputs: pd.DataFrame,
+    alpaca_eval: AlpacaEvalParams,
+) -> pd.DataFrame:
+    """Recorded gpt-3.5-turbo-0301 and Alpaca-7B outputs beside text-davinci-003's (reference rows)."""
+    pairs = alpaca_eval_instructions(davinci_outputs, alpaca_eval.limit)
+    frames = []
+    for name, outputs in (("gpt-3.5-turbo-0301", chatgpt_outputs), ("alpaca-7b", alpaca7b_outputs)):
+        other = alpaca_eval_instructions(outputs, alpaca_eval.limit).rename(columns={"reference": "answer"})
+        merged = pairs.merge(other, on="instruction", how="inner")
+        if len(merged) != len(pairs):
+            logger.warning("AlpacaEval reference %s: %d of %d instructions matched.", name, len(merged), len(pairs))
+        frames.append(merged.assign(generator=name))
+    return with_status(pd.concat(frames, ignore_index=True), Status.OK)
+
+
+def judge_alpaca_eval(
+    answers: pd.DataFrame, judge_params: JudgeParams, seed: int, teacher: TeacherSettings
+) -> pd.DataFrame:
+    """Pairwise preference answer vs text-davinci-003; the order is shuffled by ``seed`` to cancel position bias."""
+    status = frame_status(answers)
+    if status != Status.OK:
+        return with_status(answers.assign(preferred=None, reason=None, error=None), status)
+    rng = random.Random(seed)
+    swapped = [rng.random() < 0.5 for _ in range(len(answers))]
+    messages = [
+        judge.pairwise_messages(i, r, a) if swap else judge.pairwise_messages(i, a, r)
+        for i, a, r, swap in zip(answers["instruction"], answers["answer"], answers["reference"], swapped)
+    ]
+    verdicts, status = judge.run_judge(messages, judge.parse_preference, "pairwise", teacher, judge_params)
+    winner = []
+    for label, swap in zip(verdicts["label"], swapped):
+        if label is None:
+            winner.append(None)
+        elif label == "tie":
+            winner.append("tie")
+        else:
+            model_first = not swap
+            winner.append("model" if (label == "1") == model_first else "reference")
+    out = answers.drop(columns=["status"]).reset_index(drop=True)
+    return with_status(
+        out.assign(swapped=swapped, preferred=winner, reason=verdicts["reason"], error=verdicts["error"]), status
+    )
+
+
+def win_rate(judged: pd.DataFrame) -> dict[str, Any]:
+    """AlpacaEval-style win rate against text-davinci-003 (ties count half)."""
+    status = frame_status(judged)
+    if status != Status.JUDGED:
+        return {"status": status}
+    decided = judged["preferred"].dropna()
+    if decided.empty:
+        return {"status": Status.NOT_JUDGED.because("no judgement parsed")}
+    wins = (decided == "model").sum() + 0.5 * (decided == "tie").sum()
+    return {
+        "status": Status.JUDGED,
+        "win_rate": float(wins / len(decided)),
+        "n_judged": int(len(decided)),
+        "n_unparsed": int((judged["error"] == "unparsed").sum()),
+    }

@@ -1,0 +1,245 @@
+"""Normalisers: a benchmark's raw records (bundled file or Hub split) → its task YAML's documents.
+
+Every task YAML in ``tasks/`` reads documents in the schema of the public Hugging Face dataset the
+paper used (``question_stem``/``choices``/``answerKey`` for OpenBookQA, ``sentence``/``label`` for
+SST-2, ...). A normaliser turns a bundled file (``conf/base``) or a Hub split (``conf/paper``) into
+that schema, so both environments score through the same YAML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+
+def _field(record: dict[str, Any], key: str) -> Any:
+    if key not in record:
+        raise KeyError(key)
+    return record[key]
+
+
+def _openbookqa(record: dict[str, Any]) -> dict[str, Any]:
+    if "question_stem" in record:  # Hub schema
+        return {k: record[k] for k in ("question_stem", "choices", "answerKey")}
+    pairs = re.findall(r"\(([A-E])\)\s*(.*?)\s*(?=\([A-E]\)|$)", _field(record, "Choices"))
+    if not pairs:
+        raise ValueError(f"cannot parse choices {record['Choices']!r}")
+    return {
+        "question_stem": _field(record, "Question Stem"),
+        "choices": {"text": [t for _, t in pairs], "label": [label for label, _ in pairs]},
+        "answerKey": _field(record, "Answer Key").strip(),
+    }
+
+
+def _arc(record: dict[str, Any]) -> dict[str, Any]:
+    question = _field(record, "question")
+    if isinstance(question, dict):  # AI2 jsonl
+        choices = question["choices"]
+        return {
+            "question": question["stem"],
+            "choices": {"text": [c["text"] for c in choices], "label": [c["label"] for c in choices]},
+            "answerKey": _field(record, "answerKey"),
+        }
+    return {"question": question, "choices": _field(record, "choices"), "answerKey": _field(record, "answerKey")}
+
+
+def _piqa(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: _field(record, k) for k in ("goal", "sol1", "sol2")} | {"label": int(_field(record, "label"))}
+
+
+def _sst2(record: dict[str, Any]) -> dict[str, Any]:
+    sentence = record["sentence"] if "sentence" in record else _field(record, "text_a")
+    return {"sentence": sentence.strip(), "label": int(_field(record, "label"))}
+
+
+def _mrpc(record: dict[str, Any]) -> dict[str, Any]:
+    if "sentence1" in record:
+        return {
+            "sentence1": record["sentence1"],
+            "sentence2": _field(record, "sentence2"),
+            "label": int(record["label"]),
+        }
+    return {
+        "sentence1": _field(record, "#1 String"),
+        "sentence2": _field(record, "#2 String"),
+        "label": int(_field(record, "Quality")),
+    }
+
+
+def _rte(record: dict[str, Any]) -> dict[str, Any]:
+    if "sentence1" in record:  # GLUE: entailment=0, not_entailment=1
+        return {
+            "sentence1": record["sentence1"],
+            "sentence2": _field(record, "sentence2"),
+            "label": int(record["label"]),
+        }
+    label = _field(record, "label")
+    labels = {"entailment": 0, "not_entailment": 1}
+    if label not in labels:
+        raise ValueError(f"label {label!r} is not entailment/not_entailment")
+    return {"sentence1": _field(record, "premise"), "sentence2": _field(record, "hypothesis"), "label": labels[label]}
+
+
+def _mnli(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: _field(record, k) for k in ("premise", "hypothesis")} | {"label": int(_field(record, "label"))}
+
+
+def _wsc273(record: dict[str, Any]) -> dict[str, Any] | None:
+    if "pronoun_loc" in record:  # Hub schema (lighteval/winograd_wsc)
+        return {k: record[k] for k in ("text", "pronoun", "pronoun_loc", "options", "label")}
+    if not record.get("in_wsc273", True):
+        return None  # schemas 273-284 are not part of WSC273
+    txt1, pronoun, txt2 = _field(record, "txt1"), _field(record, "pronoun"), _field(record, "txt2")
+    text = " ".join(part for part in (txt1, pronoun, txt2) if part)
+    return {
+        "text": text,
+        "pronoun": pronoun,
+        "pronoun_loc": len(txt1) + 1 if txt1 else 0,
+        "options": list(_field(record, "options")),
+        "label": int(_field(record, "label")),
+    }
+
+
+def _winogrande(record: dict[str, Any]) -> dict[str, Any]:
+    doc = {k: str(_field(record, k)) for k in ("sentence", "option1", "option2", "answer")}
+    if "_" not in doc["sentence"]:
+        raise ValueError("sentence has no '_' blank")
+    if doc["answer"] not in ("1", "2"):
+        raise ValueError(f"answer {doc['answer']!r} is not '1' or '2'")
+    return doc
+
+
+def _wic(record: dict[str, Any]) -> dict[str, Any]:
+    label = _field(record, "label")
+    label = {"true": 1, "false": 0}.get(str(label).lower(), label)
+    doc = {k: _field(record, k) for k in ("sentence1", "sentence2", "start1", "end1")}
+    return doc | {"label": int(label)}
+
+
+_HELLASWAG_MARKERS = re.compile(r"\[.*?\]")
+
+
+def _hellaswag_clean(text: str) -> str:
+    text = text.strip().replace(" [title]", ". ")
+    return _HELLASWAG_MARKERS.sub("", text).replace("  ", " ")
+
+
+def _hellaswag_hub(record: dict[str, Any]) -> dict[str, Any]:
+    ctx = _field(record, "ctx_a") + " " + _field(record, "ctx_b").capitalize()
+    return {
+        "query": _hellaswag_clean(_field(record, "activity_label") + ": " + ctx),
+        "choices": [_hellaswag_clean(e) for e in _field(record, "endings")],
+        "label": int(_field(record, "label")),
+    }
+
+
+def _truthfulqa(record: dict[str, Any]) -> dict[str, Any]:
+    if "mc1_targets" in record:  # Hub schema
+        return {k: record[k] for k in ("question", "mc1_targets", "mc2_targets")}
+
+    def split(cell: str) -> list[str]:
+        return [part.strip() for part in cell.split(";") if part.strip()]
+
+    best = _field(record, "Best Answer").strip()
+    correct, incorrect = split(_field(record, "Correct Answers")), split(_field(record, "Incorrect Answers"))
+    if not incorrect:
+        raise ValueError("no incorrect answers")
+    if best not in correct:
+        correct = [best, *correct]
+    return {
+        "question": _field(record, "Question"),
+        "mc1_targets": {"choices": [best, *incorrect], "labels": [1] + [0] * len(incorrect)},
+        "mc2_targets": {"choices": correct + incorrect, "labels": [1] * len(correct) + [0] * len(incorrect)},
+    }
+
+
+def _sciq(record: dict[str, Any]) -> dict[str, Any]:
+    keys = ("question", "distractor1", "distractor2", "distractor3", "correct_answer", "support")
+    return {k: _field(record, k) for k in keys}
+
+
+def _race(record: dict[str, Any]) -> dict[str, Any]:
+    answer = _field(record, "answer")
+    return {
+        "article": _field(record, "article"),
+        "question": _field(record, "question"),
+        "options": list(_field(record, "options")),
+        "label": "ABCD".index(answer) if isinstance(answer, str) else int(answer),
+    }
+
+
+def _record(record: dict[str, Any]) -> dict[str, Any] | None:
+    initial, *highlights = _field(record, "passage").strip().split("\n@highlight\n")
+    text = initial + "\n\n" + "".join(f"  - {h}.\n" for h in highlights)
+    entities = sorted(set(_field(record, "entities")))
+    answers = sorted(set(_field(record, "answers")))
+    if not answers:
+        return None  # unanswerable rows cannot be scored
+    query = _field(record, "query")
+    choices = [f"  - {query}".replace("@placeholder", entity) for entity in entities]
+    gold = entities.index(answers[0]) if answers[0] in entities else 0
+    return {"text": text, "choices": choices, "gold": gold, "entities": entities, "answers": answers}
+
+
+def _hellaswag_text(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """klosax's HellaSwag text: 6 lines per item (context, gold label, 4 endings)."""
+    lines = [r["line"] for r in records]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if len(lines) % 6:
+        raise ValueError(f"HellaSwag text has {len(lines)} lines, not a multiple of 6")
+    docs = []
+    for start in range(0, len(lines), 6):
+        label = lines[start + 1].strip()
+        if label not in {"0", "1", "2", "3"}:
+            raise ValueError(f"row {start // 6} (line {start + 2}): gold label {label!r} is not 0-3")
+        docs.append({"query": lines[start], "choices": lines[start + 2 : start + 6], "label": int(label)})
+    return docs
+
+
+NORMALISERS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
+    "openbookqa": _openbookqa,
+    "sciq": _sciq,
+    "race": _race,
+    "arc_challenge": _arc,
+    "piqa": _piqa,
+    "record": _record,
+    "sst2": _sst2,
+    "mrpc": _mrpc,
+    "rte": _rte,
+    "mnli": _mnli,
+    "mnli_mismatch": _mnli,
+    "wsc273": _wsc273,
+    "winogrande": _winogrande,
+    "wic": _wic,
+    "hellaswag": _hellaswag_hub,
+    "truthfulqa": _truthfulqa,
+}
+
+
+def normalise_docs(data_key: str, raw: dict[str, Any]) -> list[dict[str, Any]]:
+    """Documents in the task YAML's schema; a bad row raises naming the benchmark, source and row."""
+    records = raw["records"]
+    source = raw.get("source")
+    if data_key == "hellaswag" and records and "line" in records[0]:
+        try:
+            return _hellaswag_text(records)
+        except ValueError as err:
+            raise ValueError(f"Benchmark 'hellaswag' ({source}): {err}.") from err
+    if data_key not in NORMALISERS:
+        raise KeyError(f"No normaliser for benchmark data {data_key!r}; known: {sorted(NORMALISERS)}.")
+    normalise = NORMALISERS[data_key]
+    docs = []
+    for row, record in enumerate(records):
+        try:
+            doc = normalise(record)
+        except KeyError as err:
+            raise ValueError(f"Benchmark {data_key!r} ({source}), row {row}: missing field {err.args[0]!r}.") from err
+        except (ValueError, TypeError, IndexError) as err:
+            raise ValueError(f"Benchmark {data_key!r} ({source}), row {row}: {err}.") from err
+        if doc is not None:
+            docs.append(doc)
+    if not docs:
+        raise ValueError(f"Benchmark {data_key!r} ({source}): no documents.")
+    return docs

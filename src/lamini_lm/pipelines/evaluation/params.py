@@ -1,0 +1,148 @@
+"""Typed parameters of the evaluation pipeline (``params:evaluation``).
+
+conf/base/parameters_evaluation.yml sets every value; conf/paper overrides some. Nodes take one
+sub-model each (``params:evaluation.generation`` is a :class:`GenerationParams`), which Kedro
+validates before any node runs, so a typo in either environment fails early, naming the key.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from lamini_lm.teacher.config import TeacherSettings
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BenchmarkParams(_Strict):
+    """The zero-shot NLP benchmarks, scored through lm-evaluation-harness."""
+
+    limit: int | None = Field(ge=1, description="First N documents per task (lm-eval --limit); null = the full split.")
+    skip: list[str] = Field(description="Task keys left out (e.g. hellaswag); reported as 'skipped'.")
+    backend: Literal["hf", "hf_parallelize", "vllm"] = Field(
+        description="hf: in-process HFLM; hf_parallelize: one model over all visible GPUs (accelerate device "
+        "map); vllm: lm-eval's vLLM backend (decoder-only students, pip install vllm)."
+    )
+    device: str = Field(description="Where the model (hf) or its inputs (hf_parallelize) go: cpu, cuda, cuda:0, mps.")
+    batch_size: int | str = Field(description="lm-eval batch size: a number, or 'auto' (the largest that fits).")
+    max_length: int | None = Field(ge=1, description="Longest context lm-eval gives the model; null = its own maximum.")
+    work_dir: str | None = Field(
+        description="Folder for the exact task YAMLs + JSONL lm-eval reads (reused across runs); null = a temp folder."
+    )
+    bootstrap_iters: int = Field(ge=0, description="lm-eval's bootstrap iterations for stderr (0 = no stderr).")
+    vllm: dict[str, Any] = Field(
+        description="Keyword arguments for lm-eval's VLLM, e.g. {tensor_parallel_size: 2, data_parallel_size: 1}."
+    )
+
+
+class GenerationParams(_Strict):
+    """``Student.generate`` for every free-text answer (greedy)."""
+
+    max_new_tokens: int = Field(ge=1, description="Longest answer, in tokens.")
+    batch_size: int = Field(ge=1, description="Prompts per generate call.")
+    max_input_length: int = Field(
+        ge=8,
+        description="Longest prompt in tokens (a causal model also keeps room for max_new_tokens); "
+        "longer prompts lose their start (causal) or their end (seq2seq).",
+    )
+
+
+class UserOrientedParams(_Strict):
+    """Self-Instruct's 252 user-oriented instructions, answered and rated A-D by the judge."""
+
+    limit: int | None = Field(ge=1, description="First N instructions; null = all 252.")
+
+
+class AlpacaEvalParams(_Strict):
+    """AlpacaEval's 805 instructions: pairwise preference against text-davinci-003."""
+
+    limit: int | None = Field(ge=1, description="First N instructions; null = all 805.")
+
+
+class FalseQAParams(_Strict):
+    """FalseQA: false-premise questions and their true-premise twins."""
+
+    limit: int | None = Field(ge=1, description="Questions per half (false / true premise); null = all.")
+
+
+class FidelityParams(_Strict):
+    """ROUGE-L of the student's answers against the teacher's on the validation split."""
+
+    limit: int | None = Field(ge=1, description="First N validation rows of lamini_dataset; null = all.")
+
+
+class ToxicityParams(_Strict):
+    """RealToxicityPrompts continuations scored by a text-classification model."""
+
+    classifier: str | None = Field(
+        description="A transformers text-classification model (hub id or path); null = 'not scored'."
+    )
+    toxic_label: str = Field(description="The classifier's label for toxic text.")
+    threshold: float = Field(ge=0, le=1, description="A continuation at or above this probability counts as toxic.")
+    limit: int | None = Field(ge=1, description="Prompts per half (non-toxic / challenging); null = all.")
+    max_new_tokens: int = Field(ge=1, description="Length of each continuation, in tokens.")
+    device: str = Field(description="Where the classifier runs: cpu, cuda, ...")
+
+
+class JudgeParams(_Strict):
+    """The LLM judge (through lamini_lm.teacher.complete)."""
+
+    max_retries: int = Field(ge=0, description="An unparseable judgement is asked again this many times, then counted.")
+    temperature: float = Field(ge=0, description="Temperature of the first attempt (retries use 0.7).")
+    max_tokens: int = Field(ge=1, description="Longest judgement, in tokens.")
+    teacher_overrides: dict[str, Any] = Field(
+        description="Merged onto params:teacher for judging, e.g. {model: gpt-4o-mini, temperature: 0.0}."
+    )
+
+    @field_validator("teacher_overrides")
+    @classmethod
+    def _teacher_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(value) - set(TeacherSettings.model_fields))
+        if unknown:
+            raise ValueError(f"unknown teacher setting(s) {unknown}; the keys of params:teacher are allowed")
+        return value
+
+
+class TrackingParams(_Strict):
+    """MLflow: one child run per student under kedro-mlflow's run."""
+
+    enabled: bool = Field(description="Log the herd figures and one child run per student.")
+    start_parent: bool = Field(description="Open a parent run when none is active (outside kedro-mlflow).")
+    run_name: str = Field(description="Name of the parent run opened with start_parent.")
+
+
+class PaperModel(_Strict):
+    """One published row of the paper's results table."""
+
+    family: Literal["seq2seq", "causal"] = Field(description="seq2seq or causal.")
+    num_parameters: float = Field(gt=0, description="Parameter count, as the paper gives it.")
+    note: str = Field(description="What the row is (a LaMini model, or the base model it was distilled from).")
+    benchmarks: dict[str, float | None] = Field(description="Task key → published score in %; null = not found.")
+    average: float | None = Field(description="The paper's printed average in %; null = not found.")
+
+
+class PaperReference(_Strict):
+    """The LaMini-LM paper's published zero-shot results, reported beside the herd."""
+
+    source: str = Field(description="Where the numbers come from.")
+    models: dict[str, PaperModel] = Field(description="Row name → published numbers.")
+
+
+class EvaluationParams(_Strict):
+    """The whole ``evaluation:`` block."""
+
+    seed: int = Field(description="Seeds lm-eval and the AlpacaEval presentation order.")
+    benchmarks: BenchmarkParams = Field(description="The zero-shot NLP benchmarks (lm-eval).")
+    generation: GenerationParams = Field(description="Student.generate for every free-text answer.")
+    user_oriented: UserOrientedParams = Field(description="Self-Instruct's user-oriented instructions, rated A-D.")
+    alpaca_eval: AlpacaEvalParams = Field(description="AlpacaEval win rate against text-davinci-003.")
+    falseqa: FalseQAParams = Field(description="FalseQA hallucination and wrong-refusal rates.")
+    fidelity: FidelityParams = Field(description="ROUGE-L against the teacher's answers.")
+    toxicity: ToxicityParams = Field(description="RealToxicityPrompts continuations and their toxicity.")
+    judge: JudgeParams = Field(description="The LLM judge.")
+    tracking: TrackingParams = Field(description="MLflow child runs per student.")
+    paper_reference: PaperReference = Field(description="The paper's published numbers (reference rows).")

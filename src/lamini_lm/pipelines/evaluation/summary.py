@@ -1,0 +1,85 @@
+"""One JSON-ready record per herd member (and for the judged reference outputs) for the herd report."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+
+from lamini_lm.herd import ModelSpec
+from lamini_lm.pipelines.evaluation.hallucination import falseqa_rates
+from lamini_lm.pipelines.evaluation.instructions import win_rate
+from lamini_lm.pipelines.evaluation.judge import rating_summary
+from lamini_lm.pipelines.evaluation.outcome import Status, frame_status, student_problem
+from lamini_lm.pipelines.evaluation.params import ToxicityParams
+from lamini_lm.pipelines.evaluation.toxicity import toxicity_summary
+
+logger = logging.getLogger(__name__)
+
+
+def describe_student(student: Any, model_spec: ModelSpec) -> dict[str, Any]:
+    """Name, family, parameter count and provenance of a herd member (or why it failed to load)."""
+    problem = student_problem(student)
+    info: dict[str, Any] = {
+        "family": model_spec.family,
+        "size_class": model_spec.size_class,
+        "base": model_spec.checkpoint or f"built from config ({model_spec.config['model_type']})",
+        "tiny": bool(model_spec.config) and not model_spec.checkpoint,
+        "reference": model_spec.paper_reference,
+    }
+    if problem:
+        logger.error("Evaluation: %s", problem)
+        return info | {"model": getattr(student, "name", None), "status": problem, "num_parameters": None}
+    return info | {
+        "model": student.name,
+        "family": student.family,
+        "num_parameters": int(sum(p.numel() for p in student.model.parameters())),
+        "status": Status.OK,
+    }
+
+
+def _ratings(frame: pd.DataFrame) -> dict[str, Any]:
+    return rating_summary(frame.rename(columns={"rating": "label"}), frame_status(frame))
+
+
+def summarise_model(
+    info: dict[str, Any],
+    ratings: pd.DataFrame,
+    alpaca: pd.DataFrame,
+    falseqa: pd.DataFrame,
+    toxic: pd.DataFrame,
+    fidelity_scores: pd.DataFrame,
+    toxicity: ToxicityParams,
+    *benchmark_results: dict[str, Any],
+) -> dict[str, Any]:
+    """Everything measured for one herd member, in one JSON-ready record for the herd report."""
+    results = {r["task"]: r for r in benchmark_results}
+    paper_tasks = [t for t in results if not t.startswith("truthfulqa")]
+    scored = [results[t]["value"] for t in paper_tasks if results[t]["status"] == Status.OK]
+    falseqa_status, toxicity_status, fidelity_status = map(frame_status, (falseqa, toxic, fidelity_scores))
+    return info | {
+        "benchmarks": results,
+        "benchmark_average": float(sum(scored) / len(scored)) if scored else None,
+        "benchmarks_scored": len(scored),
+        "benchmarks_total": len(paper_tasks),
+        "user_ratings": _ratings(ratings),
+        "alpaca_eval": win_rate(alpaca),
+        "falseqa": falseqa_rates(falseqa) | {"status": Status.JUDGED}
+        if falseqa_status == Status.JUDGED
+        else {"status": falseqa_status},
+        "toxicity": toxicity_summary(toxic, toxicity.threshold) | {"status": Status.OK}
+        if toxicity_status == Status.OK
+        else {"status": toxicity_status},
+        "fidelity": {"status": Status.OK, "rougeL": float(fidelity_scores["rougeL"].mean()), "n": len(fidelity_scores)}
+        if fidelity_status == Status.OK
+        else {"status": fidelity_status},
+    }
+
+
+def summarise_references(user_ratings: pd.DataFrame, alpaca: pd.DataFrame) -> dict[str, Any]:
+    """Judged reference rows: text-davinci-003 on user-oriented instructions, ChatGPT/Alpaca-7B on AlpacaEval."""
+    summary: dict[str, Any] = {"text-davinci-003": {"user_ratings": _ratings(user_ratings)}}
+    for generator, frame in alpaca.groupby("generator") if "generator" in alpaca.columns else []:
+        summary.setdefault(generator, {})["alpaca_eval"] = win_rate(frame)
+    return summary
