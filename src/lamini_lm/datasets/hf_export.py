@@ -7,10 +7,20 @@ from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lamini_lm.datasets.atomic import atomic_directory_write
 
 logger = logging.getLogger(__name__)
+
+
+class HubTarget(BaseModel):
+    """Where ``push_to_hub`` uploads the export: a dataset repository, private unless said otherwise."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    repo_id: str = Field(description="The hub dataset repository, e.g. you/lamini-dataset.")
+    private: bool = Field(True, description="Create the repository private.")
 
 
 def _write_parquet(dataset: Any, path: Path) -> None:
@@ -45,16 +55,17 @@ class HFDatasetExport(AbstractDataset[dict[str, Any], Any]):
         push_to_hub: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
-        if push_to_hub and ("repo_id" not in push_to_hub or set(push_to_hub) - {"repo_id", "private"}):
+        try:
+            self._push = HubTarget.model_validate(push_to_hub) if push_to_hub else None
+        except ValidationError as exc:
             raise DatasetError(
-                f"HFDatasetExport({path}): push_to_hub takes {{repo_id, private}}; got {sorted(push_to_hub)}."
-            )
+                f"HFDatasetExport({path}): push_to_hub takes {{repo_id, private}}; got {push_to_hub!r} ({exc})."
+            ) from None
         self._path = Path(path)
-        self._push = push_to_hub or None
         self.metadata = metadata
 
     def _describe(self) -> dict[str, Any]:
-        return {"path": str(self._path), "push_to_hub": self._push}
+        return {"path": str(self._path), "push_to_hub": self._push.model_dump() if self._push else None}
 
     def load(self) -> Any:
         import datasets
@@ -75,9 +86,9 @@ class HFDatasetExport(AbstractDataset[dict[str, Any], Any]):
 
         atomic_directory_write(self._path, write)
         if self._push:
-            repo_id = self._push["repo_id"]
+            repo_id = self._push.repo_id
             logger.info("Pushing the dataset to the hub as %s.", repo_id)
-            dataset.push_to_hub(repo_id, private=bool(self._push.get("private", True)))
+            dataset.push_to_hub(repo_id, private=self._push.private)
             from huggingface_hub import HfApi
 
             HfApi().upload_file(

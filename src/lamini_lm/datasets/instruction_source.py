@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 from kedro.io import AbstractDataset, DatasetError
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from lamini_lm.datasets.json_records import read_json_records
 
@@ -25,9 +25,9 @@ class HubSource(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    path: str
-    name: str | None = None
-    split: str = "train"
+    path: str = Field(description="The hub dataset, e.g. tatsu-lab/alpaca.")
+    name: str | None = Field(None, description="Its configuration name, if it has several.")
+    split: str = Field("train", description="The split to read.")
 
 
 class InstructionSourceDataset(AbstractDataset[None, "pd.DataFrame | None"]):
