@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "01_raw"
 sys.path.insert(0, str(ROOT / "src"))
 
+from lamini_lm.datasets.json_records import read_json_records  # noqa: E402
 from lamini_lm.pipelines.instruction_generation import dedup  # noqa: E402
 
 SYNONYMS = {
@@ -87,18 +88,14 @@ def load_bases() -> tuple[list[str], list[str]]:
     from lamini_lm.pipelines.instruction_generation.nodes import MAINTENANCE_PATTERNS
 
     texts: list[str] = []
-    for line in (RAW / "seeds/self_instruct_seed_tasks.jsonl").read_text(encoding="utf-8").splitlines():
-        texts.append(json.loads(line)["instruction"])
-    for row in json.loads((RAW / "distilled/alpaca/alpaca_data_first1727_text-davinci-003.json").read_text()):
+    texts += [row["instruction"] for row in read_json_records(RAW / "seeds/self_instruct_seed_tasks.jsonl")[0]]
+    for row in read_json_records(RAW / "distilled/alpaca/alpaca_data_first1727_text-davinci-003.json")[0]:
         texts.append(row["instruction"] + (f' "{row["input"]}"' if row["input"] else ""))
-    for line in (RAW / "sources/p3/t0_train_sample.jsonl").read_text(encoding="utf-8").splitlines():
-        texts.append(json.loads(line)["prompt"].strip())
-    for line in (
-        (RAW / "distilled/lamini/lamini_instruction_10k_fmengine.jsonl").read_text(encoding="utf-8").splitlines()
-    ):
-        texts.append(json.loads(line)["text"].split("\nResponse: ", 1)[0])
-    for row in json.loads((RAW / "distilled/alpaca_eval/gpt-3.5-turbo-0301_model_outputs.json").read_text()):
-        texts.append(row["instruction"])
+    texts += [row["prompt"].strip() for row in read_json_records(RAW / "sources/p3/t0_train_sample.jsonl")[0]]
+    lamini = read_json_records(RAW / "distilled/lamini/lamini_instruction_10k_fmengine.jsonl")[0]
+    texts += [row["text"].split("\nResponse: ", 1)[0] for row in lamini]
+    alpaca_eval = read_json_records(RAW / "distilled/alpaca_eval/gpt-3.5-turbo-0301_model_outputs.json")[0]
+    texts += [row["instruction"] for row in alpaca_eval]
     pattern = re.compile("|".join(MAINTENANCE_PATTERNS), re.I)
     topics = [
         t.strip()

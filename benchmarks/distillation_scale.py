@@ -44,13 +44,16 @@ import pandas as pd  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from lamini_lm.datasets.distilled_records import DistilledRecordsDataset  # noqa: E402
+from lamini_lm.datasets.hf_export import HFDatasetExport  # noqa: E402
+from lamini_lm.parameters import load_parameters  # noqa: E402
 from lamini_lm.pipelines.distillation import analysis  # noqa: E402
 from lamini_lm.pipelines.distillation.assemble import assemble_lamini_dataset  # noqa: E402
 from lamini_lm.pipelines.distillation.cleaning import clean_teacher_answers  # noqa: E402
-from lamini_lm.pipelines.distillation.datasets import DistilledRecordsDataset, HFDatasetExport  # noqa: E402
 from lamini_lm.pipelines.distillation.export import export_hf_dataset  # noqa: E402
 from lamini_lm.pipelines.distillation.imports import import_published  # noqa: E402
 from lamini_lm.pipelines.distillation.nodes import build_requests  # noqa: E402
+from lamini_lm.pipelines.distillation.params import DistillationParams  # noqa: E402
 
 SOURCES = [
     "alpaca",
@@ -62,20 +65,9 @@ SOURCES = [
     "generated_flan",
 ]
 RAW = ROOT / "data" / "01_raw" / "distilled"
-LAMINI = {
-    "name": "lamini",
-    "format": "fmengine_text",
-    "separator": "\nResponse: ",
-    "instruction_source": "lamini_sample",
-    "teacher_model": "gpt-3.5-turbo",
-}
-ALPACA = {
-    "name": "alpaca",
-    "format": "alpaca",
-    "instruction_source": "alpaca",
-    "teacher_model": "text-davinci-003",
-    "drop_responses": ["<nooutput>"],
-}
+PARAMS = DistillationParams.model_validate(
+    load_parameters("base")["distillation"]
+)  # conf/base, as `kedro run` reads it
 
 
 def _rss_bytes() -> int:
@@ -112,10 +104,12 @@ class Meter:
 
 def real_pairs() -> pd.DataFrame:
     lamini = import_published(
-        DistilledRecordsDataset(filepath=str(RAW / "lamini/lamini_instruction_10k_fmengine.jsonl")).load(), LAMINI
+        DistilledRecordsDataset(filepath=str(RAW / "lamini/lamini_instruction_10k_fmengine.jsonl")).load(),
+        PARAMS.imports["lamini"],
     )
     alpaca = import_published(
-        DistilledRecordsDataset(filepath=str(RAW / "alpaca/alpaca_data_first1727_text-davinci-003.json")).load(), ALPACA
+        DistilledRecordsDataset(filepath=str(RAW / "alpaca/alpaca_data_first1727_text-davinci-003.json")).load(),
+        PARAMS.imports["alpaca"],
     )
     return pd.concat([lamini, alpaca], ignore_index=True)
 
@@ -164,19 +158,7 @@ def simulate_results(requests: pd.DataFrame, responses: pd.Series, seed: int = 1
     )
 
 
-def load_params() -> dict:
-    from kedro.config import OmegaConfigLoader
-
-    loader = OmegaConfigLoader(
-        str(ROOT / "conf"),
-        base_env="base",
-        default_run_env="base",
-        config_patterns={"parameters": ["parameters_distillation*"]},
-    )
-    return loader["parameters"]["distillation"]
-
-
-def run_chain(rows: int, base: pd.DataFrame, params: dict, out_dir: Path) -> list[dict]:
+def run_chain(rows: int, base: pd.DataFrame, params: DistillationParams, out_dir: Path) -> list[dict]:
     figures: list[dict] = []
 
     def step(name: str, fn, *args):
@@ -198,12 +180,12 @@ def run_chain(rows: int, base: pd.DataFrame, params: dict, out_dir: Path) -> lis
         }
     )
     first = ~pool["instruction"].str.strip().duplicated().to_numpy()
-    settings = {**params["requests"], "limit": None}
+    settings = params.requests.model_copy(update={"limit": None})
     requests = step("build_requests", build_requests, pool, settings)
     del pool, tags
     results = simulate_results(requests, responses[first])
     teacher_pairs, log, report = step(
-        "clean_teacher_answers", clean_teacher_answers, requests, results, params["cleaning"]
+        "clean_teacher_answers", clean_teacher_answers, requests, results, params.cleaning
     )
     print(f"    cleaning: kept {report['kept']:,}, dropped {report['dropped_by_reason']}")
     del requests, results, log
@@ -219,32 +201,32 @@ def run_chain(rows: int, base: pd.DataFrame, params: dict, out_dir: Path) -> lis
     gc.collect()
     records = step("load jsonl (DistilledRecords)", lambda: DistilledRecordsDataset(filepath=str(jsonl)).load())
     jsonl.unlink()
-    imported = step("import_published", import_published, records, LAMINI)
+    imported = step("import_published", import_published, records, params.imports["lamini"])
     del imported, records
     gc.collect()
     published = real_pairs()
     dataset = step(
-        "assemble_lamini_dataset (+splits)", assemble_lamini_dataset, params["assemble"], teacher_pairs, published
+        "assemble_lamini_dataset (+splits)", assemble_lamini_dataset, params.assemble, teacher_pairs, published
     )
     del teacher_pairs
     target = out_dir / f"export_{rows}"
     step(
         "export_hf_dataset (+save)",
         lambda: HFDatasetExport(path=str(target)).save(
-            export_hf_dataset(dataset, {**params["export"], "date": "2026-01-01"})
+            export_hf_dataset(dataset, params.export.model_copy(update={"date": "2026-01-01"}))
         ),
     )
     size = sum(p.stat().st_size for p in target.rglob("*") if p.is_file())
     print(f"    export: {size / 2**20:,.0f} MiB on disk")
     shutil.rmtree(target)
     step("source_counts", lambda: analysis.source_counts(dataset))
-    step("token_lengths (sample)", lambda: analysis.token_lengths(dataset, params["analysis"]))
+    step("token_lengths (sample)", lambda: analysis.token_lengths(dataset, params.analysis))
     embeddings = step(
         "embed_instructions (sample)",
-        lambda: analysis.embed_instructions(dataset, {**params["analysis"], "progress": False}),
+        lambda: analysis.embed_instructions(dataset, params.analysis.model_copy(update={"progress": False})),
     )
-    step("plot_projection (t-SNE)", lambda: analysis.plot_projection(embeddings, params["analysis"]))
-    step("diversity_scores", lambda: analysis.diversity_scores(embeddings, dataset, params["analysis"]))
+    step("plot_projection (t-SNE)", lambda: analysis.plot_projection(embeddings, params.analysis))
+    step("diversity_scores", lambda: analysis.diversity_scores(embeddings, dataset, params.analysis))
     return figures
 
 
@@ -257,7 +239,7 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()}; CPUs: {os.cpu_count()}")
     import sentence_transformers  # noqa: F401 - imported once, outside the timings (~7 s)
 
-    params = load_params()
+    params = PARAMS
     base = real_pairs()
     out_dir = Path(tempfile.mkdtemp(prefix="distillation_scale_"))
     try:

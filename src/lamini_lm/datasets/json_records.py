@@ -1,4 +1,10 @@
-"""Reading JSON-lines and JSON-list files so that a bad record is named by file and line."""
+"""Reading JSON-lines and JSON-list files so that a bad record is named by file and line.
+
+Every reader of JSON records in the project goes through this module: :func:`read_json_records`
+(Python objects, any size of file the caller is happy to hold as dicts) and
+:func:`read_json_lines_frame` (JSON lines straight into a frame through Arrow, for millions of
+rows; when Arrow refuses a file, :func:`read_json_records` names the offending line).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from kedro.io import DatasetError
 
 
@@ -84,3 +92,27 @@ def _read_json_list(path: Path, max_rows: int | None) -> tuple[list[Any], list[i
         records.append(record)
         lines.append(line)
     return records, lines
+
+
+def read_json_lines_frame(path: str | Path) -> pd.DataFrame | None:
+    """A JSON-lines file as a frame indexed by ``line`` (1-based), through Arrow's C++ reader.
+
+    Strings stay Arrow-backed (no Python object per row). ``None`` when Arrow refuses the file
+    (bad JSON, a field whose type changes, a non-object line) or counts its rows differently from
+    its non-blank lines: :func:`read_json_records` then finds and names the offending line.
+    """
+    import pyarrow as pa
+    import pyarrow.json as pa_json
+
+    try:
+        table = pa_json.read_json(str(path))
+    except pa.ArrowInvalid:
+        return None
+    with open(path, "rb") as handle:
+        lines = np.fromiter((n for n, raw in enumerate(handle, start=1) if raw.strip()), dtype=np.int64)
+    if len(lines) != table.num_rows:
+        return None
+    strings = {pa.string(): pd.StringDtype("pyarrow"), pa.large_string(): pd.StringDtype("pyarrow")}
+    frame = table.to_pandas(types_mapper=strings.get)
+    frame.index = pd.Index(lines, name="line")
+    return frame

@@ -1,10 +1,13 @@
-"""Fixtures of the distillation tests: tiny published sources written to tmp files."""
+"""Fixtures of the distillation tests: tiny published sources written to tmp files, conf's parameters."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from conf_params import conf_block
+
+from lamini_lm.pipelines.distillation.params import AssembleParams, ImportSource
 
 
 @pytest.fixture
@@ -32,22 +35,8 @@ def alpaca_json(tmp_path):
     return path
 
 
-LAMINI_SOURCE = {
-    "name": "lamini",
-    "format": "fmengine_text",
-    "separator": "\nResponse: ",
-    "instruction_source": "lamini_sample",
-    "teacher_model": "gpt-3.5-turbo",
-}
-ALPACA_SOURCE = {
-    "name": "alpaca",
-    "format": "alpaca",
-    "instruction_source": "alpaca",
-    "teacher_model": "text-davinci-003",
-    "drop_responses": ["<nooutput>"],
-}
-ASSEMBLE = {
-    "include_teacher_answers": True,
-    "dedupe": True,
-    "splits": {"validation_fraction": 0.5, "min_validation_per_source": 1, "seed": 7},
-}
+LAMINI_SOURCE = ImportSource.model_validate(conf_block("distillation.imports.lamini"))
+ALPACA_SOURCE = ImportSource.model_validate(conf_block("distillation.imports.alpaca"))
+ASSEMBLE = AssembleParams.model_validate(
+    conf_block("distillation.assemble", splits={"validation_fraction": 0.5, "min_validation_per_source": 1, "seed": 7})
+)

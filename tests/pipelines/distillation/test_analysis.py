@@ -1,20 +1,26 @@
 import numpy as np
 import pandas as pd
 import pytest
+from conf_params import conf_block
+from pydantic import ValidationError
 
 from lamini_lm.pipelines.distillation import analysis
+from lamini_lm.pipelines.distillation.params import AnalysisParams
 
-SETTINGS = {
-    "seed": 1,
-    "embedding_model": "sentence-transformers/all-MiniLM-L6-v2",
-    "length_tokenizer": "sentence-transformers/all-MiniLM-L6-v2",
-    "embedding_sample_per_source": 10,
-    "ngram_sample_per_source": 10,
-    "length_sample_size": None,
-    "projection": "pca",
-    "progress": False,
-    "plots": {"lengths": "token_lengths.png", "projection": "embedding_projection.png"},
-}
+SETTINGS = AnalysisParams.model_validate(
+    conf_block(
+        "distillation.analysis",
+        seed=1,
+        embedding_model="sentence-transformers/all-MiniLM-L6-v2",
+        length_tokenizer="sentence-transformers/all-MiniLM-L6-v2",
+        embedding_sample_per_source=10,
+        ngram_sample_per_source=10,
+        length_sample_size=None,
+        projection="pca",
+        progress=False,
+        plots={"lengths": "token_lengths.png", "projection": "embedding_projection.png"},
+    )
+)
 
 
 def _dataset(n=12):
@@ -79,8 +85,8 @@ def test_diversity_scores_and_projection_on_known_vectors():
     assert scores["ngram_sample"].tolist() == [10, 10]
     figure = analysis.plot_projection(embeddings, SETTINGS)
     assert len(figure.axes[0].collections) == 2
-    with pytest.raises(ValueError, match="distillation.analysis.projection"):
-        analysis.plot_projection(embeddings, {**SETTINGS, "projection": "umap"})
+    with pytest.raises(ValidationError, match="projection"):
+        AnalysisParams.model_validate(conf_block("distillation.analysis", projection="umap"))
 
 
 def test_summary_links_the_plots():

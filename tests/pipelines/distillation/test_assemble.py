@@ -1,5 +1,7 @@
 import pandas as pd
 import pytest
+from conf_params import conf_block
+from pydantic import ValidationError
 
 from lamini_lm.pipelines.distillation.assemble import (
     DATASET_COLUMNS,
@@ -7,6 +9,7 @@ from lamini_lm.pipelines.distillation.assemble import (
     split_by_source,
 )
 from lamini_lm.pipelines.distillation.imports import empty_pairs, typed_pairs
+from lamini_lm.pipelines.distillation.params import SplitParams
 
 from .conftest import ASSEMBLE
 
@@ -42,7 +45,8 @@ def test_teacher_answers_win_duplicates_and_columns_match_contract():
 
 def test_teacher_answers_can_be_left_out():
     teacher = _pairs(["a"], "s", "gpt", ["r1"])
-    out = assemble_lamini_dataset({**ASSEMBLE, "include_teacher_answers": False}, teacher, _pairs(["b", "c"], "x"))
+    without = ASSEMBLE.model_copy(update={"include_teacher_answers": False})
+    out = assemble_lamini_dataset(without, teacher, _pairs(["b", "c"], "x"))
     assert set(out["instruction_source"]) == {"x"}
 
 
@@ -54,18 +58,20 @@ def test_empty_union_is_a_clear_error():
 def test_splits_are_stratified_and_seeded():
     frame = pd.concat([_pairs([f"a{i}" for i in range(100)], "a"), _pairs([f"b{i}" for i in range(10)], "b")])
     frame = frame.reset_index(drop=True)
-    splits = {"validation_fraction": 0.1, "min_validation_per_source": 1, "seed": 3}
+    splits = SplitParams.model_validate(
+        conf_block("distillation.assemble.splits", validation_fraction=0.1, min_validation_per_source=1, seed=3)
+    )
     labels = split_by_source(frame, splits)
     counts = pd.crosstab(frame["instruction_source"], labels)
     assert counts.loc["a", "validation"] == 10 and counts.loc["b", "validation"] == 1
     assert labels.equals(split_by_source(frame, splits))
-    assert not labels.equals(split_by_source(frame, {**splits, "seed": 4}))
+    assert not labels.equals(split_by_source(frame, splits.model_copy(update={"seed": 4})))
     single = _pairs(["only"], "c")
     assert split_by_source(single, splits).tolist() == ["train"]
-    capped = split_by_source(frame, {**splits, "max_validation_per_source": 2})
+    capped = split_by_source(frame, splits.model_copy(update={"max_validation_per_source": 2}))
     assert (capped == "validation").sum() == 3
 
 
 def test_bad_fraction_names_the_key():
-    with pytest.raises(ValueError, match="distillation.splits.validation_fraction"):
-        split_by_source(_pairs(["a", "b"], "x"), {"validation_fraction": 1.5, "seed": 1})
+    with pytest.raises(ValidationError, match="validation_fraction"):
+        SplitParams.model_validate(conf_block("distillation.assemble.splits", validation_fraction=1.5))

@@ -1,16 +1,22 @@
 import pandas as pd
 import pytest
+from conf_params import conf_block
+from pydantic import ValidationError
 
 from lamini_lm.pipelines.distillation.cleaning import TeacherRunFailed, clean_teacher_answers
 from lamini_lm.pipelines.distillation.imports import PAIR_COLUMNS
+from lamini_lm.pipelines.distillation.params import CleaningParams
 
-SETTINGS = {
-    "refusal_patterns": [r"as an ai language model", r"i'?m sorry, but i (?:cannot|can't)"],
-    "refusal_window_chars": 200,
-    "truncated": "drop",
-    "echo_min_new_chars": 10,
-    "drop_echo": True,
-}
+SETTINGS = CleaningParams.model_validate(
+    conf_block(
+        "distillation.cleaning",
+        refusal_patterns=[r"as an ai language model", r"i'?m sorry, but i (?:cannot|can't)"],
+        refusal_window_chars=200,
+        truncated="drop",
+        echo_min_new_chars=10,
+        drop_echo=True,
+    )
+)
 
 
 def _case(rows):
@@ -67,7 +73,7 @@ def test_each_rejection_has_its_reason():
 
 def test_truncated_can_be_kept_flagged():
     requests, results = _case(ROWS)
-    pairs, log, report = clean_teacher_answers(requests, results, {**SETTINGS, "truncated": "flag"})
+    pairs, log, report = clean_teacher_answers(requests, results, SETTINGS.model_copy(update={"truncated": "flag"}))
     assert pairs["request_id"].tolist() == ["r0", "r5"]
     assert log.set_index("request_id").loc["r5", "action"] == "flagged"
     assert report["flagged_by_reason"] == {"truncated": 1}
@@ -83,8 +89,10 @@ def test_nothing_usable_left_and_bad_settings():
     requests, results = _case([("a", "", "stop", None), ("b", "x", None, "timeout")])
     with pytest.raises(ValueError, match="Cleaning left no teacher answers"):
         clean_teacher_answers(requests, results, SETTINGS)
-    with pytest.raises(ValueError, match="distillation.cleaning.truncated"):
-        clean_teacher_answers(requests, results, {**SETTINGS, "truncated": "keep"})
+    with pytest.raises(ValidationError, match="truncated"):
+        CleaningParams.model_validate(conf_block("distillation.cleaning", truncated="keep"))
+    with pytest.raises(ValidationError, match="is not a regular expression"):
+        CleaningParams.model_validate(conf_block("distillation.cleaning", refusal_patterns=["(unclosed"]))
 
 
 def test_missing_results_are_named():

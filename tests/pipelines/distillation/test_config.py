@@ -1,10 +1,16 @@
-"""The distillation pipeline's conf (base and paper) matches its wiring."""
+"""The distillation pipeline's conf (base and paper) matches its wiring and its typed parameters."""
+
+import inspect
+import typing
 
 import pytest
+from conf_params import conf_block
 from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog
+from pydantic import BaseModel, ValidationError
 
 from lamini_lm.pipelines.distillation import create_pipeline
+from lamini_lm.pipelines.distillation.params import DistillationParams
 from lamini_lm.pipelines.distillation.pipeline import PUBLISHED_SOURCES
 
 IN_MEMORY = {"distillation_requests", *(f"distillation_{name}_pairs" for name in PUBLISHED_SOURCES)}
@@ -48,3 +54,26 @@ def test_paper_reads_lamini_instruction_from_the_hub(project_root):
     assert lamini["format"] == "columns" and lamini["source_column"] == "instruction_source"
     assert params["distillation"]["imports"]["alpaca"]["enabled"] is False
     assert params["distillation"]["assemble"]["splits"]["seed"] == 42
+
+
+@pytest.mark.parametrize("env", ["base", "paper"])
+def test_both_environments_validate(env):
+    params = DistillationParams.model_validate(conf_block("distillation", env=env))
+    assert set(params.imports) == set(PUBLISHED_SOURCES)
+
+
+def test_every_params_input_is_a_typed_model():
+    """Kedro validates a ``params:`` input only when its annotation is a Pydantic model (not a Union)."""
+    for node in create_pipeline().nodes:
+        hints = typing.get_type_hints(node.func)
+        arguments = list(inspect.signature(node.func).parameters)
+        for name, argument in zip(node.inputs, arguments):
+            if name.startswith("params:"):
+                assert isinstance(hints[argument], type) and issubclass(hints[argument], BaseModel), (node.name, name)
+
+
+def test_a_typo_names_the_key():
+    with pytest.raises(ValidationError, match=r"cleaning\.refusal_window_char\b"):
+        DistillationParams.model_validate(conf_block("distillation", cleaning={"refusal_window_char": 300}))
+    with pytest.raises(ValidationError, match="each import source's name must be its key"):
+        DistillationParams.model_validate(conf_block("distillation", imports={"alpaca": {"name": "lamini"}}))

@@ -1,15 +1,20 @@
 import pandas as pd
 import pytest
+from conf_params import conf_block
 
-from lamini_lm.pipelines.distillation.datasets import HFDatasetExport, OptionalParquetDataset
+from lamini_lm.datasets.hf_export import HFDatasetExport
 from lamini_lm.pipelines.distillation.export import build_dataset_card, export_hf_dataset
+from lamini_lm.pipelines.distillation.params import ExportParams
 
-SETTINGS = {
-    "pretty_name": "Tiny LaMini",
-    "licence": "cc-by-nc-4.0",
-    "licence_notes": "CC BY-NC 4.0.",
-    "date": "2026-01-02",
-}
+SETTINGS = ExportParams.model_validate(
+    conf_block(
+        "distillation.export",
+        pretty_name="Tiny LaMini",
+        licence="cc-by-nc-4.0",
+        licence_notes="CC BY-NC 4.0.",
+        date="2026-01-02",
+    )
+)
 
 
 def _dataset():
@@ -54,11 +59,3 @@ def test_export_round_trip(tmp_path):
 def test_export_refuses_empty_dataset():
     with pytest.raises(ValueError, match="empty"):
         export_hf_dataset(_dataset().iloc[:0], SETTINGS)
-
-
-def test_optional_parquet_is_empty_until_saved(tmp_path):
-    dataset = OptionalParquetDataset(filepath=str(tmp_path / "x" / "pairs.parquet"), columns=["a", "b"])
-    assert list(dataset.load().columns) == ["a", "b"] and dataset.load().empty
-    dataset.save(pd.DataFrame({"a": [1], "b": ["x"]}))
-    assert dataset.load().to_dict("records") == [{"a": 1, "b": "x"}]
-    assert [p.name for p in (tmp_path / "x").iterdir()] == ["pairs.parquet"]

@@ -2,10 +2,12 @@ import json
 
 import pandas as pd
 import pytest
-from kedro.io import DatasetError
+from conf_params import conf_block
+from pydantic import ValidationError
 
-from lamini_lm.pipelines.distillation.datasets import DistilledRecordsDataset
+from lamini_lm.datasets.distilled_records import DistilledRecordsDataset
 from lamini_lm.pipelines.distillation.imports import PAIR_COLUMNS, import_published
+from lamini_lm.pipelines.distillation.params import ImportSource
 
 from .conftest import ALPACA_SOURCE, LAMINI_SOURCE
 
@@ -33,13 +35,6 @@ def test_missing_separator_names_file_and_line(tmp_path):
         import_published(DistilledRecordsDataset(filepath=str(path)).load(), LAMINI_SOURCE)
 
 
-def test_invalid_json_line_names_file_and_line(tmp_path):
-    path = tmp_path / "broken.jsonl"
-    path.write_text('{"text": "a\\nResponse: b"}\n{"text": \n', encoding="utf-8")
-    with pytest.raises(DatasetError, match=r"broken\.jsonl, line 2: invalid JSON"):
-        DistilledRecordsDataset(filepath=str(path)).load()
-
-
 def test_json_list_record_lines_and_bad_field(tmp_path):
     rows = [{"instruction": "ok", "output": "fine"}, {"instruction": 3, "output": "x"}]
     path = tmp_path / "list.json"
@@ -54,13 +49,16 @@ def test_missing_column_and_unknown_format(alpaca_json):
     records = DistilledRecordsDataset(filepath=str(alpaca_json)).load()
     with pytest.raises(KeyError, match="lacks column.*'text'"):
         import_published(records, LAMINI_SOURCE)
-    with pytest.raises(ValueError, match="distillation.imports.alpaca.format"):
-        import_published(records, {**ALPACA_SOURCE, "format": "csv"})
+    with pytest.raises(ValidationError, match="format"):
+        ImportSource.model_validate(conf_block("distillation.imports.alpaca", format="csv"))
+    with pytest.raises(ValidationError, match=r"import source 'lamini' \(format fmengine_text\) needs \['separator'\]"):
+        ImportSource.model_validate(conf_block("distillation.imports.lamini", separator=None))
 
 
 def test_disabled_source_gives_no_rows(alpaca_json):
     records = DistilledRecordsDataset(filepath=str(alpaca_json)).load()
-    assert import_published(records, {**ALPACA_SOURCE, "enabled": False}).empty
+    disabled = ImportSource.model_validate(conf_block("distillation.imports.alpaca", enabled=False))
+    assert import_published(records, disabled).empty
 
 
 def test_columns_format_takes_source_column():
@@ -68,12 +66,16 @@ def test_columns_format_takes_source_column():
         {"instruction": ["a", "b"], "response": ["x", "y"], "instruction_source": ["alpaca", "generated_p3"]},
         index=pd.Index([1, 2], name="line"),
     )
-    source = {
-        "name": "hub",
-        "format": "columns",
-        "source_column": "instruction_source",
-        "teacher_model": "gpt-3.5-turbo",
-    }
+    source = ImportSource.model_validate(
+        conf_block(
+            "distillation.imports.lamini",
+            name="hub",
+            format="columns",
+            source_column="instruction_source",
+            instruction_source=None,
+            teacher_model="gpt-3.5-turbo",
+        )
+    )
     pairs = import_published(records, source)
     assert pairs["instruction_source"].tolist() == ["alpaca", "generated_p3"]
 

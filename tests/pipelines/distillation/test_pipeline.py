@@ -1,25 +1,32 @@
 """The distillation chains run with SequentialRunner on an in-memory catalog and a replay teacher."""
 
 import pandas as pd
+from conf_params import conf_block
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from lamini_lm.datasets.distilled_records import DistilledRecordsDataset
+from lamini_lm.datasets.parquet import OptionalParquetDataset
 from lamini_lm.pipelines.distillation import create_data_pipeline, create_pipeline
-from lamini_lm.pipelines.distillation.datasets import DistilledRecordsDataset, OptionalParquetDataset
 from lamini_lm.pipelines.distillation.imports import PAIR_COLUMNS
+from lamini_lm.pipelines.distillation.params import CleaningParams, RequestParams
 from lamini_lm.pipelines.distillation.pipeline import create_teacher_pipeline
+from lamini_lm.teacher.config import TeacherSettings
 from lamini_lm.teacher.replay import serve
 from lamini_lm.teacher.replay.corpus import load_corpus
 
 from .conftest import ALPACA_SOURCE, ASSEMBLE, LAMINI_SOURCE
 
-CLEANING = {
-    "truncated": "drop",
-    "drop_echo": True,
-    "echo_min_new_chars": 10,
-    "refusal_window_chars": 300,
-    "refusal_patterns": [r"\bas an ai language model\b"],
-}
+CLEANING = CleaningParams.model_validate(
+    conf_block(
+        "distillation.cleaning",
+        truncated="drop",
+        drop_echo=True,
+        echo_min_new_chars=10,
+        refusal_window_chars=300,
+        refusal_patterns=[r"\bas an ai language model\b"],
+    )
+)
 FIXTURES = {
     "Name a colour of the sky.": "The sky is usually blue on a clear day.",
     "Tell me a secret.": "As an AI language model, I do not have secrets.",
@@ -44,7 +51,9 @@ def _catalog(tmp_path, lamini_jsonl, alpaca_json, pool, teacher):
     )
     params = {
         "params:teacher": teacher,
-        "params:distillation.requests": {"system_prompt": None, "limit": None},
+        "params:distillation.requests": RequestParams.model_validate(
+            conf_block("distillation.requests", system_prompt=None, limit=None)
+        ),
         "params:distillation.cleaning": CLEANING,
         "params:distillation.imports.lamini": LAMINI_SOURCE,
         "params:distillation.imports.alpaca": ALPACA_SOURCE,
@@ -69,7 +78,8 @@ def _pool(instructions):
 
 
 def test_data_chain_builds_lamini_dataset_without_a_teacher(tmp_path, lamini_jsonl, alpaca_json):
-    catalog = _catalog(tmp_path, lamini_jsonl, alpaca_json, _pool(["x"]), {})
+    teacher = TeacherSettings.model_validate(conf_block("teacher"))
+    catalog = _catalog(tmp_path, lamini_jsonl, alpaca_json, _pool(["x"]), teacher)
     SequentialRunner().run(create_data_pipeline(), catalog)
     dataset = catalog.load("lamini_dataset")
     # 3 LaMini rows + 2 usable Alpaca rows, one Alpaca instruction already in LaMini.
@@ -81,13 +91,17 @@ def test_data_chain_builds_lamini_dataset_without_a_teacher(tmp_path, lamini_jso
 def test_teacher_answers_are_cleaned_and_win_duplicates(tmp_path, lamini_jsonl, alpaca_json):
     pool = _pool([*FIXTURES, "An instruction nobody recorded."])
     with serve(corpus=load_corpus(None, None, None, None), extra=FIXTURES) as replay:
-        teacher = {
-            "base_url": replay.base_url,
-            "cache_path": str(tmp_path / "cache.sqlite"),
-            "progress": False,
-            "max_retries": 0,
-            "max_tokens": 64,
-        }
+        teacher = TeacherSettings.model_validate(
+            conf_block(
+                "teacher",
+                base_url=replay.base_url,
+                cache_path=str(tmp_path / "cache.sqlite"),
+                progress=False,
+                max_retries=0,
+                max_tokens=64,
+                replay={"serve": False},  # this test serves its own replay teacher
+            )
+        )
         catalog = _catalog(tmp_path, lamini_jsonl, alpaca_json, pool, teacher)
         SequentialRunner().run(create_teacher_pipeline() + create_data_pipeline(), catalog)
     report = catalog.load("distillation_cleaning_report")

@@ -1,9 +1,14 @@
 import pandas as pd
 import pytest
+from conf_params import conf_block
 
 from lamini_lm.pipelines.distillation import nodes
+from lamini_lm.pipelines.distillation.params import RequestParams
+from lamini_lm.teacher.config import TeacherSettings
 
-SETTINGS = {"system_prompt": "You are helpful.", "temperature": 0.7, "max_tokens": 64, "top_p": None, "limit": None}
+SETTINGS = RequestParams.model_validate(
+    conf_block("distillation.requests", system_prompt="You are helpful.", temperature=0.7, max_tokens=64)
+)
 
 
 def _pool(instructions):
@@ -26,7 +31,8 @@ def test_one_request_per_distinct_instruction():
 
 
 def test_no_system_prompt_and_limit():
-    requests = nodes.build_requests(_pool(["a", "b", "c"]), {"system_prompt": None, "limit": 2})
+    settings = RequestParams.model_validate(conf_block("distillation.requests", system_prompt=None, limit=2))
+    requests = nodes.build_requests(_pool(["a", "b", "c"]), settings)
     assert len(requests) == 2 and requests.loc[0, "messages"] == [{"role": "user", "content": "a"}]
 
 
@@ -64,6 +70,6 @@ def test_ask_teacher_projects_then_sends(monkeypatch):
     monkeypatch.setattr(nodes.teacher, "project_cost", fake_project, raising=False)
     monkeypatch.setattr(nodes.teacher, "complete", fake_complete, raising=False)
     requests = nodes.build_requests(_pool(["a", "b"]), SETTINGS)
-    results, projection = nodes.ask_teacher(requests, {"model": "m"})
+    results, projection = nodes.ask_teacher(requests, TeacherSettings.model_validate(conf_block("teacher")))
     assert calls == ["project", "complete"]
     assert projection["requests"] == 2 and len(results) == 2

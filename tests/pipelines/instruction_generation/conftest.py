@@ -1,9 +1,13 @@
-"""Tiny inputs for the instruction_generation tests."""
+"""Tiny inputs for the instruction_generation tests, and conf's parameters scaled down for them."""
 
 import pandas as pd
 import pytest
+from conf_params import conf_block, merge
 
-PARAMS = {
+from lamini_lm.pipelines.instruction_generation.params import InstructionGenerationParams
+
+# Overrides of conf/base's block for the tests (everything else comes from conf).
+OVERRIDES = {
     "seed": 7,
     "pool_sources": ["alpaca", "original_p3", "original_flan"],
     "topics": {"keep": 50, "max_words": 3},
@@ -25,9 +29,16 @@ PARAMS = {
 }
 
 
+def ig_params(**overrides) -> InstructionGenerationParams:
+    """conf/base's ``instruction_generation`` with the tests' overrides, then ``overrides``, validated."""
+    return InstructionGenerationParams.model_validate(
+        conf_block("instruction_generation", **merge(OVERRIDES, overrides))
+    )
+
+
 @pytest.fixture
-def params():
-    return {**PARAMS}
+def params() -> InstructionGenerationParams:
+    return ig_params()
 
 
 @pytest.fixture

@@ -1,12 +1,9 @@
 import pytest
 
-from lamini_lm.pipelines.instruction_generation.filters import (
-    DEFAULT_BLOCKED_KEYWORDS,
-    keyword_pattern,
-    rejection_reason,
-)
+from lamini_lm.pipelines.instruction_generation.filters import keyword_pattern, rejection_reason
+from tests.conf_params import conf_block
 
-BLOCKED = keyword_pattern(DEFAULT_BLOCKED_KEYWORDS)
+BLOCKED = keyword_pattern(conf_block("instruction_generation.filters")["blocked_keywords"])
 
 
 def reason(text, examples=(), **overrides):

@@ -6,7 +6,7 @@ from pydantic import ValidationError
 from lamini_lm.pipelines.instruction_generation import nodes
 from lamini_lm.pipelines.instruction_generation.report import build_generation_report
 
-from .conftest import fake_results
+from .conftest import fake_results, ig_params
 
 
 def test_topic_list_drops_maintenance_categories_and_long_names(params):
@@ -23,14 +23,14 @@ def test_topic_list_drops_maintenance_categories_and_long_names(params):
             "Fantasy novels",
         ]
     )
-    topics = nodes.build_topic_list(raw, {**params, "topics": {"keep": 10, "max_words": 3}})
+    topics = nodes.build_topic_list(raw, ig_params(topics={"keep": 10, "max_words": 3}))
     assert topics["topic"].tolist() == [
         "Fantasy novels",
         "Flora of Nepal",
         "Harvard University alumni",
         "Plasma physics",
     ]
-    kept = nodes.build_topic_list(raw, {**params, "topics": {"keep": 2, "max_words": 3}})
+    kept = nodes.build_topic_list(raw, ig_params(topics={"keep": 2, "max_words": 3}))
     assert len(kept) == 2 and set(kept["topic"]) <= set(topics["topic"])
 
 
@@ -54,16 +54,15 @@ def test_generation_prompts_follow_the_paper_and_skip_unconfigured_sources(origi
     assert again["prompt"].tolist() == prompts["prompt"].tolist()  # seeded
 
 
-def test_bad_parameters_name_the_key(originals, topics, params):
-    bad = {
-        **params,
-        "generation": {
-            **params["generation"],
-            "strategies": {"generated_p4": {"example_sources": ["original_p3"], "target_instructions": 5}},
-        },
-    }
-    with pytest.raises(ValidationError, match="generated_p4"):
-        nodes.build_generation_prompts(originals, topics, bad)
+def test_bad_parameters_name_the_key():
+    p4 = {"generated_p4": {"example_sources": ["original_p3"], "target_instructions": 5, "topic_guided": False}}
+    with pytest.raises(ValidationError, match=r"unknown strategy tag\(s\) \['generated_p4'\]; LaMini's are"):
+        ig_params(generation={"strategies": p4})
+    seed5 = {"generated_p3": {"example_sources": ["seed5"]}}
+    with pytest.raises(ValidationError, match=r"unknown example source\(s\) \['seed5'\]; use \['seed'"):
+        ig_params(generation={"strategies": seed5})
+    with pytest.raises(ValidationError, match=r"filters\.max_word\b"):
+        ig_params(filters={"max_word": 60})
 
 
 def test_parse_counts_failures_and_drops_the_cut_off_item(originals, topics, params):

@@ -3,12 +3,14 @@
 import json
 
 import pandas as pd
+from conf_params import conf_block
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from lamini_lm.datasets.instruction_source import InstructionSourceDataset
 from lamini_lm.pipelines.instruction_generation import create_pipeline
 from lamini_lm.pipelines.instruction_generation.nodes import POOL_COLUMNS
-from lamini_lm.pipelines.instruction_generation.sources import InstructionSourceDataset
+from lamini_lm.teacher.config import TeacherSettings
 from lamini_lm.teacher.replay import serve
 
 from .conftest import fake_results
@@ -69,7 +71,7 @@ def test_pipeline_with_a_fake_teacher(tmp_path, raw_data, params, monkeypatch):
 
     monkeypatch.setattr(teacher, "complete", fake_complete)
     monkeypatch.setattr(teacher, "project_cost", lambda requests, settings: {"requests": len(requests)})
-    catalog = _catalog(tmp_path, raw_data, params, {"model": "fake"})
+    catalog = _catalog(tmp_path, raw_data, params, TeacherSettings.model_validate(conf_block("teacher", model="fake")))
     SequentialRunner().run(create_pipeline(), catalog)
 
     assert seen["requests"]["messages"].iloc[0][0]["role"] == "user"
@@ -85,13 +87,17 @@ def test_pipeline_with_a_fake_teacher(tmp_path, raw_data, params, monkeypatch):
 
 def test_pipeline_end_to_end_against_the_replay_teacher(tmp_path, raw_data, params):
     with serve(latency_ms=0, faults={"rate_length": 0.5}, seed=3) as replay:
-        teacher = {
-            "base_url": replay.base_url,
-            "cache_path": str(tmp_path / "cache.sqlite"),
-            "progress": False,
-            "max_retries": 1,
-            "max_tokens": 256,
-        }
+        teacher = TeacherSettings.model_validate(
+            conf_block(
+                "teacher",
+                base_url=replay.base_url,
+                cache_path=str(tmp_path / "cache.sqlite"),
+                progress=False,
+                max_retries=1,
+                max_tokens=256,
+                replay={"serve": False},  # this test serves its own replay teacher
+            )
+        )
         catalog = _catalog(tmp_path, raw_data, params, teacher)
         SequentialRunner().run(create_pipeline(), catalog)
         sent = sum(replay.received.values())

@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure  # no pyplot: no backend chosen, no global figure registry
 
+from lamini_lm.pipelines.distillation.params import AnalysisParams
 from lamini_lm.reporting import markdown_table
 
 logger = logging.getLogger(__name__)
@@ -82,23 +84,19 @@ def source_counts(lamini_dataset: pd.DataFrame) -> pd.DataFrame:
     ]
 
 
-def token_lengths(lamini_dataset: pd.DataFrame, settings: dict[str, Any]) -> tuple[Any, pd.DataFrame]:
+def token_lengths(lamini_dataset: pd.DataFrame, settings: AnalysisParams) -> tuple[Figure, pd.DataFrame]:
     """Histograms of instruction and response lengths in tokens, per source, and their statistics.
 
-    Tokens of the tokenizer of ``settings["length_tokenizer"]`` (a sentence-transformers model name
-    or folder with ``tokenizer.json``) on a seeded sample of ``length_sample_size`` rows.
+    Tokens of the tokenizer of ``length_tokenizer`` (a sentence-transformers model name or folder
+    with ``tokenizer.json``) on a seeded sample of ``length_sample_size`` rows.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from tokenizers import Tokenizer
 
-    size = settings.get("length_sample_size")
+    size = settings.length_sample_size
     sample = lamini_dataset
-    if size is not None and len(sample) > int(size):
-        sample = sample.sample(n=int(size), random_state=int(settings["seed"]))
-    tokenizer = Tokenizer.from_file(str(Path(resolve_model_path(settings["length_tokenizer"])) / "tokenizer.json"))
+    if size is not None and len(sample) > size:
+        sample = sample.sample(n=size, random_state=settings.seed)
+    tokenizer = Tokenizer.from_file(str(Path(resolve_model_path(settings.length_tokenizer)) / "tokenizer.json"))
     tokenizer.no_truncation()
     tokenizer.no_padding()
     lengths = pd.DataFrame({"instruction_source": sample["instruction_source"].astype(str).to_numpy()})
@@ -121,14 +119,15 @@ def token_lengths(lamini_dataset: pd.DataFrame, settings: dict[str, Any]) -> tup
         .reset_index()
     )
 
-    figure, axes = plt.subplots(1, 2, figsize=(11, 4))
+    figure = Figure(figsize=(11, 4))
+    axes = figure.subplots(1, 2)
     for axis, column in zip(axes, ("instruction", "response")):
         top = max(int(lengths[column].quantile(0.99)), 1)
         bins = np.linspace(0, top, 41)
         for source, group in lengths.groupby("instruction_source"):
             axis.hist(group[column].clip(upper=top), bins=bins, histtype="step", density=True, label=str(source))
         axis.set_title(f"{column} length")
-        axis.set_xlabel(f"{Path(str(settings['length_tokenizer'])).name} tokens (clipped at p99)")
+        axis.set_xlabel(f"{Path(settings.length_tokenizer).name} tokens (clipped at p99)")
         axis.set_ylabel("density")
     axes[1].legend(fontsize=8)
     figure.suptitle(f"Token lengths on {len(lengths):,} rows")
@@ -136,20 +135,20 @@ def token_lengths(lamini_dataset: pd.DataFrame, settings: dict[str, Any]) -> tup
     return figure, stats
 
 
-def embed_instructions(lamini_dataset: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
+def embed_instructions(lamini_dataset: pd.DataFrame, settings: AnalysisParams) -> pd.DataFrame:
     """Sentence embeddings (unit length) of up to ``embedding_sample_per_source`` instructions per source."""
     from sentence_transformers import SentenceTransformer  # slow import (~7 s): only here
 
-    sample = _sample_per_source(lamini_dataset, int(settings["embedding_sample_per_source"]), int(settings["seed"]))
-    model = SentenceTransformer(resolve_model_path(settings["embedding_model"]), device=settings.get("device", "cpu"))
+    sample = _sample_per_source(lamini_dataset, settings.embedding_sample_per_source, settings.seed)
+    model = SentenceTransformer(resolve_model_path(settings.embedding_model), device=settings.device)
     vectors = model.encode(
         sample["instruction"].astype(str).tolist(),
-        batch_size=int(settings.get("batch_size", 64)),
+        batch_size=settings.batch_size,
         normalize_embeddings=True,
-        show_progress_bar=bool(settings.get("progress", True)),
+        show_progress_bar=settings.progress,
         convert_to_numpy=True,
     ).astype(np.float32)
-    logger.info("Embedded %d instruction(s) with %s.", len(sample), settings["embedding_model"])
+    logger.info("Embedded %d instruction(s) with %s.", len(sample), settings.embedding_model)
     return pd.DataFrame(
         {
             "instruction": sample["instruction"].astype(str).to_numpy(),
@@ -163,18 +162,13 @@ def _matrix(embeddings: pd.DataFrame) -> np.ndarray:
     return np.vstack([np.asarray(v, dtype=np.float32) for v in embeddings["embedding"]])
 
 
-def plot_projection(embeddings: pd.DataFrame, settings: dict[str, Any]) -> Any:
+def plot_projection(embeddings: pd.DataFrame, settings: AnalysisParams) -> Figure:
     """A 2-D projection (``projection``: ``tsne`` or ``pca``) of the embeddings coloured by source."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     if len(embeddings) < 3:
         raise ValueError(f"Need at least 3 embedded instructions to project; got {len(embeddings)}.")
     matrix = _matrix(embeddings)
-    method = settings.get("projection", "tsne")
-    seed = int(settings["seed"])
+    method = settings.projection
+    seed = settings.seed
     if method == "tsne":
         from sklearn.manifold import TSNE
 
@@ -182,17 +176,16 @@ def plot_projection(embeddings: pd.DataFrame, settings: dict[str, Any]) -> Any:
         points = TSNE(
             n_components=2, perplexity=perplexity, init="pca", random_state=seed, metric="cosine"
         ).fit_transform(matrix)
-    elif method == "pca":
+    else:
         from sklearn.decomposition import PCA
 
         points = PCA(n_components=2, random_state=seed).fit_transform(matrix)
-    else:
-        raise ValueError(f"'distillation.analysis.projection' must be 'tsne' or 'pca'; got {method!r}.")
-    figure, axis = plt.subplots(figsize=(7, 6))
+    figure = Figure(figsize=(7, 6))
+    axis = figure.subplots()
     for source in sorted(embeddings["instruction_source"].unique()):
         mask = (embeddings["instruction_source"] == source).to_numpy()
         axis.scatter(points[mask, 0], points[mask, 1], s=4, alpha=0.6, label=f"{source} ({mask.sum()})")
-    axis.set_title(f"Instructions, {method.upper()} of {settings.get('embedding_model', 'embeddings')}")
+    axis.set_title(f"Instructions, {method.upper()} of {settings.embedding_model}")
     axis.set_xticks([])
     axis.set_yticks([])
     axis.legend(markerscale=3, fontsize=8)
@@ -224,14 +217,13 @@ def distinct_ngrams(texts: list[str], n: int) -> float:
     return len(seen) / total if total else float("nan")
 
 
-def diversity_scores(embeddings: pd.DataFrame, lamini_dataset: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
+def diversity_scores(embeddings: pd.DataFrame, lamini_dataset: pd.DataFrame, settings: AnalysisParams) -> pd.DataFrame:
     """Per source: mean pairwise cosine distance of the embedded sample, distinct-1/2 of instructions.
 
     Distinct-n is computed on ``ngram_sample_per_source`` instructions per source (the same
     number for every source, since the ratio falls as the sample grows).
     """
-    per_source = int(settings.get("ngram_sample_per_source", 1000))
-    sample = _sample_per_source(lamini_dataset, per_source, int(settings["seed"]))
+    sample = _sample_per_source(lamini_dataset, settings.ngram_sample_per_source, settings.seed)
     rows = []
     for source, group in sample.groupby("instruction_source", sort=True):
         emb = embeddings[embeddings["instruction_source"] == str(source)]
@@ -257,10 +249,10 @@ def write_summary(
     diversity: pd.DataFrame,
     cleaning_report: dict[str, Any],
     cost_projection: dict[str, Any],
-    settings: dict[str, Any],
+    settings: AnalysisParams,
 ) -> str:
     """The markdown summary of data/08_reporting/distillation, linking the plots beside it."""
-    plots = settings.get("plots", {})
+    plots = settings.plots
     dropped = cleaning_report.get("dropped_by_reason") or {}
     return (
         "\n\n".join(
@@ -276,11 +268,11 @@ def write_summary(
                 f"({', '.join(f'{k}: {v}' for k, v in dropped.items()) or 'none'}); "
                 f"flagged: {cleaning_report.get('flagged_by_reason') or 'none'}",
                 "## Token lengths\n\n"
-                f"![token lengths]({plots.get('lengths', 'token_lengths.png')})\n\n"
+                f"![token lengths]({plots.lengths})\n\n"
                 + markdown_table(length_stats.columns, length_stats.itertuples(index=False)),
                 "## Diversity\n\n"
-                f"![instruction embeddings]({plots.get('projection', 'embedding_projection.png')})\n\n"
-                f"Embeddings: `{settings.get('embedding_model')}`; projection: {settings.get('projection', 'tsne')}. "
+                f"![instruction embeddings]({plots.projection})\n\n"
+                f"Embeddings: `{settings.embedding_model}`; projection: {settings.projection}. "
                 "Mean pairwise cosine distance is over the embedded sample; distinct-n over an equal-size "
                 "sample of instructions per source.\n\n"
                 + markdown_table(diversity.columns, diversity.itertuples(index=False)),

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from lamini_lm.pipelines.distillation.imports import PAIR_COLUMNS, empty_pairs, typed_pairs
+from lamini_lm.pipelines.distillation.params import AssembleParams, SplitParams
 
 logger = logging.getLogger(__name__)
 
@@ -20,18 +20,16 @@ def instruction_key(instructions: pd.Series) -> pd.Series:
     return instructions.astype("string").str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
 
 
-def split_by_source(frame: pd.DataFrame, splits: dict[str, Any]) -> pd.Series:
+def split_by_source(frame: pd.DataFrame, splits: SplitParams) -> pd.Series:
     """``train``/``validation`` labels stratified by ``instruction_source``, seeded.
 
     Each source sends ``validation_fraction`` of its rows (at least ``min_validation_per_source``
     when it has two rows or more, at most ``max_validation_per_source`` when set) to validation.
     """
-    fraction = float(splits.get("validation_fraction", 0.05))
-    if not 0.0 <= fraction < 1.0:
-        raise ValueError(f"'distillation.splits.validation_fraction' must be in [0, 1); got {fraction}.")
-    minimum = int(splits.get("min_validation_per_source", 1))
-    maximum = splits.get("max_validation_per_source")
-    rng = np.random.default_rng(int(splits["seed"]))
+    fraction = splits.validation_fraction
+    minimum = splits.min_validation_per_source
+    maximum = splits.max_validation_per_source
+    rng = np.random.default_rng(splits.seed)
     order = pd.Series(rng.random(len(frame)), index=frame.index)
     rank = order.groupby(frame["instruction_source"].to_numpy(), sort=False).rank(method="first")
     sizes = frame.groupby("instruction_source", sort=False)["instruction_source"].transform("size")
@@ -39,13 +37,13 @@ def split_by_source(frame: pd.DataFrame, splits: dict[str, Any]) -> pd.Series:
     n_val = np.where(sizes >= 2, np.maximum(n_val, minimum), 0)
     n_val = np.minimum(n_val, sizes - 1)
     if maximum is not None:
-        n_val = np.minimum(n_val, int(maximum))
+        n_val = np.minimum(n_val, maximum)
     labels = np.where(rank.to_numpy() <= n_val, "validation", "train")
     return pd.Series(labels, index=frame.index, dtype="string")
 
 
 def assemble_lamini_dataset(
-    settings: dict[str, Any], teacher_pairs: pd.DataFrame, *published: pd.DataFrame
+    settings: AssembleParams, teacher_pairs: pd.DataFrame, *published: pd.DataFrame
 ) -> pd.DataFrame:
     """Teacher answers ∪ published sources, de-duplicated on instruction, with splits.
 
@@ -54,7 +52,7 @@ def assemble_lamini_dataset(
     (``include_teacher_answers``, ``dedupe``) with ``splits`` nested.
     """
     parts = []
-    if settings.get("include_teacher_answers", True) and len(teacher_pairs):
+    if settings.include_teacher_answers and len(teacher_pairs):
         missing = [column for column in PAIR_COLUMNS if column not in teacher_pairs.columns]
         if missing:
             raise KeyError(f"teacher answers lack column(s) {missing}; found {list(teacher_pairs.columns)}.")
@@ -67,7 +65,7 @@ def assemble_lamini_dataset(
         )
     union = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     before = len(union)
-    if settings.get("dedupe", True):
+    if settings.dedupe:
         union = union[~instruction_key(union["instruction"]).duplicated(keep="first").to_numpy()]
         union = union.reset_index(drop=True)
     logger.info(
@@ -76,7 +74,7 @@ def assemble_lamini_dataset(
         before - len(union),
         union["instruction_source"].value_counts().to_dict(),
     )
-    union["split"] = split_by_source(union, settings["splits"])
+    union["split"] = split_by_source(union, settings.splits)
     return union[DATASET_COLUMNS]
 
 

@@ -19,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from lamini_lm.pipelines.distillation.imports import PAIR_COLUMNS, arrow_strings, typed_pairs
+from lamini_lm.pipelines.distillation.params import CleaningParams
 
 logger = logging.getLogger(__name__)
 
@@ -113,21 +114,19 @@ def _align(requests: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
 
 
 def clean_teacher_answers(
-    requests: pd.DataFrame, results: pd.DataFrame, settings: dict[str, Any]
+    requests: pd.DataFrame, results: pd.DataFrame, settings: CleaningParams
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
     """Kept answers as ``lamini_dataset`` rows, the log of every rejected/flagged row, and counts.
 
     ``settings`` is ``params:distillation.cleaning``: ``refusal_patterns`` (regexes, case
     insensitive), ``refusal_window_chars`` (how much of the answer's opening is searched),
-    ``truncated`` (``drop``/``flag``), ``echo_min_new_chars``. Raises ``TeacherRunFailed`` when
+    ``truncated`` (``drop``/``flag``), ``drop_echo``, ``echo_min_new_chars``. Raises ``TeacherRunFailed`` when
     every request failed and ``ValueError`` when nothing usable is left.
     """
     missing = [c for c in RESULT_COLUMNS if c not in results.columns]
     if missing:
         raise KeyError(f"teacher results lack column(s) {missing}; found {list(results.columns)}.")
-    policy = settings.get("truncated", "drop")
-    if policy not in ("drop", "flag"):
-        raise ValueError(f"'distillation.cleaning.truncated' must be 'drop' or 'flag'; got {policy!r}.")
+    policy = settings.truncated
     frame = _align(requests, results)
     n = len(frame)
     if n == 0:
@@ -160,8 +159,8 @@ def clean_teacher_answers(
     text = frame["text"].astype("string").fillna("").str.strip()
     mark(~failed & (text == ""), "empty")
 
-    patterns = list(settings.get("refusal_patterns") or [])
-    window = int(settings.get("refusal_window_chars", 300))
+    patterns = settings.refusal_patterns
+    window = settings.refusal_window_chars
     if patterns:
         combined = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
         refusal = pd.Series(_refusal_mask(text, combined.pattern, window), index=frame.index)
@@ -170,9 +169,8 @@ def clean_teacher_answers(
         why[candidates] = _refusal_detail(text[candidates], combined, window)
         mark(refusal, "refusal", why)
 
-    min_new = int(settings.get("echo_min_new_chars", 10))
-    if settings.get("drop_echo", True):
-        echo = pd.Series(_echo_mask(frame["instruction"], text, min_new), index=frame.index)
+    if settings.drop_echo:
+        echo = pd.Series(_echo_mask(frame["instruction"], text, settings.echo_min_new_chars), index=frame.index)
         mark(echo, "echo")
 
     truncated = (frame["finish_reason"].astype("string") == "length").fillna(False) & reason.isna()

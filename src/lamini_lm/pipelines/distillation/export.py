@@ -11,12 +11,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from lamini_lm.pipelines.distillation.params import ExportParams
 from lamini_lm.reporting import markdown_table
 
 logger = logging.getLogger(__name__)
 
 
-def build_dataset_card(lamini_dataset: pd.DataFrame, settings: dict[str, Any], date: str) -> str:
+def build_dataset_card(lamini_dataset: pd.DataFrame, settings: ExportParams, date: str) -> str:
     """The dataset card (README.md): counts per source and split, teachers, date, licence notes."""
     counts = (
         lamini_dataset.groupby(["instruction_source", "split"])
@@ -40,14 +41,13 @@ def build_dataset_card(lamini_dataset: pd.DataFrame, settings: dict[str, Any], d
     ]
     split_sizes = lamini_dataset["split"].value_counts()
     cost = pd.to_numeric(lamini_dataset["cost_usd"]).sum()
-    licence = settings.get("licence", "cc-by-nc-4.0")
     header = "\n".join(
         [
             "---",
-            f"license: {licence}",
+            f"license: {settings.licence}",
             "language: [en]",
             "task_categories: [text-generation]",
-            f"pretty_name: {settings.get('pretty_name', 'LaMini dataset')}",
+            f"pretty_name: {settings.pretty_name}",
             "configs:",
             "- config_name: default",
             "  data_files:",
@@ -59,7 +59,7 @@ def build_dataset_card(lamini_dataset: pd.DataFrame, settings: dict[str, Any], d
         "\n\n".join(
             [
                 header,
-                f"# {settings.get('pretty_name', 'LaMini dataset')}",
+                f"# {settings.pretty_name}",
                 "Instruction/response pairs distilled from a teacher LLM, built by the LaMini-LM Kedro project "
                 "(Wu et al., *LaMini-LM: A Diverse Herd of Distilled Models from Large-Scale Instructions*, EACL 2024).",
                 f"- Created: {date}\n- Rows: {total:,} (train {int(split_sizes.get('train', 0)):,}, "
@@ -69,15 +69,16 @@ def build_dataset_card(lamini_dataset: pd.DataFrame, settings: dict[str, Any], d
                 + markdown_table(["instruction_source", "train", "validation", "share", "teacher model(s)"], rows),
                 "## Columns\n\n`instruction`, `response`, `instruction_source`, `teacher_model`, `prompt_tokens`, "
                 "`completion_tokens`, `cost_usd`, `request_id` (null for rows imported from published datasets), `split`.",
-                "## Licence\n\n" + str(settings.get("licence_notes", "")).strip(),
+                "## Licence\n\n" + settings.licence_notes.strip(),
             ]
         )
         + "\n"
     )
 
 
-def export_hf_dataset(lamini_dataset: pd.DataFrame, settings: dict[str, Any]) -> dict[str, Any]:
-    """A ``DatasetDict`` (one split per ``split`` value) and its card, for ``HFDatasetExport``.
+def export_hf_dataset(lamini_dataset: pd.DataFrame, settings: ExportParams) -> dict[str, Any]:
+    """A ``DatasetDict`` (one split per ``split`` value) and its card, for
+    ``lamini_lm.datasets.hf_export.HFDatasetExport``.
 
     ``settings`` is ``params:distillation.export`` (``pretty_name``, ``licence``,
     ``licence_notes``, ``date``: null → today, UTC).
@@ -86,7 +87,7 @@ def export_hf_dataset(lamini_dataset: pd.DataFrame, settings: dict[str, Any]) ->
 
     if lamini_dataset.empty:
         raise ValueError("lamini_dataset is empty: nothing to export.")
-    date = settings.get("date") or dt.datetime.now(dt.timezone.utc).date().isoformat()
+    date = settings.date or dt.datetime.now(dt.timezone.utc).date().isoformat()
     # One Arrow table ordered by split; each split is then a zero-copy slice of it. A fingerprint
     # is given so that `datasets` does not hash the whole table (+4 GB, 6 s at 2.58M rows).
     codes, names = pd.factorize(lamini_dataset["split"], sort=True)

@@ -15,12 +15,12 @@ Formats:
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from lamini_lm.pipelines.distillation.params import ImportSource
 from lamini_lm.prompting import fold_input
 
 logger = logging.getLogger(__name__)
@@ -35,7 +35,6 @@ PAIR_COLUMNS = [
     "cost_usd",
     "request_id",
 ]
-FORMATS = ("fmengine_text", "alpaca", "columns")
 
 
 def empty_pairs() -> pd.DataFrame:
@@ -93,35 +92,27 @@ def _not_text(values: pd.Series) -> pd.Series:
     return ~values.map(lambda value: isinstance(value, str))
 
 
-def import_published(records: pd.DataFrame, source: dict[str, Any]) -> pd.DataFrame:
+def import_published(records: pd.DataFrame, source: ImportSource) -> pd.DataFrame:
     """Rows of a published source as instruction/response pairs with provenance.
 
-    ``source`` holds ``name`` (its key under ``distillation.imports``), ``format``,
-    ``instruction_source``, ``teacher_model`` and optionally ``enabled`` (false → no rows),
-    ``separator``, ``source_column``, ``drop_responses`` (answers that mean "no answer", e.g.
-    Alpaca's ``<nooutput>``). Structurally bad rows (missing field, not text, no separator, empty
-    instruction) raise naming the file and line; empty or "no answer" responses are dropped and
-    counted in the log. Strings stay in Arrow throughout, so millions of rows cost no Python
+    ``source`` is ``params:distillation.imports.<name>``: its ``format``, ``instruction_source``
+    (or ``source_column``), ``teacher_model``, ``separator`` (``fmengine_text``),
+    ``drop_responses`` (answers that mean "no answer", e.g. Alpaca's ``<nooutput>``) and
+    ``enabled`` (false → no rows). Structurally bad rows (missing field, not text, no separator,
+    empty instruction) raise naming the file and line; empty or "no answer" responses are dropped
+    and counted in the log. Strings stay in Arrow throughout, so millions of rows cost no Python
     object per row.
     """
-    name = source.get("name", "?")
-    if not source.get("enabled", True):
+    name = source.name
+    if not source.enabled:
         logger.info("Import source '%s' is disabled.", name)
         return empty_pairs()
-    fmt = source.get("format")
-    if fmt not in FORMATS:
-        raise ValueError(
-            f"Import source '{name}': unknown format {fmt!r} "
-            f"(key 'distillation.imports.{name}.format'); expected one of {FORMATS}."
-        )
-    for key in ("instruction_source", "teacher_model"):
-        if fmt != "columns" and not source.get(key):
-            raise KeyError(f"Import source '{name}' needs 'distillation.imports.{name}.{key}'.")
+    fmt = source.format
     if records.empty:
         raise ValueError(f"{_where(records, name)}: import source '{name}' has no rows.")
 
     if fmt == "fmengine_text":
-        separator = source.get("separator", "\nResponse: ")
+        separator = source.separator
         _require_columns(records, name, ["text"])
         text = records["text"]
         _fail_rows(records, name, _not_text(text), "field 'text' is missing or not a string")
@@ -155,18 +146,17 @@ def import_published(records: pd.DataFrame, source: dict[str, Any]) -> pd.DataFr
     response = _series(pc.utf8_trim_whitespace(arrow_strings(response)), records.index)
     _fail_rows(records, name, (instruction == "").fillna(True), "empty instruction")
 
-    source_column = source.get("source_column")
-    if source_column:
-        _require_columns(records, name, [source_column])
-        tags = records[source_column].astype("string")
+    if source.source_column:
+        _require_columns(records, name, [source.source_column])
+        tags = records[source.source_column].astype("string")
     else:
-        tags = pd.Series(source["instruction_source"], index=records.index, dtype="string")
+        tags = pd.Series(source.instruction_source, index=records.index, dtype="string")
     frame = pd.DataFrame(
         {
             "instruction": instruction,
             "response": response,
             "instruction_source": tags,
-            "teacher_model": source.get("teacher_model"),
+            "teacher_model": source.teacher_model,
             "prompt_tokens": pd.NA,
             "completion_tokens": pd.NA,
             "cost_usd": pd.NA,
@@ -176,7 +166,7 @@ def import_published(records: pd.DataFrame, source: dict[str, Any]) -> pd.DataFr
     )
     empty = response == ""
     no_answer = pd.Series(False, index=records.index)
-    for marker in source.get("drop_responses") or []:
+    for marker in source.drop_responses:
         no_answer |= response.str.startswith(marker)
     no_answer &= ~empty
     if empty.any() or no_answer.any():

@@ -12,6 +12,8 @@ from typing import Any
 import pandas as pd
 
 from lamini_lm import teacher
+from lamini_lm.pipelines.distillation.params import RequestParams
+from lamini_lm.teacher.config import TeacherSettings
 
 logger = logging.getLogger(__name__)
 
@@ -40,11 +42,11 @@ def _request_id(system_prompt: str | None, instruction: str) -> str:
     return f"distill-{digest[:20]}"
 
 
-def build_requests(instruction_pool: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
+def build_requests(instruction_pool: pd.DataFrame, settings: RequestParams) -> pd.DataFrame:
     """One chat request per distinct pool instruction: optional system prompt, the instruction as user.
 
     ``settings`` is ``params:distillation.requests``: ``system_prompt``, per-request
-    ``temperature``/``max_tokens``/``top_p`` (null → the teacher's defaults) and ``limit`` (null →
+    ``temperature``/``max_tokens``/``top_p`` (null → ``params:teacher``'s) and ``limit`` (null →
     every row). Returns ``request_id, messages, temperature, max_tokens, top_p`` and the pool's
     ``instruction, instruction_source`` for cleaning. ``request_id`` is a hash of the prompt, so it
     is stable across runs.
@@ -68,10 +70,9 @@ def build_requests(instruction_pool: pd.DataFrame, settings: dict[str, Any]) -> 
     if duplicated.any():
         logger.info("instruction_pool: %d repeated instruction(s) asked once.", int(duplicated.sum()))
         pool = pool[~duplicated.to_numpy()]
-    limit = settings.get("limit")
-    if limit is not None:
-        pool = pool.head(int(limit))
-    system_prompt = settings.get("system_prompt") or None
+    if settings.limit is not None:
+        pool = pool.head(settings.limit)
+    system_prompt = settings.system_prompt or None
     prefix = [{"role": "system", "content": system_prompt}] if system_prompt else []
     texts = pool["instruction"].tolist()
     with _gc_paused():
@@ -80,9 +81,9 @@ def build_requests(instruction_pool: pd.DataFrame, settings: dict[str, Any]) -> 
         {
             "request_id": [_request_id(system_prompt, text) for text in texts],
             "messages": messages,
-            "temperature": settings.get("temperature"),
-            "max_tokens": settings.get("max_tokens"),
-            "top_p": settings.get("top_p"),
+            "temperature": settings.temperature,
+            "max_tokens": settings.max_tokens,
+            "top_p": settings.top_p,
             "instruction": pool["instruction"].reset_index(drop=True),
             "instruction_source": pool["instruction_source"].astype("string").reset_index(drop=True),
         }
@@ -91,7 +92,7 @@ def build_requests(instruction_pool: pd.DataFrame, settings: dict[str, Any]) -> 
     return requests
 
 
-def ask_teacher(requests: pd.DataFrame, teacher_settings: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+def ask_teacher(requests: pd.DataFrame, teacher_settings: TeacherSettings) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The teacher's results for ``requests`` and the cost projection logged before sending.
 
     Everything behind ``lamini_lm.teacher.complete`` (cache, retries, rate limits, batch API) is

@@ -13,28 +13,6 @@ from collections.abc import Iterable
 
 from lamini_lm.pipelines.instruction_generation.dedup import rouge_l, rouge_tokens
 
-# Self-Instruct's list, plus "go to" (a web action) and "video"/"audio" as named in issue #4.
-DEFAULT_BLOCKED_KEYWORDS = (
-    "image",
-    "images",
-    "graph",
-    "graphs",
-    "picture",
-    "pictures",
-    "file",
-    "files",
-    "map",
-    "maps",
-    "draw",
-    "plot",
-    "go to",
-    "video",
-    "audio",
-    "music",
-    "flowchart",
-    "diagram",
-)
-
 
 def keyword_pattern(keywords: Iterable[str]) -> re.Pattern:
     """Whole-word, case-insensitive alternation of ``keywords`` (``go to`` matches ``Go  to``)."""

@@ -22,8 +22,8 @@ from lamini_lm.pipelines.instruction_generation.params import (
     GENERATED_SOURCES,
     ORIGINAL_SOURCES,
     InstructionGenerationParams,
-    as_params,
 )
+from lamini_lm.teacher.config import TeacherSettings
 
 logger = logging.getLogger(__name__)
 
@@ -88,25 +88,24 @@ MAINTENANCE_PATTERNS = (
 )
 
 
-def build_topic_list(raw_categories: str, params: InstructionGenerationParams | dict) -> pd.DataFrame:
+def build_topic_list(raw_categories: str, params: InstructionGenerationParams) -> pd.DataFrame:
     """Common Wikipedia categories for topic-guided prompts (column ``topic``).
 
     Removes maintenance categories, keeps names of at most ``topics.max_words`` words and samples
     ``topics.keep`` of them with the pipeline seed (sorted, so the list diffs cleanly).
     """
-    p = as_params(params)
-    pattern = re.compile("|".join(MAINTENANCE_PATTERNS + tuple(p.topics.extra_maintenance_patterns)), re.I)
+    pattern = re.compile("|".join(MAINTENANCE_PATTERNS + tuple(params.topics.extra_maintenance_patterns)), re.I)
     names = [line.strip() for line in raw_categories.splitlines() if line.strip()]
     real = [name for name in dict.fromkeys(names) if not pattern.search(name)]
-    short = [name for name in real if len(name.split()) <= p.topics.max_words]
-    rng = np.random.default_rng(p.seed)
-    kept = short if len(short) <= p.topics.keep else list(rng.choice(short, p.topics.keep, replace=False))
+    short = [name for name in real if len(name.split()) <= params.topics.max_words]
+    rng = np.random.default_rng(params.seed)
+    kept = short if len(short) <= params.topics.keep else list(rng.choice(short, params.topics.keep, replace=False))
     logger.info(
         "Topics: %d categories, %d after removing maintenance ones, %d of <= %d words, %d kept.",
         len(names),
         len(real),
         len(short),
-        p.topics.max_words,
+        params.topics.max_words,
         len(kept),
     )
     return pd.DataFrame({"topic": sorted(kept)})
@@ -139,7 +138,7 @@ def _rng(seed: int, tag: str) -> np.random.Generator:
 def build_generation_prompts(
     original_instructions: pd.DataFrame,
     wikipedia_topics: pd.DataFrame,
-    params: InstructionGenerationParams | dict,
+    params: InstructionGenerationParams,
 ) -> pd.DataFrame:
     """One row per teacher prompt: ``prompt_id, instruction_source, examples, topics, prompt,
     requested, temperature, max_tokens``.
@@ -149,13 +148,12 @@ def build_generation_prompts(
     sources (and ``topics_per_prompt`` topics if topic-guided). A strategy without examples (its
     source is not configured) is skipped with a log line.
     """
-    p = as_params(params)
-    g = p.generation
+    g = params.generation
     rows = []
     for tag in GENERATED_SOURCES:  # fixed order: prompt ids do not depend on YAML key order
-        strategy = g.strategies.get(tag)
-        if strategy is None or strategy.target_instructions == 0:
+        if tag not in g.strategies or g.strategies[tag].target_instructions == 0:
             continue
+        strategy = g.strategies[tag]
         pool = original_instructions.loc[
             original_instructions["instruction_source"].isin(strategy.example_sources), "instruction"
         ].tolist()
@@ -165,7 +163,7 @@ def build_generation_prompts(
         topics = wikipedia_topics["topic"].tolist() if strategy.topic_guided else []
         if strategy.topic_guided and not topics:
             raise ValueError(f"Strategy {tag} is topic-guided but the topic list (wikipedia_topics) is empty.")
-        rng = _rng(p.seed, tag)
+        rng = _rng(params.seed, tag)
         n_prompts = math.ceil(strategy.target_instructions / g.instructions_per_prompt)
         for number in range(n_prompts):
             shown = [pool[i] for i in rng.choice(len(pool), min(g.examples_per_prompt, len(pool)), replace=False)]
@@ -203,7 +201,7 @@ def build_generation_prompts(
     return frame
 
 
-def request_generations(generation_prompts: pd.DataFrame, teacher_settings: dict) -> pd.DataFrame:
+def request_generations(generation_prompts: pd.DataFrame, teacher_settings: TeacherSettings) -> pd.DataFrame:
     """The teacher's results for every prompt (``lamini_lm.teacher.complete``), after logging the
     projected cost (``project_cost``)."""
     from lamini_lm import teacher  # the one door to the LLM
@@ -276,10 +274,10 @@ def parse_generations(generation_prompts: pd.DataFrame, generation_results: pd.D
 
 
 def filter_instructions(
-    candidates: pd.DataFrame, generation_prompts: pd.DataFrame, params: InstructionGenerationParams | dict
+    candidates: pd.DataFrame, generation_prompts: pd.DataFrame, params: InstructionGenerationParams
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split candidates into (accepted, rejected); each rejection carries its ``reason``."""
-    f = as_params(params).filters
+    f = params.filters
     blocked = keyword_pattern(f.blocked_keywords)
     examples = dict(zip(generation_prompts["prompt_id"], generation_prompts["examples"]))
     reasons = []
@@ -292,7 +290,7 @@ def filter_instructions(
                 instruction,
                 list(examples.get(prompt_id, [])),
                 min_words=f.min_words,
-                max_words=f.max_words_by_source.get(tag, f.max_words),
+                max_words=f.max_words_for(tag),
                 blocked=blocked,
                 echo_threshold=f.echo_threshold,
             )
@@ -313,7 +311,7 @@ def deduplicate_pool(
     original_instructions: pd.DataFrame,
     accepted: pd.DataFrame,
     filter_rejections: pd.DataFrame,
-    params: InstructionGenerationParams | dict,
+    params: InstructionGenerationParams,
     created_at: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(instruction_pool, rejected_instructions) after exact and near-duplicate removal.
@@ -322,8 +320,7 @@ def deduplicate_pool(
     dropped; seeds take part as references even when they are not part of the pool. Each duplicate
     records the kept instruction it repeats (text, source, id) and the confirming ROUGE-L.
     """
-    p = as_params(params)
-    d = p.dedup
+    d = params.dedup
     combined = pd.concat(
         [
             original_instructions.assign(prompt_id=None, teacher_model=None),
@@ -338,14 +335,14 @@ def deduplicate_pool(
         lsh_threshold=d.lsh_threshold,
         num_perm=d.num_perm,
         rouge_threshold=d.rouge_threshold,
-        seed=p.seed,
+        seed=params.seed,
         false_negative_weight=d.false_negative_weight,
         bucket_window=d.bucket_window,
         jaccard_floor=d.jaccard_floor,
         progress=len(combined) > 50_000,
     )
     stamp = pd.Timestamp(created_at) if created_at else pd.Timestamp.now(tz="UTC")
-    in_pool = combined["instruction_source"].isin(list(p.pool_sources) + list(GENERATED_SOURCES))
+    in_pool = combined["instruction_source"].isin(list(params.pool_sources) + list(GENERATED_SOURCES))
     pool = combined[decisions["keep"].to_numpy() & in_pool.to_numpy()].assign(created_at=stamp)
     pool = pool[POOL_COLUMNS].reset_index(drop=True)
 

@@ -1,16 +1,15 @@
 """Typed parameters of the instruction_generation pipeline (``params:instruction_generation``).
 
 Kedro validates a Pydantic-typed ``params:`` argument before any node runs, so a bad override in
-``conf/<env>/parameters_instruction_generation.yml`` fails early, naming the key.
+``conf/<env>/parameters_instruction_generation.yml`` fails early, naming the key. The values
+themselves live in conf/ only: a field conf/base sets has no default here.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from lamini_lm.pipelines.instruction_generation.filters import DEFAULT_BLOCKED_KEYWORDS
 
 ORIGINAL_SOURCES = ("seed", "alpaca", "original_p3", "original_flan")
 GENERATED_SOURCES = (
@@ -25,71 +24,108 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _reject_unknown(names: Iterable[str], known: tuple[str, ...], what: str, hint: str) -> None:
+    unknown = sorted(set(names) - set(known))
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; {hint} {list(known)}")
+
+
 class TopicParams(_Strict):
-    keep: int = Field(3500, ge=1, description="How many categories the topic list keeps (paper: ~3.5K).")
-    max_words: int = Field(3, ge=1, description="Longest category name kept, in words.")
-    extra_maintenance_patterns: list[str] = []
+    """``topics``: the Wikipedia category list behind topic-guided prompts."""
+
+    keep: int = Field(ge=1, description="How many categories the topic list keeps (paper: ~3.5K).")
+    max_words: int = Field(ge=1, description="Longest category name kept, in words.")
+    extra_maintenance_patterns: list[str] = Field(
+        description="Regexes of further maintenance categories to drop, added to nodes.MAINTENANCE_PATTERNS."
+    )
 
 
 class StrategyParams(_Strict):
-    example_sources: list[str]
-    target_instructions: int = Field(ge=0, description="Instructions requested from the teacher.")
-    topic_guided: bool = False
+    """``generation.strategies.<tag>``: how one LaMini source tag is generated."""
+
+    example_sources: list[str] = Field(
+        description=f"Original sources the prompt's examples come from {ORIGINAL_SOURCES}."
+    )
+    target_instructions: int = Field(ge=0, description="Instructions requested from the teacher (0: skip the tag).")
+    topic_guided: bool = Field(
+        description="Also show Wikipedia topics in the prompt (the paper's topic-guided prompts)."
+    )
 
     @field_validator("example_sources")
     @classmethod
     def _known(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(ORIGINAL_SOURCES))
-        if unknown:
-            raise ValueError(f"unknown example source(s) {unknown}; use {list(ORIGINAL_SOURCES)}")
+        _reject_unknown(value, ORIGINAL_SOURCES, "example source(s)", "use")
         return value
 
 
 class GenerationParams(_Strict):
-    instructions_per_prompt: int = Field(20, ge=1)
-    examples_per_prompt: int = Field(3, ge=1)
-    topics_per_prompt: int = Field(3, ge=1)
-    temperature: float = Field(1.0, ge=0, le=2)
-    max_tokens: int = Field(1024, ge=16)
-    strategies: dict[str, StrategyParams]
+    """``generation``: the prompts sent to the teacher."""
+
+    instructions_per_prompt: int = Field(ge=1, description="Instructions asked for per prompt (paper: 20).")
+    examples_per_prompt: int = Field(ge=1, description="Examples shown per prompt (paper: 3).")
+    topics_per_prompt: int = Field(ge=1, description="Topics shown per topic-guided prompt (paper: 3).")
+    temperature: float = Field(ge=0, le=2, description="Sampling temperature sent with every prompt.")
+    max_tokens: int = Field(ge=16, description="Completion token cap sent with every prompt.")
+    strategies: dict[str, StrategyParams] = Field(description=f"Per LaMini tag {GENERATED_SOURCES}: its strategy.")
 
     @field_validator("strategies")
     @classmethod
-    def _tags(cls, value: dict[str, Any]) -> dict[str, Any]:
-        unknown = sorted(set(value) - set(GENERATED_SOURCES))
-        if unknown:
-            raise ValueError(f"unknown strategy tag(s) {unknown}; LaMini's are {list(GENERATED_SOURCES)}")
+    def _tags(cls, value: dict[str, StrategyParams]) -> dict[str, StrategyParams]:
+        _reject_unknown(value, GENERATED_SOURCES, "strategy tag(s)", "LaMini's are")
         return value
 
 
 class FilterParams(_Strict):
-    min_words: int = Field(3, ge=0)
-    max_words: int = Field(150, ge=1)
-    max_words_by_source: dict[str, int] = {}
-    blocked_keywords: list[str] = list(DEFAULT_BLOCKED_KEYWORDS)
-    echo_threshold: float = Field(0.7, gt=0, le=1)
+    """``filters``: Self-Instruct's quality rules for generated instructions."""
+
+    min_words: int = Field(ge=0, description="Shorter instructions are rejected (too_short).")
+    max_words: int = Field(ge=1, description="Longer instructions are rejected (too_long).")
+    max_words_by_source: dict[str, int] = Field(
+        description="max_words per generated source tag where it differs (P3/FLAN prompts carry passages)."
+    )
+    blocked_keywords: list[str] = Field(
+        description="Whole words a text-only model cannot act on (image, graph, ...): keyword:<kw>."
+    )
+    echo_threshold: float = Field(
+        gt=0, le=1, description="ROUGE-L above which an instruction echoes one of its prompt's examples."
+    )
+
+    def max_words_for(self, source: str) -> int:
+        """The word limit of ``source``: its ``max_words_by_source`` entry, else ``max_words``."""
+        return self.max_words_by_source[source] if source in self.max_words_by_source else self.max_words
 
 
 class DedupParams(_Strict):
-    lsh_threshold: float = Field(0.4, gt=0, lt=1)
-    num_perm: int = Field(128, ge=8, le=1024)
-    rouge_threshold: float = Field(0.7, gt=0, le=1)
-    false_negative_weight: float = Field(0.5, gt=0, lt=1)
-    bucket_window: int = Field(16, ge=1)
-    jaccard_floor: float = Field(0.35, ge=0, lt=1)
+    """``dedup``: exact and near-duplicate removal (MinHash LSH candidates confirmed by ROUGE-L)."""
+
+    lsh_threshold: float = Field(gt=0, lt=1, description="Jaccard threshold the LSH banding is tuned for.")
+    num_perm: int = Field(ge=8, le=1024, description="MinHash permutations.")
+    rouge_threshold: float = Field(
+        gt=0, le=1, description="A candidate pair is a duplicate when ROUGE-L F exceeds this (Self-Instruct: 0.7)."
+    )
+    false_negative_weight: float = Field(
+        gt=0, lt=1, description="Weight of missed pairs against extra candidates when choosing the bands."
+    )
+    bucket_window: int = Field(ge=1, description="In an LSH bucket, compare each row with at most this many before it.")
+    jaccard_floor: float = Field(
+        ge=0, lt=1, description="Candidates whose MinHash-estimated Jaccard is below this are not scored."
+    )
 
 
 class InstructionGenerationParams(_Strict):
-    seed: int = 42
-    pool_sources: list[str] = ["alpaca", "original_p3", "original_flan"]
-    topics: TopicParams = TopicParams()
-    generation: GenerationParams
-    filters: FilterParams = FilterParams()
-    dedup: DedupParams = DedupParams()
+    """The whole ``instruction_generation:`` block of ``parameters_instruction_generation.yml``."""
 
+    seed: int = Field(description="Seed of the example, topic and topic-list sampling and of MinHash.")
+    pool_sources: list[str] = Field(
+        description="Original sources that enter the pool (seeds are examples and dedup references only)."
+    )
+    topics: TopicParams = Field(description="The topic list.")
+    generation: GenerationParams = Field(description="The generation prompts.")
+    filters: FilterParams = Field(description="The quality filters.")
+    dedup: DedupParams = Field(description="The de-duplication.")
 
-def as_params(params: InstructionGenerationParams | dict) -> InstructionGenerationParams:
-    """``params`` as the typed model (nodes called directly or from an in-memory catalog get dicts)."""
-    if isinstance(params, InstructionGenerationParams):
-        return params
-    return InstructionGenerationParams.model_validate(params)
+    @field_validator("pool_sources")
+    @classmethod
+    def _known(cls, value: list[str]) -> list[str]:
+        _reject_unknown(value, ORIGINAL_SOURCES, "pool source(s)", "use")
+        return value

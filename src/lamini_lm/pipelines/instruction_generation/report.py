@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import matplotlib
+import pandas as pd
+from matplotlib.figure import Figure  # no pyplot: no backend chosen, no global figure registry
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from lamini_lm.pipelines.instruction_generation.params import (  # noqa: E402
-    GENERATED_SOURCES,
-    ORIGINAL_SOURCES,
-)
+from lamini_lm.pipelines.instruction_generation.params import GENERATED_SOURCES, ORIGINAL_SOURCES
 
 
 def _count(frame: pd.DataFrame, column: str = "instruction_source") -> dict[str, int]:
@@ -26,7 +19,7 @@ def build_generation_report(
     candidates: pd.DataFrame,
     instruction_pool: pd.DataFrame,
     rejected_instructions: pd.DataFrame,
-) -> tuple[dict, str, plt.Figure]:
+) -> tuple[dict, str, Figure]:
     """(report as a dict for JSON, the same as Markdown, a bar chart of the pool's source mix).
 
     Per generated source: prompts, failed requests, replies that parsed to nothing, items parsed,
@@ -142,9 +135,10 @@ def to_markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
-def source_mix_chart(pool_counts: dict[str, int]) -> plt.Figure:
+def source_mix_chart(pool_counts: dict[str, int]) -> Figure:
     """Horizontal bar chart: instructions in the pool per ``instruction_source``."""
-    figure, axis = plt.subplots(figsize=(7, 0.45 * max(len(pool_counts), 1) + 1.2))
+    figure = Figure(figsize=(7, 0.45 * max(len(pool_counts), 1) + 1.2))
+    axis = figure.subplots()
     names = sorted(pool_counts, key=pool_counts.get)
     axis.barh(names, [pool_counts[n] for n in names], color="#4C72B0")
     for y, name in enumerate(names):
