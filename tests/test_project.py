@@ -9,9 +9,8 @@ from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
 
 from lamini_lm.datasets import CheckpointDataset, TokenizerDataset
-from lamini_lm.herd import herd_members
-from lamini_lm.pipelines.training.pipeline import create_herd_pipeline
-from lamini_lm.pipelines.training.spec import check_model_entry, resolve_hyperparameters
+from lamini_lm.herd import Herd, herd_members
+from lamini_lm.pipelines.training.pipeline import create_pipeline
 from lamini_lm.settings import CONFIG_LOADER_ARGS
 
 PAPER_CHECKPOINTS = {
@@ -50,9 +49,8 @@ def test_base_herd_is_a_tiny_seq2seq_and_a_tiny_causal_student(project_root):
     assert families == {"seq2seq", "causal"}
     for name in herd:
         entry = params["models"][name]
-        check_model_entry(name, entry)
         assert "config" in entry and "checkpoint" not in entry
-        resolve_hyperparameters(name, entry, params["size_classes"])
+    Herd.from_parameters(params)  # models, herd and size classes validate together
     assert params["training"]["seed"] == 42
 
 
@@ -62,10 +60,10 @@ def test_paper_herd_is_the_lamini_herd_with_paper_hyperparameters(project_root):
     assert len(herd) == 15
     assert {params["models"][name]["checkpoint"] for name in herd} == PAPER_CHECKPOINTS
     assert "tiny_t5" in params["models"] and "tiny_t5" not in herd  # models merge, herd replaces
+    typed = Herd.from_parameters(params)
     for name in herd:
-        check_model_entry(name, params["models"][name])
-        hp = resolve_hyperparameters(name, params["models"][name], params["size_classes"])
-        assert (hp["learning_rate"], hp["effective_batch_size"], hp["epochs"], hp["max_length"]) == (5e-4, 512, 5, 512)
+        hp = typed.size_classes.for_model(name, typed.models[name])
+        assert (hp.learning_rate, hp.effective_batch_size, hp.epochs, hp.max_length) == (5e-4, 512, 5, 512)
     assert params["training"]["seed"] == 42 and params["training"]["launcher"] == "none"
 
 
@@ -73,7 +71,7 @@ def test_paper_herd_is_the_lamini_herd_with_paper_hyperparameters(project_root):
 def test_training_pipeline_has_one_namespace_per_member(project_root, env):
     params = loader(project_root, env)["parameters"]
     herd = herd_members(params)
-    pipe = create_herd_pipeline(herd)
+    pipe = create_pipeline(herd)
     assert {node.namespace for node in pipe.nodes} == set(herd)
     for name in herd:
         assert f"params:models.{name}" in pipe.inputs()

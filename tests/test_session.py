@@ -40,7 +40,7 @@ def test_kedro_run_training_on_a_fresh_project_builds_its_data_and_trains_the_he
         with KedroSession.create(project_path=project_copy, runtime_params=small) as session:
             session.run(pipeline_names=["training"])
     finally:
-        herd.use_config_loader(None)
+        herd.ACTIVE_HERD.reset()
         pipelines.configure("lamini_lm.pipeline_registry")
 
     dataset = pd.read_parquet(project_copy / "data/03_primary/lamini_dataset.parquet")

@@ -20,3 +20,49 @@ def load_parameters(env: str = "base", conf_source: str | Path | None = None) ->
     source = Path(conf_source) if conf_source is not None else PROJECT_ROOT / "conf"
     loader = CONFIG_LOADER_CLASS(conf_source=str(source), env=env, **CONFIG_LOADER_ARGS)
     return loader["parameters"]
+
+
+def pipeline_models() -> dict[tuple[str, ...], type]:
+    """Each pipeline's typed model, keyed by the top-level parameter keys it validates."""
+    from lamini_lm.herd import HERD_KEYS, Herd
+    from lamini_lm.pipelines.distillation.params import DistillationParams
+    from lamini_lm.pipelines.evaluation.params import EvaluationParams
+    from lamini_lm.pipelines.instruction_generation.params import InstructionGenerationParams
+    from lamini_lm.pipelines.training.params import TrainingParams
+    from lamini_lm.teacher.config import TeacherSettings
+
+    return {
+        ("teacher",): TeacherSettings,
+        ("instruction_generation",): InstructionGenerationParams,
+        ("distillation",): DistillationParams,
+        (*HERD_KEYS,): Herd,
+        ("training",): TrainingParams,
+        ("evaluation",): EvaluationParams,
+    }
+
+
+class ParameterError(ValueError):
+    """A parameter of some pipeline is missing, unknown or of the wrong type; the message names each key."""
+
+
+def validate_parameters(parameters: dict[str, Any], where: str = "parameters") -> dict[str, Any]:
+    """Validate every pipeline's block of ``parameters`` at once; the typed models by block name.
+
+    A :class:`ParameterError` lists every problem as ``<key path>: <message>`` (``where`` says which
+    configuration it came from, e.g. ``conf/paper``).
+    """
+    from pydantic import ValidationError
+
+    typed: dict[str, Any] = {}
+    problems: list[str] = []
+    for keys, model in pipeline_models().items():
+        single = len(keys) == 1
+        raw = parameters.get(keys[0]) if single else {k: parameters[k] for k in keys if k in parameters}
+        try:
+            typed[keys[0] if single else "herd"] = model.model_validate(raw)
+        except ValidationError as err:
+            prefix = f"{keys[0]}." if single else ""
+            problems += [f"{prefix}{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors()]
+    if problems:
+        raise ParameterError(f"{where}: invalid parameters —\n  " + "\n  ".join(problems))
+    return typed

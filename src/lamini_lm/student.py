@@ -8,16 +8,6 @@ from typing import Any
 from lamini_lm.prompting import format_prompt
 
 
-def auto_model_class(family: str) -> Any:
-    """The transformers Auto class that loads (``from_pretrained``) or builds (``from_config``) a ``family`` model."""
-    from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
-
-    classes = {"seq2seq": AutoModelForSeq2SeqLM, "causal": AutoModelForCausalLM}
-    if family not in classes:
-        raise ValueError(f"Unknown model family {family!r} (key models.<name>.family); expected 'seq2seq' or 'causal'.")
-    return classes[family]
-
-
 @dataclass
 class Student:
     """What ``catalog.load("<model>.checkpoint")`` returns.

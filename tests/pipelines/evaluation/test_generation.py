@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from conf_params import conf_block
 
+from lamini_lm.herd import auto_model_class
 from lamini_lm.pipelines.evaluation import instructions
 from lamini_lm.pipelines.evaluation.params import GenerationParams, UserOrientedParams
-from lamini_lm.student import auto_model_class
 
 LONG = "fox " * 600 + "END"
 
@@ -69,5 +69,5 @@ def test_one_place_says_which_auto_class_a_family_uses():
     from transformers import AutoModelForCausalLM, AutoModelForSeq2SeqLM
 
     assert auto_model_class("seq2seq") is AutoModelForSeq2SeqLM and auto_model_class("causal") is AutoModelForCausalLM
-    with pytest.raises(ValueError, match=r"Unknown model family 'encoder' \(key models.<name>.family\)"):
+    with pytest.raises(ValueError, match=r"Unknown model family 'encoder'"):
         auto_model_class("encoder")
