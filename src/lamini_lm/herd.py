@@ -100,7 +100,22 @@ class ModelSpec(BaseModel):
     overrides: dict[str, Any] | None = Field(
         None, description="Hyper-parameters replacing the size class's, for this model (keys of a size class)."
     )
-    paper_reference: str | None = Field(None, description="The paper's row reported beside this member (evaluation).")
+    paper_reference: str | None = Field(
+        None,
+        description="The paper's LaMini row reported beside this member: a `model` of data/01_raw/paper/results_15_tasks.csv.",
+    )
+    paper_base_reference: str | None = Field(
+        None,
+        description="The paper's row for this member's base model (e.g. GPT-2-XL), from the same table.",
+    )
+    benchmark_wrapper: bool | None = Field(
+        None,
+        description=(
+            "Wrap every lm-eval request's context in the instruction wrapper, as the authors' lm-eval fork did for "
+            "decoder-only LaMini models. null: the family's rule (causal students, trained in the wrapper: on; "
+            "seq2seq: off). Set false for a base model evaluated as a reference."
+        ),
+    )
 
     @field_validator("overrides")
     @classmethod
