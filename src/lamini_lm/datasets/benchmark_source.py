@@ -7,11 +7,12 @@ The evaluation pipeline normalises the records into the schema its task YAML rea
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 from typing import Any
 
 from kedro.io import AbstractDataset, DatasetError
+
+from lamini_lm.datasets.json_records import read_json_records
 
 
 class BenchmarkSourceDataset(AbstractDataset[None, dict[str, Any]]):
@@ -63,16 +64,11 @@ class BenchmarkSourceDataset(AbstractDataset[None, dict[str, Any]]):
         path = Path(str(self._filepath))
         if not path.exists():
             raise DatasetError(f"Benchmark file {path} does not exist (see data/01_raw/SOURCES.md).")
-        text = path.read_text(encoding=self._encoding)
         if self._format == "jsonl":
-            records = []
-            for lineno, line in enumerate(text.splitlines(), start=1):
-                if line.strip():
-                    try:
-                        records.append(json.loads(line))
-                    except json.JSONDecodeError as err:
-                        raise DatasetError(f"{path}, line {lineno}: not valid JSON ({err}).") from err
-        elif self._format in ("tsv", "csv"):
+            records, _ = read_json_records(path, file_format="jsonl")
+            return self._with_labels(records, path)
+        text = path.read_text(encoding=self._encoding)
+        if self._format in ("tsv", "csv"):
             reader = (
                 csv.DictReader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE)
                 if self._format == "tsv"
@@ -83,6 +79,10 @@ class BenchmarkSourceDataset(AbstractDataset[None, dict[str, Any]]):
             records = [{"line": line} for line in text.splitlines()]
         else:
             raise DatasetError(f"{path}: unknown file_format {self._format!r} (jsonl, tsv, csv, lines, hf).")
+        return self._with_labels(records, path)
+
+    def _with_labels(self, records: list[dict[str, Any]], path: Path) -> dict[str, Any]:
+        """``records`` with a ``label`` each from ``labels_filepath`` (PIQA), as the dataset's load result."""
         if self._labels:
             labels = [line.strip() for line in Path(self._labels).read_text().splitlines() if line.strip()]
             if len(labels) != len(records):
