@@ -93,7 +93,7 @@ TOPIC_RULE_NOTES = {
     "fewer_than_three_words": "applied (topics.max_words)",
     "more_than_50_pages": "holds by construction: the bundled file lists the categories with at least 200 pages",
     "more_than_10_subcategories": "not applied: the bundled file has no sub-category counts",
-    "about_3500_kept": "applied (topics.keep, a seeded sample of the categories left)",
+    "about_3500_kept": "applied as a cap (topics.keep): a seeded sample when more are left, all of them otherwise",
 }
 
 

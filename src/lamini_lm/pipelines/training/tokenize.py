@@ -6,8 +6,8 @@ the encoder input, the response (+ EOS) the labels. Both are truncated to ``max_
 
 The paper does not publish what separates the wrapper's ``### Response:`` from the response. We use
 one space (:data:`RESPONSE_SEPARATOR`) and tokenise the causal text the way lm-evaluation-harness
-scores a (context, continuation) pair: the whole text at once, the first ``len(tokens(prompt))``
-tokens being the prompt. The decoder-only students are evaluated in the same wrapper with
+scores a (context, continuation) pair and Alpaca's ``train.py`` masks its prompts: the whole text at
+once, the first ``len(tokens(prompt))`` tokens being the prompt (Alpaca joins the two with nothing). The decoder-only students are evaluated in the same wrapper with
 continuations that start with a space (lm-eval's target delimiter), so training and evaluation see
 the same token boundary; with a byte-level BPE (GPT-2, GPT-Neo, GPT-J, Cerebras) the space is the
 start of the response's first token.
