@@ -221,6 +221,11 @@ def run_chain(rows: int, base: pd.DataFrame, params: DistillationParams, out_dir
     shutil.rmtree(target)
     step("source_counts", lambda: analysis.source_counts(dataset))
     step("token_lengths (sample)", lambda: analysis.token_lengths(dataset, params.analysis))
+    paper_statistics = pd.read_csv(ROOT / "data" / "01_raw" / "paper" / "dataset_statistics.csv")
+    step(
+        "dataset_statistics (Table 1 + MATTR)",
+        lambda: analysis.dataset_statistics(dataset, paper_statistics, params.analysis),
+    )
     embeddings = step(
         "embed_instructions (sample)",
         lambda: analysis.embed_instructions(dataset, params.analysis.model_copy(update={"progress": False})),

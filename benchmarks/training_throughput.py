@@ -112,7 +112,8 @@ def prepare(family: str, rows: pd.DataFrame):
     entry = MODELS[family]
     train_rows, validation_rows = nodes.split_dataset(rows, TRAINING, name=family)
     tokenizer = nodes.build_tokenizer(train_rows, entry, name=family)
-    tokenized = nodes.tokenize_dataset(train_rows, validation_rows, tokenizer, entry, SIZE_CLASSES, name=family)
+    hyperparameters = SIZE_CLASSES.for_model(family, entry)
+    tokenized = nodes.tokenize_dataset(train_rows, validation_rows, tokenizer, entry, hyperparameters, name=family)
     return tokenizer, tokenized
 
 

@@ -14,6 +14,11 @@ from lamini_lm import herd
 PIPELINES = {"instruction_generation", "distillation", "training", "evaluation"}
 
 
+def _herd_keys() -> dict:
+    """conf/base's herd blocks (models, herd, size classes and their variants)."""
+    return {key: conf_block(key) for key in herd.HERD_KEYS}
+
+
 def _namespaces(pipe) -> set[str]:
     return {n.namespace.split(".")[0] for n in pipe.nodes if n.namespace}
 
@@ -56,7 +61,7 @@ def test_base_environment_trains_the_tiny_herd(session_for):
 def test_paper_environment_instantiates_the_paper_herd(session_for):
     session = session_for("paper")
     paper_herd = session.load_context().params["herd"]
-    assert len(paper_herd) == 15
+    assert len(paper_herd) == 17  # EACL Table 3: 6 encoder-decoder + 11 decoder-only
     assert "lamini_flan_t5_783m" in paper_herd and "tiny_t5" not in paper_herd
     assert _namespaces(pipelines["training"]) == set(paper_herd)
     # the notebooks' way: context.params holds Kedro's validated (typed) parameters
@@ -72,6 +77,22 @@ def test_training_includes_the_data_chain_and_default_is_unchanged(session_for):
     assert set(pipelines["distillation"].nodes) | set(training.nodes) <= set(pipelines["__default__"].nodes)
 
 
+def test_one_run_parameter_switches_the_flan_t5_card_variant_and_the_llama_checkpoint(session_for):
+    session = session_for(
+        "paper",
+        runtime_params={
+            "size_class_variant": "flan_t5_card",
+            "models": {"lamini_llama_7b": {"checkpoint": "/data/llama-7b-hf"}},
+        },
+    )
+    typed = herd.Herd.from_parameters(session.load_context().params)
+    assert typed.hyperparameters("lamini_flan_t5_783m").effective_batch_size == 512
+    assert typed.hyperparameters("lamini_gpt2_1_5b").effective_batch_size == 1024
+    assert typed.models["lamini_llama_7b"].checkpoint == "/data/llama-7b-hf"
+    assert typed.models["lamini_llama_7b"].paper_reference == "LaMini-LLaMA-7B"  # the rest of the entry stays
+    assert herd.ACTIVE_HERD.herd().size_class_variant == "flan_t5_card"  # what the pipelines are built from
+
+
 def test_a_herd_typo_in_the_run_parameters_fails_naming_the_key(session_for):
     session_for(None, runtime_params={"size_classes": {"tiny": {"per_device_batch_size": 0}}})
     with pytest.raises(ValidationError, match=r"size_classes\.tiny\.per_device_batch_size"):
@@ -80,22 +101,22 @@ def test_a_herd_typo_in_the_run_parameters_fails_naming_the_key(session_for):
 
 def test_the_active_herd_is_the_sessions_until_reset(session_for):
     session_for("paper")
-    assert len(herd.herd_members()) == 15
+    assert len(herd.herd_members()) == 17
     herd.ACTIVE_HERD.reset()  # no session: conf/ of $KEDRO_ENV (unset here: base)
     assert herd.herd_members() == ["tiny_t5", "tiny_gpt2"]
 
 
 def test_a_herd_member_without_a_model_entry_names_the_member():
-    params = {"models": {}, "herd": ["ghost"], "size_classes": conf_block("size_classes")}
+    params = {**_herd_keys(), "models": {}, "herd": ["ghost"]}
     with pytest.raises(ValueError, match=r"\['ghost'\] \(key 'herd'\) have no entry under 'models'"):
         herd.herd_members(params)
 
 
 def test_an_unknown_family_names_the_model_and_key():
     params = {
+        **_herd_keys(),
         "models": {"odd": {**conf_block("models.tiny_gpt2"), "family": "diffusion"}},
         "herd": ["odd"],
-        "size_classes": conf_block("size_classes"),
     }
     with pytest.raises(ValueError, match=r"models\.odd\.family"):
         herd.herd_members(params)

@@ -3,8 +3,11 @@
 The herd is data (``parameters_training.yml``): ``models`` describes every model the project
 knows (:class:`ModelSpec`), ``herd`` names the ones the environment trains and evaluates, and
 ``size_classes`` holds the hyper-parameters a model trains with (:class:`Hyperparameters`, the
-model's ``overrides`` on top). :class:`Herd` validates the three together. :data:`ACTIVE_HERD`
-says which environment's parameters the namespaced pipelines are built from.
+model's ``overrides`` on top). ``size_class_variants`` are named alternatives to some size classes
+(e.g. the released Flan-T5 model cards' batch size), switched on for the whole herd by the one
+parameter ``size_class_variant`` (:class:`SizeClassVariants`). :class:`Herd` validates them
+together. :data:`ACTIVE_HERD` says which environment's parameters the namespaced pipelines are
+built from.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, f
 
 Family = Literal["seq2seq", "causal"]
 FAMILIES: tuple[str, ...] = get_args(Family)
-HERD_KEYS = ("models", "herd", "size_classes")
+HERD_KEYS = ("models", "herd", "size_classes", "size_class_variants", "size_class_variant")
 # Strict: a count given as 16.0, "16" or true is a typo, not a count.
 Count = Annotated[int, Field(strict=True, gt=0)]
 
@@ -72,6 +75,19 @@ class Hyperparameters(BaseModel):
         return max(1, math.ceil(self.effective_batch_size / per_step))
 
 
+def check_overrides(value: dict[str, Any], where: str) -> None:
+    """``value`` must hold size-class keys with valid values (keys it leaves out are not checked)."""
+    try:
+        Hyperparameters.model_validate(value)
+    except ValidationError as error:
+        wrong = [e for e in error.errors() if e["type"] != "missing"]
+        if wrong:
+            raise ValueError(
+                "; ".join(f"'{where}.{'.'.join(map(str, e['loc']))}': {e['msg']}" for e in wrong)
+                + f" (size-class keys: {sorted(Hyperparameters.model_fields)})"
+            ) from None
+
+
 class TokenizerSpec(BaseModel):
     """The byte-level BPE tokenizer trained on the training text for a model built from ``config``."""
 
@@ -121,17 +137,8 @@ class ModelSpec(BaseModel):
     @classmethod
     def _known_overrides(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         """Each override must be a size-class key with a valid value (missing keys are the size class's)."""
-        if value is None:
-            return value
-        try:
-            Hyperparameters.model_validate(value)
-        except ValidationError as error:
-            wrong = [e for e in error.errors() if e["type"] != "missing"]
-            if wrong:
-                raise ValueError(
-                    "; ".join(f"'overrides.{'.'.join(map(str, e['loc']))}': {e['msg']}" for e in wrong)
-                    + f" (size-class keys: {sorted(Hyperparameters.model_fields)})"
-                ) from None
+        if value is not None:
+            check_overrides(value, "overrides")
         return value
 
     @model_validator(mode="after")
@@ -173,14 +180,76 @@ class SizeClasses(RootModel[dict[str, Hyperparameters]]):
             raise ValueError(f"Model '{name}': " + "; ".join(problems)) from None
 
 
+class SizeClassVariants(RootModel[dict[str, dict[str, dict[str, Any]]]]):
+    """``size_class_variants``: named alternatives, each replacing keys of some size classes.
+
+    ``{flan_t5_card: {seq2seq_small: {effective_batch_size: 512}, ...}}`` — variant name → size
+    class → the keys it replaces. ``size_class_variant: flan_t5_card`` switches one on for every
+    member whose size class it names; the other size classes stay as they are.
+    """
+
+    root: dict[str, dict[str, dict[str, Any]]] = Field(
+        description="Variant name → size-class name → the size-class keys the variant replaces."
+    )
+
+    @model_validator(mode="after")
+    def _known_keys(self) -> SizeClassVariants:
+        for variant, classes in self.root.items():
+            for size_class, overrides in classes.items():
+                check_overrides(overrides, f"size_class_variants.{variant}.{size_class}")
+        return self
+
+    def apply(self, size_classes: SizeClasses, variant: str | None) -> SizeClasses:
+        """``size_classes`` with variant ``variant``'s keys on top (``None``: unchanged)."""
+        if variant is None:
+            return size_classes
+        if variant not in self.root:
+            raise ValueError(
+                f"size_class_variant {variant!r} is not defined under 'size_class_variants' "
+                f"(have: {sorted(self.root) or 'none'}); null uses the size classes as they are."
+            )
+        replaced = dict(size_classes.root)
+        for size_class, overrides in self.root[variant].items():
+            if size_class not in replaced:
+                raise ValueError(
+                    f"'size_class_variants.{variant}.{size_class}': no size class {size_class!r} under "
+                    f"'size_classes' (have: {sorted(replaced)})."
+                )
+            try:
+                replaced[size_class] = Hyperparameters.model_validate(
+                    {**replaced[size_class].model_dump(), **overrides}
+                )
+            except ValidationError as error:
+                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+                raise ValueError(f"'size_class_variants.{variant}.{size_class}': {problems}") from None
+        return SizeClasses.model_validate(replaced)
+
+
+def resolve_hyperparameters(
+    name: str,
+    model_spec: ModelSpec,
+    size_classes: SizeClasses,
+    variants: SizeClassVariants,
+    variant: str | None,
+) -> Hyperparameters:
+    """Member ``name``'s hyper-parameters: its size class (variant ``variant`` applied), then its overrides."""
+    return variants.apply(size_classes, variant).for_model(name, model_spec)
+
+
 class Herd(BaseModel):
-    """``models``, ``herd`` and ``size_classes`` of parameters_training.yml, checked against each other."""
+    """``models``, ``herd``, ``size_classes`` and the size-class variants of parameters_training.yml, checked together."""
 
     model_config = ConfigDict(extra="forbid")
 
     models: dict[str, ModelSpec] = Field(description="Every model the project knows, by name.")
     herd: list[str] = Field(description="The models this environment trains and evaluates (names under models).")
     size_classes: SizeClasses = Field(description="Hyper-parameters by size class.")
+    size_class_variants: SizeClassVariants = Field(
+        description="Named alternatives to some size classes' keys (e.g. the Flan-T5 model cards' batch size)."
+    )
+    size_class_variant: str | None = Field(
+        description="The variant every member trains with (a key of size_class_variants); null: the size classes."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Herd:
@@ -192,13 +261,22 @@ class Herd(BaseModel):
             raise ValueError(
                 f"herd member(s) {missing} (key 'herd') have no entry under 'models' in parameters_training.yml"
             )
-        for name, spec in self.models.items():
-            self.size_classes.for_model(name, spec)
+        for variant in [None, *self.size_class_variants.root]:
+            size_classes = self.size_class_variants.apply(self.size_classes, variant)
+            for name, spec in self.models.items():
+                size_classes.for_model(name, spec)
+        self.size_class_variants.apply(self.size_classes, self.size_class_variant)
         return self
+
+    def hyperparameters(self, name: str) -> Hyperparameters:
+        """Member ``name``'s resolved hyper-parameters (the active variant and its overrides applied)."""
+        return resolve_hyperparameters(
+            name, self.models[name], self.size_classes, self.size_class_variants, self.size_class_variant
+        )
 
     @classmethod
     def from_parameters(cls, parameters: dict[str, Any]) -> Herd:
-        """The herd of a whole parameters dict (``models``, ``herd``, ``size_classes``; the rest ignored)."""
+        """The herd of a whole parameters dict (the keys of ``HERD_KEYS``; the rest ignored)."""
         return cls.model_validate({key: parameters[key] for key in HERD_KEYS if key in parameters})
 
 

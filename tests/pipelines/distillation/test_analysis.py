@@ -78,6 +78,7 @@ def test_diversity_scores_and_projection_on_known_vectors():
         }
     )
     scores = analysis.diversity_scores(embeddings, _dataset(), SETTINGS)
+    assert set(scores["embedding_model"]) == {SETTINGS.embedding_model}  # the model used, named
     assert scores.set_index("instruction_source")["mean_pairwise_cosine_distance"].to_dict() == {
         "alpaca": 0.0,
         "lamini_sample": round(4 / 3, 4),
@@ -89,11 +90,92 @@ def test_diversity_scores_and_projection_on_known_vectors():
         AnalysisParams.model_validate(conf_block("distillation.analysis", projection="umap"))
 
 
-def test_summary_links_the_plots():
+def test_paper_embeds_with_the_papers_model_and_base_offline_with_minilm():
+    paper = AnalysisParams.model_validate(conf_block("distillation.analysis", env="paper"))
+    base = AnalysisParams.model_validate(conf_block("distillation.analysis"))
+    assert paper.embedding_model == "sentence-transformers/all-mpnet-base-v2"
+    assert paper.embedding_sample_per_source == 50_000 and paper.mattr_window == base.mattr_window == 50
+    assert base.embedding_model == "sentence-transformers/all-MiniLM-L6-v2"
+    assert analysis.resolve_model_path(base.embedding_model) != base.embedding_model  # the bundled copy
+
+
+def test_mattr_on_a_hand_worked_example():
+    # window 3 over "a b a c b": (a b a) 2/3, (b a c) 3/3, (a c b) 3/3 -> mean 8/9
+    assert analysis.mattr("a b a c b".split(), 3) == pytest.approx(8 / 9)
+    # one window: the plain type-token ratio; shorter than the window too; nothing: NaN
+    assert analysis.mattr("a b a".split(), 3) == pytest.approx(2 / 3)
+    assert analysis.mattr("a a".split(), 50) == pytest.approx(1 / 2)
+    assert np.isnan(analysis.mattr([], 50))
+    # 60 distinct words then the first 10 again: windows 0..10 hold 50 distinct, later ones too
+    words = [f"w{i}" for i in range(60)] + [f"w{i}" for i in range(10)]
+    assert analysis.mattr(words, 50) == pytest.approx(1.0)
+    # texts are read one after another, lower-cased, punctuation dropped: "A b." + "a c, b" = a b a c b
+    assert analysis.mattr_of_texts(["A b.", "a c, b"], 3) == pytest.approx(8 / 9)
+
+
+def _paper_statistics(raw_data) -> pd.DataFrame:
+    return pd.read_csv(raw_data / "paper" / "dataset_statistics.csv")
+
+
+def test_dataset_statistics_beside_the_papers_table(raw_data):
+    dataset = _dataset()
+    settings = SETTINGS.model_copy(update={"mattr_window": 3, "mattr_sample_per_source": 100})
+    table = analysis.dataset_statistics(dataset, _paper_statistics(raw_data), settings)
+    rows = table.set_index("instruction_source")
+    # ours: every source of lamini_dataset and ALL; the paper's seven subsets and ALL beside them
+    assert table["instruction_source"].tolist() == [
+        "self_instruct_without_topic",
+        "self_instruct_with_topic",
+        "generated_p3",
+        "generated_flan",
+        "alpaca",
+        "original_p3",
+        "original_flan",
+        "lamini_sample",
+        "ALL",
+    ]
+    assert rows.loc["alpaca", "samples"] == 12 and rows.loc["ALL", "samples"] == 24
+    assert rows.loc["alpaca", "paper_samples_millions"] == 0.05 and rows.loc["alpaca", "paper_subset"] == (
+        "Alpaca instructions"
+    )
+    assert rows.loc["ALL", "paper_mattr_instructions_x100"] == 78.59
+    assert np.isnan(rows.loc["lamini_sample", "paper_samples_millions"])  # not a paper subset
+    assert np.isnan(rows.loc["generated_p3", "samples"])  # a paper subset we do not have
+    lengths = analysis._token_counts(dataset, settings)
+    alpaca = lengths[lengths["instruction_source"] == "alpaca"]
+    assert rows.loc["alpaca", "avg_instruction_tokens"] == round(alpaca["instruction"].mean(), 2)
+    assert rows.loc["alpaca", "instruction_tokens"] == alpaca["instruction"].sum()
+    texts = dataset[dataset["instruction_source"] == "alpaca"]["response"].tolist()
+    assert rows.loc["alpaca", "mattr_responses_x100"] == pytest.approx(
+        round(
+            100
+            * analysis.mattr_of_texts(
+                analysis._sample_per_source(dataset, 100, 1)
+                .query("instruction_source == 'alpaca'")["response"]
+                .tolist(),
+                3,
+            ),
+            2,
+        )
+    )
+    assert 0 < rows.loc["alpaca", "mattr_responses_x100"] <= 100 and len(texts) == 12
+    assert set(table["tokenizer"]) == {SETTINGS.length_tokenizer} and set(table["mattr_window"]) == {3}
+    assert not rows.loc["alpaca", "tokens_estimated"]
+    sampled = analysis.dataset_statistics(
+        dataset, _paper_statistics(raw_data), settings.model_copy(update={"length_sample_size": 6})
+    )
+    assert sampled.set_index("instruction_source").loc["ALL", "tokens_estimated"]
+    with pytest.raises(ValueError, match=r"paper_dataset_statistics lacks column\(s\) \['avg_response_tokens'\]"):
+        analysis.dataset_statistics(dataset, _paper_statistics(raw_data).drop(columns="avg_response_tokens"), settings)
+
+
+def test_summary_links_the_plots(raw_data):
     counts = analysis.source_counts(_dataset())
+    statistics = analysis.dataset_statistics(_dataset(), _paper_statistics(raw_data), SETTINGS)
     summary = analysis.write_summary(
         counts,
         pd.DataFrame({"instruction_source": ["alpaca"], "rows": [1]}),
+        statistics,
         pd.DataFrame({"instruction_source": ["alpaca"], "distinct_1": [0.5]}),
         {"requests": 3, "kept": 2, "dropped": 1, "dropped_by_reason": {"refusal": 1}},
         {"requests": 3, "cached": 0, "projected_cost_usd": 0.0},
@@ -102,6 +184,10 @@ def test_summary_links_the_plots():
     assert "![token lengths](token_lengths.png)" in summary
     assert "![instruction embeddings](embedding_projection.png)" in summary
     assert "refusal: 1" in summary and "| alpaca | 12 | 0.5 |" in summary
+    assert "## Dataset statistics beside the paper (EACL Tables 1 and 2)" in summary
+    assert "| alpaca | 12 / 0.05 |" in summary and "| lamini_sample | 12 / – |" in summary
+    assert "| generated_p3 | – / 0.30 |" in summary and "window of 50" in summary
+    assert "Embeddings: `sentence-transformers/all-MiniLM-L6-v2`" in summary
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ def test_fmengine_text_splits_on_first_separator(lamini_jsonl):
     assert pairs["instruction"].tolist()[:2] == ["List two colours", 'Arrange the words: "a, b"']
     assert pairs.loc[1, "response"] == "a b\nResponse: inside"
     assert set(pairs["instruction_source"]) == {"lamini_sample"}
-    assert set(pairs["teacher_model"]) == {"gpt-3.5-turbo"}
+    assert set(pairs["teacher_model"]) == {"gpt-3.5-turbo-0301"}  # EACL §3, footnote 2
     assert pairs["request_id"].isna().all() and pairs["prompt_tokens"].isna().all()
 
 

@@ -30,6 +30,25 @@ def test_one_request_per_distinct_instruction():
     assert requests["max_tokens"].tolist() == [64, 64]
 
 
+PAPER_SYSTEM_MESSAGE = "You are a helpful assistant, but you must respond the provided instructions as concise as possible."  # EACL Appendix B, Figure 8 (PAPER.md "Response generation")
+
+
+@pytest.mark.parametrize("env", ["paper", "base"])
+def test_every_request_carries_the_papers_system_message_before_the_instruction(env):
+    settings = RequestParams.model_validate(conf_block("distillation.requests", env=env))
+    requests = nodes.build_requests(_pool(["Name a colour.", "Count to 3."]), settings)
+    for messages, instruction in zip(requests["messages"], ["Name a colour.", "Count to 3."]):
+        assert messages == [
+            {"role": "system", "content": PAPER_SYSTEM_MESSAGE},
+            {"role": "user", "content": instruction},
+        ]
+
+
+def test_paper_requests_use_the_default_sampling_settings():
+    settings = RequestParams.model_validate(conf_block("distillation.requests", env="paper"))
+    assert (settings.temperature, settings.top_p) == (1.0, None)  # the API's defaults; top_p not sent
+
+
 def test_no_system_prompt_and_limit():
     settings = RequestParams.model_validate(conf_block("distillation.requests", system_prompt=None, limit=2))
     requests = nodes.build_requests(_pool(["a", "b", "c"]), settings)

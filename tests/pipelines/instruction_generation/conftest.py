@@ -12,16 +12,15 @@ OVERRIDES = {
     "pool_sources": ["alpaca", "original_p3", "original_flan"],
     "topics": {"keep": 50, "max_words": 3},
     "generation": {
-        "instructions_per_prompt": 5,
         "examples_per_prompt": 2,
         "topics_per_prompt": 2,
         "temperature": 1.0,
         "max_tokens": 256,
         "strategies": {
-            "self_instruct_without_topic": {"example_sources": ["seed", "alpaca"], "target_instructions": 10},
-            "self_instruct_with_topic": {"example_sources": ["seed"], "target_instructions": 5, "topic_guided": True},
-            "generated_p3": {"example_sources": ["original_p3"], "target_instructions": 5},
-            "generated_flan": {"example_sources": ["original_flan"], "target_instructions": 5},
+            "self_instruct_without_topic": {"target_instructions": 10, "instructions_per_prompt": 5},
+            "self_instruct_with_topic": {"target_instructions": 5, "instructions_per_prompt": 5},
+            "generated_p3": {"target_instructions": 5, "instructions_per_prompt": 5},
+            "generated_flan": {"target_instructions": 5, "instructions_per_prompt": 5},
         },
     },
     "filters": {"min_words": 3, "max_words": 60},
@@ -54,6 +53,7 @@ def originals():
             ],
             "instruction_source": ["seed", "seed", "alpaca", "alpaca", "original_p3"],
             "source_id": ["seed_task_0", "seed_task_1", "alpaca/1", "alpaca/2", "squad/1"],
+            "subset": [None, None, None, None, "squad"],
         }
     )
 

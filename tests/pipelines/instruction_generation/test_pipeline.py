@@ -17,6 +17,7 @@ from .conftest import fake_results
 
 OUTPUTS = [
     "wikipedia_topics",
+    "ig_topic_stats",
     "ig_original_instructions",
     "ig_generation_prompts",
     "ig_generation_results",

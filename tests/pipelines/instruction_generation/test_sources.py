@@ -53,13 +53,19 @@ def test_unconfigured_source_is_skipped_with_a_log_line(tmp_path, caplog):
         )
     assert "'original_p3' is not configured" in caplog.text and "'original_flan' is not configured" in caplog.text
     assert frame.to_dict("records") == [
-        {"instruction": 'Sort the words: "pear, apple"', "instruction_source": "seed", "source_id": "seed_task_0"},
+        {
+            "instruction": 'Sort the words: "pear, apple"',
+            "instruction_source": "seed",
+            "source_id": "seed_task_0",
+            "subset": None,
+        },
         {
             "instruction": 'Arrange the given words in a sentence: "genetic, beings"',
             "instruction_source": "alpaca",
             "source_id": "alpaca/1",
+            "subset": None,
         },
-        {"instruction": "Name a colour.", "instruction_source": "alpaca", "source_id": "alpaca/2"},
+        {"instruction": "Name a colour.", "instruction_source": "alpaca", "source_id": "alpaca/2", "subset": None},
     ]
 
 
@@ -68,6 +74,22 @@ def test_empty_source_is_reported(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         frame = normalise_source(InstructionSourceDataset(filepath=str(tmp_path / "empty.jsonl")).load(), "original_p3")
     assert frame.empty and "'original_p3' is empty" in caplog.text
+
+
+def test_p3_and_flan_rows_name_their_subset(tmp_path):
+    p3 = [{"template": "squad_q", "prompt": "Q1"}, {"template": "imdb_s", "prompt": "Q2"}]
+    frame = normalise_source(
+        InstructionSourceDataset(filepath=str(_jsonl(tmp_path / "p3.jsonl", p3))).load(), "original_p3"
+    )
+    assert frame["subset"].tolist() == ["squad_q", "imdb_s"] and frame["source_id"].tolist() == [
+        "squad_q/1",
+        "imdb_s/2",
+    ]
+    flan = [{"inputs": "Translate x.", "task": "wmt16"}, {"inputs": "Sum up y.", "task": "cnn_dm"}]
+    frame = normalise_source(
+        InstructionSourceDataset(filepath=str(_jsonl(tmp_path / "flan.jsonl", flan))).load(), "original_flan"
+    )
+    assert frame["subset"].tolist() == ["wmt16", "cnn_dm"]
 
 
 def test_bundled_pools_load(raw_data):

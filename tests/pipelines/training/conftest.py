@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conf_params import conf_block
 
-from lamini_lm.herd import ModelSpec, SizeClasses
+from lamini_lm.herd import Hyperparameters, ModelSpec, SizeClasses
 from lamini_lm.pipelines.training.params import TrainingParams
 
 # Smaller than conf/base's tiny students; the whole `config` replaces conf's.
@@ -68,6 +68,12 @@ def size_classes() -> SizeClasses:
         warmup_ratio=0.0,
     )
     return SizeClasses.model_validate({"tiny": tiny})
+
+
+@pytest.fixture
+def hyperparameters(models, size_classes) -> Hyperparameters:
+    """The tiny students' resolved hyper-parameters (both use size class ``tiny``, no overrides)."""
+    return size_classes.for_model("tiny_t5", models["tiny_t5"])
 
 
 @pytest.fixture

@@ -87,11 +87,11 @@ def test_gradient_accumulation_reaches_the_effective_batch():
     assert hp.gradient_accumulation(8) == 1
 
 
-def test_training_refuses_data_tokenised_with_another_tokenizer(lamini_rows, models, size_classes, training):
+def test_training_refuses_data_tokenised_with_another_tokenizer(lamini_rows, models, hyperparameters, training):
     train, validation = nodes.split_dataset(lamini_rows, training, name="tiny_gpt2")
     tokenizer = nodes.build_tokenizer(train, models["tiny_gpt2"], name="tiny_gpt2")
     tokenized_train, tokenized_validation = nodes.tokenize_dataset(
-        train, validation, tokenizer, models["tiny_gpt2"], size_classes, name="tiny_gpt2"
+        train, validation, tokenizer, models["tiny_gpt2"], hyperparameters, name="tiny_gpt2"
     )
     other = nodes.build_tokenizer(train.head(50), models["tiny_gpt2"], name="tiny_gpt2")
     student = nodes.initialise_student(other, models["tiny_gpt2"], training, name="tiny_gpt2")
@@ -104,20 +104,25 @@ def test_training_refuses_data_tokenised_with_another_tokenizer(lamini_rows, mod
             tokenized_validation,
             train,
             models["tiny_gpt2"],
-            size_classes,
+            hyperparameters,
             training,
+            None,
             name="tiny_gpt2",
         )
 
 
-def test_max_length_beyond_model_positions_is_refused(lamini_rows, models, size_classes, training):
+def test_max_length_beyond_model_positions_is_refused(lamini_rows, models, hyperparameters, training):
     models["tiny_gpt2"].config["n_positions"] = 64
     train, validation = nodes.split_dataset(lamini_rows.head(40), training, name="tiny_gpt2")
     tokenizer = nodes.build_tokenizer(train, models["tiny_gpt2"], name="tiny_gpt2")
-    tables = nodes.tokenize_dataset(train, validation, tokenizer, models["tiny_gpt2"], size_classes, name="tiny_gpt2")
+    tables = nodes.tokenize_dataset(
+        train, validation, tokenizer, models["tiny_gpt2"], hyperparameters, name="tiny_gpt2"
+    )
     student = nodes.initialise_student(tokenizer, models["tiny_gpt2"], training, name="tiny_gpt2")
     with pytest.raises(ValueError, match=r"Model 'tiny_gpt2': max_length 96 exceeds the model's 64 positions"):
-        nodes.train_student(student, *tables, train, models["tiny_gpt2"], size_classes, training, name="tiny_gpt2")
+        nodes.train_student(
+            student, *tables, train, models["tiny_gpt2"], hyperparameters, training, None, name="tiny_gpt2"
+        )
 
 
 def test_initialised_student_is_seeded(lamini_rows, models, training):

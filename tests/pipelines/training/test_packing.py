@@ -126,10 +126,10 @@ def test_pack_rows_places_every_example_once_within_the_pack_length():
     assert pack_rows([300], [5], 256) == [[0]]  # too long to pack: alone in its row
 
 
-def test_packing_pads_under_ten_percent_of_tokens_on_lamini_rows(lamini_rows, models, size_classes, training):
+def test_packing_pads_under_ten_percent_of_tokens_on_lamini_rows(lamini_rows, models, hyperparameters, training):
     train, validation = nodes.split_dataset(lamini_rows, training, name="tiny_t5")
     tokenizer = nodes.build_tokenizer(train, models["tiny_t5"], name="tiny_t5")
-    table, _ = nodes.tokenize_dataset(train, validation, tokenizer, models["tiny_t5"], size_classes, name="tiny_t5")
+    table, _ = nodes.tokenize_dataset(train, validation, tokenizer, models["tiny_t5"], hyperparameters, name="tiny_t5")
     records = as_records(table)
     features = [{"input_ids": a, "labels": b} for a, b in zip(records["input_ids"], records["labels"])]
     order = training_order(records, "seq2seq", 16, seed=7)

@@ -7,7 +7,7 @@ import pytest
 from conf_params import conf_block, merge
 from pydantic import ValidationError
 
-from lamini_lm.herd import Herd, Hyperparameters, ModelSpec, SizeClasses
+from lamini_lm.herd import HERD_KEYS, Herd, Hyperparameters, ModelSpec, SizeClasses
 from lamini_lm.parameters import load_parameters
 from lamini_lm.pipelines.training import nodes
 from lamini_lm.pipelines.training.params import TrainingParams
@@ -15,9 +15,9 @@ from lamini_lm.pipelines.training.trainer import TrainingJob, training_arguments
 
 
 def herd_params(env: str = "base", **overrides) -> dict:
-    """``models``, ``herd`` and ``size_classes`` of ``env`` with overrides deep-merged on top."""
+    """The herd's keys (``models``, ``herd``, ``size_classes``, the variants) of ``env``, overrides deep-merged on top."""
     parameters = load_parameters(env)
-    return merge({key: parameters[key] for key in ("models", "herd", "size_classes")}, overrides)
+    return merge({key: parameters[key] for key in HERD_KEYS}, overrides)
 
 
 @pytest.mark.parametrize("env", ["base", "paper"])

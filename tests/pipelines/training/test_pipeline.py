@@ -11,6 +11,7 @@ from kedro.runner import SequentialRunner
 from transformers import TrainerCallback
 
 from lamini_lm.datasets import CheckpointDataset
+from lamini_lm.herd import SizeClassVariants
 from lamini_lm.pipelines.training import nodes
 from lamini_lm.pipelines.training.launch import train
 from lamini_lm.pipelines.training.params import TrainingParams
@@ -23,6 +24,8 @@ def catalog_for(herd_models: dict, lamini_rows, size_classes, training) -> DataC
     entries = {
         "lamini_dataset": MemoryDataset(lamini_rows),
         "params:size_classes": MemoryDataset(size_classes),
+        "params:size_class_variants": MemoryDataset(SizeClassVariants.model_validate({})),
+        "params:size_class_variant": MemoryDataset(None),
         "params:training": MemoryDataset(training),
     }
     for name, entry in herd_models.items():
@@ -36,9 +39,17 @@ def test_one_namespace_per_member_with_shared_inputs():
     assert {n.namespace for n in pipe.nodes} == {"a", "b"}
     assert "a.train_student_node" in {n.name for n in pipe.nodes}
     inputs = pipe.inputs()
-    assert {"lamini_dataset", "params:size_classes", "params:training", "params:models.a", "params:models.b"} == inputs
+    assert inputs == {
+        "lamini_dataset",
+        "params:size_classes",
+        "params:size_class_variants",
+        "params:size_class_variant",
+        "params:training",
+        "params:models.a",
+        "params:models.b",
+    }
     assert {"a.checkpoint", "a.training_metrics", "b.checkpoint", "b.training_metrics"} <= pipe.outputs()
-    assert len(pipe.only_nodes_with_namespaces(["b"]).nodes) == 5
+    assert len(pipe.only_nodes_with_namespaces(["b"]).nodes) == 6
     # The registry adds distillation's data chain (tests/test_registry.py); the template does not import it.
     assert "lamini_dataset" not in pipe.all_outputs()
 
@@ -57,6 +68,7 @@ def test_pipeline_trains_both_families_and_loss_drops(lamini_rows, models, size_
             metrics["train_rows"] % 8 > 0
         )
         assert student.metadata["validation_loss_after"] == metrics["validation_loss_after"]
+        assert metrics["size_class_variant"] is None and student.metadata["hyperparameters"]["size_class"] == "tiny"
         assert student.metadata["training_data"]["instruction_sources"] == {"lamini_sample": 240}
         assert len(student.generate(["Name a colour."], max_new_tokens=4)) == 1
         assert not (Path(training.work_dir_for(name)) / "checkpoints").exists()
@@ -73,10 +85,10 @@ class Interrupt(TrainerCallback):
             raise KeyboardInterrupt("simulated interruption")
 
 
-def tiny_job(lamini_rows, models, size_classes, training, name="tiny_gpt2") -> TrainingJob:
+def tiny_job(lamini_rows, models, hyperparameters, training, name="tiny_gpt2") -> TrainingJob:
     train_rows, validation_rows = nodes.split_dataset(lamini_rows.head(80), training, name=name)
     tokenizer = nodes.build_tokenizer(train_rows, models[name], name=name)
-    tokenized = nodes.tokenize_dataset(train_rows, validation_rows, tokenizer, models[name], size_classes, name=name)
+    tokenized = nodes.tokenize_dataset(train_rows, validation_rows, tokenizer, models[name], hyperparameters, name=name)
     student = nodes.initialise_student(tokenizer, models[name], training, name=name)
     return TrainingJob(
         name=name,
@@ -85,7 +97,7 @@ def tiny_job(lamini_rows, models, size_classes, training, name="tiny_gpt2") -> T
         tokenizer=tokenizer,
         train=tokenized[0],
         validation=tokenized[1],
-        hyperparameters=size_classes.for_model(name, models[name]),
+        hyperparameters=hyperparameters,
         settings=TrainingParams.model_validate(
             conf_block("training", seed=7, save_steps=2, logging_steps=1, use_cpu=True)
         ),
@@ -93,8 +105,8 @@ def tiny_job(lamini_rows, models, size_classes, training, name="tiny_gpt2") -> T
     )
 
 
-def test_resume_from_the_last_saved_step(lamini_rows, models, size_classes, training):
-    job = tiny_job(lamini_rows, models, size_classes, training)
+def test_resume_from_the_last_saved_step(lamini_rows, models, hyperparameters, training):
+    job = tiny_job(lamini_rows, models, hyperparameters, training)
     job.callbacks = [Interrupt(at_step=5)]
     with pytest.raises(KeyboardInterrupt):
         train(job)
@@ -118,19 +130,19 @@ def test_resume_from_the_last_saved_step(lamini_rows, models, size_classes, trai
 
 @pytest.mark.slow
 def test_two_processes_through_torchrun_give_the_same_checkpoint_layout(
-    lamini_rows, models, size_classes, training, tmp_path
+    lamini_rows, models, hyperparameters, training, tmp_path
 ):
     """The node with ``training.launcher=torchrun``: DDP over gloo in 2 CPU processes."""
     name, entry = "tiny_gpt2", models["tiny_gpt2"]
     train_rows, validation_rows = nodes.split_dataset(lamini_rows.head(80), training, name=name)
     tokenizer = nodes.build_tokenizer(train_rows, entry, name=name)
-    tokenized = nodes.tokenize_dataset(train_rows, validation_rows, tokenizer, entry, size_classes, name=name)
+    tokenized = nodes.tokenize_dataset(train_rows, validation_rows, tokenizer, entry, hyperparameters, name=name)
     layouts, students = [], {}
     for label, settings in (("ddp", {"launcher": "torchrun", "nproc_per_node": 2}), ("single", {})):
         student = nodes.initialise_student(tokenizer, entry, training, name=name)
         run_settings = training.model_copy(update={**settings, "work_dir": str(tmp_path / f"work_{label}")})
         students[label], metrics = nodes.train_student(
-            student, *tokenized, train_rows, entry, size_classes, run_settings, name=name
+            student, *tokenized, train_rows, entry, hyperparameters, run_settings, None, name=name
         )
         assert metrics["world_size"] == (2 if label == "ddp" else 1)
         # 72 rows: 9 steps of 8 in one process; 5 steps of 8 per process x 2 processes.

@@ -10,6 +10,7 @@ from transformers import PreTrainedTokenizerFast
 from lamini_lm.pipelines.training.tiny import train_bpe_tokenizer
 from lamini_lm.pipelines.training.tokenize import (
     IGNORE_INDEX,
+    RESPONSE_SEPARATOR,
     encode_causal,
     encode_seq2seq,
     example_length,
@@ -54,6 +55,31 @@ def test_causal_example_is_prompt_response_eos_with_prompt_masked(words_tokenize
     assert example["labels"] == [IGNORE_INDEX] * len(prompt_ids) + response_ids + [1]
     # The prompt is the LaMini wrapper, word for word.
     assert words_tokenizer.decode(example["input_ids"][: len(prompt_ids)]) == " ".join(prompt.split())
+
+
+def char_tokenizer(text: str) -> PreTrainedTokenizerFast:
+    """One token per character (no merges, no pre-tokenizer): every id, spaces included, is visible."""
+    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2}
+    for char in sorted(set(text)):
+        vocab.setdefault(char, len(vocab))
+    backend = Tokenizer(models.BPE(vocab=vocab, merges=[], unk_token="<unk>"))
+    return PreTrainedTokenizerFast(tokenizer_object=backend, pad_token="<pad>", eos_token="</s>", unk_token="<unk>")
+
+
+def test_one_space_separates_the_wrapper_and_the_response_and_is_the_first_label():
+    """Our choice (the paper does not publish it): ``### Response:`` + " " + response + EOS, token by token."""
+    assert RESPONSE_SEPARATOR == " "
+    prompt = CAUSAL_WRAPPER.format(instruction=INSTRUCTION)
+    tokenizer = char_tokenizer(prompt + " " + RESPONSE)
+    vocab = tokenizer.get_vocab()
+    example = encode_causal(tokenizer, INSTRUCTION, RESPONSE, max_length=512)
+
+    prompt_ids = [vocab[c] for c in prompt]
+    response_ids = [vocab[c] for c in " Red and blue."]  # the separating space is the response's first token
+    assert prompt_ids[-13:] == [vocab[c] for c in "### Response:"]
+    assert example["input_ids"] == prompt_ids + response_ids + [1]
+    assert example["labels"] == [IGNORE_INDEX] * len(prompt_ids) + response_ids + [1]
+    assert len(example["input_ids"]) == len(prompt) + 1 + len(RESPONSE) + 1
 
 
 def test_causal_truncation_keeps_the_first_max_length_tokens(words_tokenizer):

@@ -1,14 +1,18 @@
 """What the paper reports about its dataset, as files a person looks at (data/08_reporting).
 
-Counts and share per source, token-length histograms, sentence embeddings of a per-source sample
-(all-MiniLM-L6-v2 by default), a 2-D projection coloured by source (the paper's t-SNE figure),
+Counts and share per source, token-length histograms, the paper's Table 1 statistics and Table 2
+MATTR per source beside the published values (data/01_raw/paper/dataset_statistics.csv), sentence
+embeddings of a per-source sample (all-MiniLM-L6-v2 offline in conf/base, the paper's
+all-mpnet-base-v2 in conf/paper), a 2-D projection coloured by source (the paper's t-SNE figure),
 diversity per source and a markdown summary that links the plots.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -84,18 +88,18 @@ def source_counts(lamini_dataset: pd.DataFrame) -> pd.DataFrame:
     ]
 
 
-def token_lengths(lamini_dataset: pd.DataFrame, settings: AnalysisParams) -> tuple[Figure, pd.DataFrame]:
-    """Histograms of instruction and response lengths in tokens, per source, and their statistics.
+def _length_sample(lamini_dataset: pd.DataFrame, settings: AnalysisParams) -> pd.DataFrame:
+    """A seeded sample of ``length_sample_size`` rows (all rows when null or larger)."""
+    size = settings.length_sample_size
+    if size is not None and len(lamini_dataset) > size:
+        return lamini_dataset.sample(n=size, random_state=settings.seed)
+    return lamini_dataset
 
-    Tokens of the tokenizer of ``length_tokenizer`` (a sentence-transformers model name or folder
-    with ``tokenizer.json``) on a seeded sample of ``length_sample_size`` rows.
-    """
+
+def _token_counts(sample: pd.DataFrame, settings: AnalysisParams) -> pd.DataFrame:
+    """``instruction_source`` and the instruction and response lengths in ``length_tokenizer`` tokens."""
     from tokenizers import Tokenizer
 
-    size = settings.length_sample_size
-    sample = lamini_dataset
-    if size is not None and len(sample) > size:
-        sample = sample.sample(n=size, random_state=settings.seed)
     tokenizer = Tokenizer.from_file(str(Path(resolve_model_path(settings.length_tokenizer)) / "tokenizer.json"))
     tokenizer.no_truncation()
     tokenizer.no_padding()
@@ -103,7 +107,16 @@ def token_lengths(lamini_dataset: pd.DataFrame, settings: AnalysisParams) -> tup
     for column in ("instruction", "response"):
         encoded = tokenizer.encode_batch(sample[column].astype(str).tolist(), add_special_tokens=False)
         lengths[column] = [len(e.ids) for e in encoded]
+    return lengths
 
+
+def token_lengths(lamini_dataset: pd.DataFrame, settings: AnalysisParams) -> tuple[Figure, pd.DataFrame]:
+    """Histograms of instruction and response lengths in tokens, per source, and their statistics.
+
+    Tokens of the tokenizer of ``length_tokenizer`` (a sentence-transformers model name or folder
+    with ``tokenizer.json``) on a seeded sample of ``length_sample_size`` rows.
+    """
+    lengths = _token_counts(_length_sample(lamini_dataset, settings), settings)
     stats = (
         lengths.groupby("instruction_source")
         .agg(
@@ -133,6 +146,124 @@ def token_lengths(lamini_dataset: pd.DataFrame, settings: AnalysisParams) -> tup
     figure.suptitle(f"Token lengths on {len(lengths):,} rows")
     figure.tight_layout()
     return figure, stats
+
+
+def mattr(tokens: list[str], window: int) -> float:
+    """Moving-average type-token ratio (Covington & McFall, 2010) of a token sequence.
+
+    The mean, over every run of ``window`` consecutive tokens, of distinct tokens ÷ ``window``; a
+    sequence no longer than the window gives its plain type-token ratio, an empty one NaN. O(n).
+    """
+    n = len(tokens)
+    if n == 0:
+        return float("nan")
+    if n <= window:
+        return len(set(tokens)) / n
+    counts = Counter(tokens[:window])
+    distinct = len(counts)
+    total = distinct
+    for leaving, entering in zip(tokens, tokens[window:]):
+        counts[leaving] -= 1
+        if counts[leaving] == 0:
+            distinct -= 1
+        if counts[entering] == 0:
+            distinct += 1
+        counts[entering] += 1
+        total += distinct
+    return total / ((n - window + 1) * window)
+
+
+def mattr_of_texts(texts: list[str], window: int) -> float:
+    """MATTR of the lower-cased words (``\\w+``) of ``texts`` read one after another.
+
+    LaMini's instructions are shorter than a 50-token window, so the window runs over the words of
+    the texts in turn (our reading: the paper does not say how it cut its subsets into texts).
+    """
+    words: list[str] = []
+    for text in texts:
+        words.extend(_WORD.findall(text.lower()))
+    return mattr(words, window)
+
+
+PAPER_STATISTICS_COLUMNS = (
+    "instruction_source",
+    "samples_millions",
+    "instruction_tokens_millions",
+    "avg_instruction_tokens",
+    "response_tokens_millions",
+    "avg_response_tokens",
+    "mattr_instructions_x100",
+    "mattr_responses_x100",
+)
+ALL_SOURCES = "ALL"  # the paper's name for its whole-dataset row
+
+
+def dataset_statistics(
+    lamini_dataset: pd.DataFrame, paper_statistics: pd.DataFrame, settings: AnalysisParams
+) -> pd.DataFrame:
+    """The paper's Table 1 (samples, instruction/response tokens and averages) and Table 2 (MATTR ×100)
+    per ``instruction_source``, ours beside the paper's (``paper_*`` columns; data/01_raw/paper).
+
+    Tokens are ``length_tokenizer``'s (the paper does not name its tokenizer), counted on the
+    ``length_sample_size`` sample: a total is the sample's mean × the rows, ``estimated`` when the
+    sample is smaller than the source. MATTR uses windows of ``mattr_window`` words over
+    ``mattr_sample_per_source`` texts per source. Sources on one side only have empty cells on the other.
+    """
+    missing = [column for column in PAPER_STATISTICS_COLUMNS if column not in paper_statistics.columns]
+    if missing:
+        raise ValueError(f"paper_dataset_statistics lacks column(s) {missing}; found {list(paper_statistics.columns)}.")
+    if lamini_dataset.empty:
+        raise ValueError("lamini_dataset is empty: nothing to describe.")
+    sample = _length_sample(lamini_dataset, settings)
+    counts = _token_counts(sample, settings)
+    rows_by_source = lamini_dataset["instruction_source"].astype(str).value_counts()
+    mattr_sample = _sample_per_source(lamini_dataset, settings.mattr_sample_per_source, settings.seed)
+    whole = lamini_dataset.sample(
+        n=min(len(lamini_dataset), settings.mattr_sample_per_source), random_state=settings.seed
+    )
+
+    def ours(source: str, lengths: pd.DataFrame, rows: int, texts: pd.DataFrame) -> dict[str, Any]:
+        mean_instruction, mean_response = lengths["instruction"].mean(), lengths["response"].mean()
+        return {
+            "instruction_source": source,
+            "samples": rows,
+            "instruction_tokens": int(round(mean_instruction * rows)),
+            "avg_instruction_tokens": round(float(mean_instruction), 2),
+            "response_tokens": int(round(mean_response * rows)),
+            "avg_response_tokens": round(float(mean_response), 2),
+            "tokens_estimated": len(lengths) < rows,
+            "mattr_instructions_x100": round(
+                100 * mattr_of_texts(texts["instruction"].astype(str).tolist(), settings.mattr_window), 2
+            ),
+            "mattr_responses_x100": round(
+                100 * mattr_of_texts(texts["response"].astype(str).tolist(), settings.mattr_window), 2
+            ),
+        }
+
+    measured = [
+        ours(
+            str(source),
+            group,
+            int(rows_by_source[source]),
+            mattr_sample[mattr_sample["instruction_source"].astype(str) == source],
+        )
+        for source, group in counts.groupby("instruction_source", sort=True)
+    ]
+    measured.append(ours(ALL_SOURCES, counts, len(lamini_dataset), whole))
+    paper = paper_statistics.loc[:, list(PAPER_STATISTICS_COLUMNS)].rename(
+        columns={c: f"paper_{c}" for c in PAPER_STATISTICS_COLUMNS if c != "instruction_source"}
+    )
+    if "subset" in paper_statistics.columns:
+        paper.insert(1, "paper_subset", paper_statistics["subset"].to_numpy())
+    table = pd.DataFrame(measured).merge(paper, on="instruction_source", how="outer", sort=False)
+    # The paper's subsets in its Table 1 order, then the sources only we have, then ALL.
+    names = [s for s in paper["instruction_source"] if s != ALL_SOURCES] + sorted(rows_by_source.index)
+    order = {source: i for i, source in reversed(list(enumerate(names)))}
+    order[ALL_SOURCES] = len(names)
+    table = table.sort_values("instruction_source", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    table.insert(1, "tokenizer", settings.length_tokenizer)
+    table.insert(2, "mattr_window", settings.mattr_window)
+    return table
 
 
 def embed_instructions(lamini_dataset: pd.DataFrame, settings: AnalysisParams) -> pd.DataFrame:
@@ -231,6 +362,7 @@ def diversity_scores(embeddings: pd.DataFrame, lamini_dataset: pd.DataFrame, set
         rows.append(
             {
                 "instruction_source": str(source),
+                "embedding_model": settings.embedding_model,
                 "embedded": len(emb),
                 "mean_pairwise_cosine_distance": round(mean_pairwise_cosine_distance(_matrix(emb)), 4)
                 if len(emb) > 1
@@ -243,9 +375,54 @@ def diversity_scores(embeddings: pd.DataFrame, lamini_dataset: pd.DataFrame, set
     return pd.DataFrame(rows)
 
 
+def _statistics_section(statistics: pd.DataFrame, settings: AnalysisParams) -> str:
+    """The Table 1 / Table 2 comparison: ours beside the paper's, one row per source."""
+
+    def cell(value: Any, digits: int = 2) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "–"
+        return f"{float(value):,.{digits}f}"
+
+    header = [
+        "source",
+        "samples (ours / paper M)",
+        "instr. tokens (ours / paper M)",
+        "avg instr. (ours / paper)",
+        "resp. tokens (ours / paper M)",
+        "avg resp. (ours / paper)",
+        "MATTR instr. ×100 (ours / paper)",
+        "MATTR resp. ×100 (ours / paper)",
+    ]
+    rows = []
+    for r in statistics.to_dict("records"):
+        estimated = "≈" if r.get("tokens_estimated") in (True, 1) else ""
+        rows.append(
+            [
+                r["instruction_source"],
+                f"{cell(r.get('samples'), 0)} / {cell(r.get('paper_samples_millions'))}",
+                f"{estimated}{cell(r.get('instruction_tokens'), 0)} / {cell(r.get('paper_instruction_tokens_millions'))}",
+                f"{cell(r.get('avg_instruction_tokens'))} / {cell(r.get('paper_avg_instruction_tokens'))}",
+                f"{estimated}{cell(r.get('response_tokens'), 0)} / {cell(r.get('paper_response_tokens_millions'))}",
+                f"{cell(r.get('avg_response_tokens'))} / {cell(r.get('paper_avg_response_tokens'))}",
+                f"{cell(r.get('mattr_instructions_x100'))} / {cell(r.get('paper_mattr_instructions_x100'))}",
+                f"{cell(r.get('mattr_responses_x100'))} / {cell(r.get('paper_mattr_responses_x100'))}",
+            ]
+        )
+    return (
+        "## Dataset statistics beside the paper (EACL Tables 1 and 2)\n\n"
+        'The paper\'s values are data/01_raw/paper/dataset_statistics.csv (counts in millions); "–" means '
+        "the source is on one side only. Our tokens are "
+        f"`{settings.length_tokenizer}`'s (the paper does not name its tokenizer; ≈: estimated from the "
+        f"{settings.length_sample_size or 'all'}-row sample). MATTR: window of {settings.mattr_window} "
+        f"lower-cased words over up to {settings.mattr_sample_per_source:,} texts per source, read one after "
+        "another (the paper's window; how it joined texts is not published).\n\n" + markdown_table(header, rows)
+    )
+
+
 def write_summary(
     counts: pd.DataFrame,
     length_stats: pd.DataFrame,
+    statistics: pd.DataFrame,
     diversity: pd.DataFrame,
     cleaning_report: dict[str, Any],
     cost_projection: dict[str, Any],
@@ -270,9 +447,11 @@ def write_summary(
                 "## Token lengths\n\n"
                 f"![token lengths]({plots.lengths})\n\n"
                 + markdown_table(length_stats.columns, length_stats.itertuples(index=False)),
+                _statistics_section(statistics, settings),
                 "## Diversity\n\n"
                 f"![instruction embeddings]({plots.projection})\n\n"
-                f"Embeddings: `{settings.embedding_model}`; projection: {settings.projection}. "
+                f"Embeddings: `{settings.embedding_model}` (the paper's: sentence-transformers/all-mpnet-base-v2); "
+                f"projection: {settings.projection}. "
                 "Mean pairwise cosine distance is over the embedded sample; distinct-n over an equal-size "
                 "sample of instructions per source.\n\n"
                 + markdown_table(diversity.columns, diversity.itertuples(index=False)),

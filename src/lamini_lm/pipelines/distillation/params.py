@@ -22,7 +22,7 @@ class RequestParams(_Strict):
     """``distillation.requests``: one chat request per distinct ``instruction_pool`` row."""
 
     system_prompt: str | None = Field(
-        description="System message sent before each instruction; null or empty: none (LaMini-LM publishes none)."
+        description="System message sent before each instruction (EACL App. B: LaMini-LM's); null or empty: none."
     )
     temperature: float | None = Field(ge=0, description="Sampling temperature per request; null: params:teacher's.")
     max_tokens: int | None = Field(ge=1, description="Completion token cap per request; null: params:teacher's.")
@@ -131,7 +131,9 @@ class AnalysisParams(_Strict):
     """``distillation.analysis``: what is measured about ``lamini_dataset`` (data/08_reporting)."""
 
     seed: int = Field(description="Seed of every sample the analysis draws.")
-    embedding_model: str = Field(description="A sentence-transformers model name or folder.")
+    embedding_model: str = Field(
+        description="A sentence-transformers model name or folder (the paper's: all-mpnet-base-v2), named in the output."
+    )
     length_tokenizer: str = Field(
         description="The model (name or folder with tokenizer.json) whose tokens are counted."
     )
@@ -141,7 +143,11 @@ class AnalysisParams(_Strict):
     embedding_sample_per_source: int = Field(ge=1, description="Instructions embedded per source.")
     projection: Literal["tsne", "pca"] = Field(description="The 2-D projection of the embeddings.")
     ngram_sample_per_source: int = Field(ge=1, description="Instructions per source for distinct-n.")
-    length_sample_size: int | None = Field(ge=1, description="Rows tokenised for the length histograms; null: all.")
+    length_sample_size: int | None = Field(
+        ge=1, description="Rows tokenised for the length histograms and the Table 1 token counts; null: all."
+    )
+    mattr_window: int = Field(ge=1, description="MATTR window in words (the paper's Table 2: 50).")
+    mattr_sample_per_source: int = Field(ge=1, description="Texts per source whose words MATTR runs over.")
     plots: PlotNames = Field(description="File names of the plots linked from summary.md.")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from kedro.pipeline import Node, Pipeline
 
 from lamini_lm.pipelines.distillation.analysis import (
+    dataset_statistics,
     diversity_scores,
     embed_instructions,
     plot_projection,
@@ -103,6 +104,12 @@ def create_report_pipeline(**kwargs) -> Pipeline:
                 name="token_lengths_node",
             ),
             Node(
+                func=dataset_statistics,
+                inputs=["lamini_dataset", "paper_dataset_statistics", "params:distillation.analysis"],
+                outputs="distillation_dataset_statistics",
+                name="dataset_statistics_node",
+            ),
+            Node(
                 func=embed_instructions,
                 inputs=["lamini_dataset", "params:distillation.analysis"],
                 outputs="distillation_embeddings",
@@ -125,6 +132,7 @@ def create_report_pipeline(**kwargs) -> Pipeline:
                 inputs=[
                     "distillation_source_counts",
                     "distillation_token_length_stats",
+                    "distillation_dataset_statistics",
                     "distillation_diversity",
                     "distillation_cleaning_report",
                     "distillation_cost_projection",

@@ -239,6 +239,7 @@ def _in_chunks(codes: np.ndarray, bar, chunk: int = 1_000_000):
 def deduplicate(
     texts: list[str],
     *,
+    near_duplicates: bool = True,
     lsh_threshold: float = 0.4,
     num_perm: int = 128,
     rouge_threshold: float = 0.7,
@@ -252,7 +253,8 @@ def deduplicate(
 
     Returns one row per text: ``keep`` (bool), ``reason`` (``exact_duplicate``,
     ``near_duplicate`` or None), ``duplicate_of`` (position of the kept text it repeats, -1 if
-    kept) and ``rouge_l`` (the confirming score; 1.0 for exact duplicates). Candidate pairs whose
+    kept) and ``rouge_l`` (the confirming score; 1.0 for exact duplicates). ``near_duplicates=False``
+    drops exact duplicates only (no MinHash, no ROUGE-L). Candidate pairs whose
     MinHash-estimated Jaccard is below ``jaccard_floor`` are not scored: a ROUGE-L F above 0.7
     needs far more shared tokens (no true pair was lost this way in the benchmark).
     """
@@ -279,7 +281,7 @@ def deduplicate(
     # Only unique, non-empty texts take part in LSH (an empty token set would bucket with all others).
     survivors = np.flatnonzero((duplicate_of < 0) & (lengths > 0))
     m = len(survivors)
-    if m > 1:
+    if near_duplicates and m > 1:
         matrix = minhash_signatures(tokens, num_perm, seed, rows=survivors, progress=progress)
         bands, rows = lsh_bands(lsh_threshold, num_perm, false_negative_weight)
         codes = candidate_pairs(matrix, bands, rows, seed, bucket_window)

@@ -88,11 +88,23 @@ MAINTENANCE_PATTERNS = (
 )
 
 
-def build_topic_list(raw_categories: str, params: InstructionGenerationParams) -> pd.DataFrame:
-    """Common Wikipedia categories for topic-guided prompts (column ``topic``).
+# How the paper's topic rule (EACL §3) is applied to the bundled category file, for the report.
+TOPIC_RULE_NOTES = {
+    "fewer_than_three_words": "applied (topics.max_words)",
+    "more_than_50_pages": "holds by construction: the bundled file lists the categories with at least 200 pages",
+    "more_than_10_subcategories": "not applied: the bundled file has no sub-category counts",
+    "about_3500_kept": "applied as a cap (topics.keep): a seeded sample when more are left, all of them otherwise",
+}
 
-    Removes maintenance categories, keeps names of at most ``topics.max_words`` words and samples
-    ``topics.keep`` of them with the pipeline seed (sorted, so the list diffs cleanly).
+
+def build_topic_list(raw_categories: str, params: InstructionGenerationParams) -> tuple[pd.DataFrame, dict]:
+    """Common Wikipedia categories for topic-guided prompts (column ``topic``) and how they were chosen.
+
+    The paper keeps the categories of fewer than three words with more than 10 sub-categories and
+    more than 50 pages, 3.5K of them (EACL §3). The bundled file lists categories with at least 200
+    pages and no sub-category counts: so this removes maintenance categories, keeps names of at most
+    ``topics.max_words`` words and samples ``topics.keep`` of them with the pipeline seed (sorted,
+    so the list diffs cleanly). The dict counts each step for the generation report.
     """
     pattern = re.compile("|".join(MAINTENANCE_PATTERNS + tuple(params.topics.extra_maintenance_patterns)), re.I)
     names = [line.strip() for line in raw_categories.splitlines() if line.strip()]
@@ -108,7 +120,16 @@ def build_topic_list(raw_categories: str, params: InstructionGenerationParams) -
         params.topics.max_words,
         len(kept),
     )
-    return pd.DataFrame({"topic": sorted(kept)})
+    stats = {
+        "categories": len(names),
+        "after_maintenance_filter": len(real),
+        "max_words": params.topics.max_words,
+        "within_max_words": len(short),
+        "keep": params.topics.keep,
+        "kept": len(kept),
+        "rule": dict(TOPIC_RULE_NOTES),
+    }
+    return pd.DataFrame({"topic": sorted(kept)}), stats
 
 
 def normalise_sources(
@@ -140,13 +161,16 @@ def build_generation_prompts(
     wikipedia_topics: pd.DataFrame,
     params: InstructionGenerationParams,
 ) -> pd.DataFrame:
-    """One row per teacher prompt: ``prompt_id, instruction_source, examples, topics, prompt,
+    """One row per teacher prompt: ``prompt_id, instruction_source, subset, examples, topics, prompt,
     requested, temperature, max_tokens``.
 
     For each strategy (a LaMini tag) ``ceil(target_instructions / instructions_per_prompt)``
-    prompts, each showing ``examples_per_prompt`` examples sampled from the strategy's example
-    sources (and ``topics_per_prompt`` topics if topic-guided). A strategy without examples (its
-    source is not configured) is skipped with a log line.
+    prompts (the strategy's own count: the paper asks 20 of Self-Instruct prompts, 10 of P3/FLAN
+    ones), each showing ``examples_per_prompt`` examples sampled from the strategy's example
+    sources (and ``topics_per_prompt`` topics if topic-guided). With ``examples_from_one_subset``
+    a prompt first picks one subset (a P3 template / FLAN task, the originals' ``subset``) uniformly
+    at random and shows examples of that subset only (all of it when it holds fewer). A strategy
+    without examples (its source is not configured) is skipped with a log line.
     """
     g = params.generation
     rows = []
@@ -154,18 +178,30 @@ def build_generation_prompts(
         if tag not in g.strategies or g.strategies[tag].target_instructions == 0:
             continue
         strategy = g.strategies[tag]
-        pool = original_instructions.loc[
-            original_instructions["instruction_source"].isin(strategy.example_sources), "instruction"
-        ].tolist()
-        if not pool:
+        mine = original_instructions[original_instructions["instruction_source"].isin(strategy.example_sources)]
+        if mine.empty:
             logger.info("Strategy %s skipped: no examples from %s in this environment.", tag, strategy.example_sources)
             continue
+        if strategy.examples_from_one_subset:
+            if "subset" not in mine.columns or mine["subset"].isna().any():
+                raise ValueError(
+                    f"Strategy {tag} draws its examples from one subset "
+                    f"(instruction_generation.generation.strategies.{tag}.examples_from_one_subset) but rows of "
+                    f"{strategy.example_sources} have no 'subset' (only P3 templates and FLAN tasks do)."
+                )
+            groups = {str(k): v["instruction"].tolist() for k, v in mine.groupby("subset", sort=True)}
+        else:
+            groups = {None: mine["instruction"].tolist()}
+        subsets = list(groups)
         topics = wikipedia_topics["topic"].tolist() if strategy.topic_guided else []
         if strategy.topic_guided and not topics:
             raise ValueError(f"Strategy {tag} is topic-guided but the topic list (wikipedia_topics) is empty.")
         rng = _rng(params.seed, tag)
-        n_prompts = math.ceil(strategy.target_instructions / g.instructions_per_prompt)
+        count = strategy.instructions_per_prompt
+        n_prompts = math.ceil(strategy.target_instructions / count)
         for number in range(n_prompts):
+            subset = subsets[int(rng.integers(len(subsets)))] if len(subsets) > 1 else subsets[0]
+            pool = groups[subset]
             shown = [pool[i] for i in rng.choice(len(pool), min(g.examples_per_prompt, len(pool)), replace=False)]
             chosen = (
                 [topics[i] for i in rng.choice(len(topics), min(g.topics_per_prompt, len(topics)), replace=False)]
@@ -176,10 +212,11 @@ def build_generation_prompts(
                 {
                     "prompt_id": f"{tag}-{number:05d}",
                     "instruction_source": tag,
+                    "subset": subset,
                     "examples": shown,
                     "topics": chosen,
-                    "prompt": prompts.generation_prompt(shown, g.instructions_per_prompt, chosen or None),
-                    "requested": g.instructions_per_prompt,
+                    "prompt": prompts.generation_prompt(shown, count, chosen or None),
+                    "requested": count,
                     "temperature": g.temperature,
                     "max_tokens": g.max_tokens,
                 }
@@ -189,6 +226,7 @@ def build_generation_prompts(
         columns=[
             "prompt_id",
             "instruction_source",
+            "subset",
             "examples",
             "topics",
             "prompt",
@@ -314,8 +352,9 @@ def deduplicate_pool(
     params: InstructionGenerationParams,
     created_at: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(instruction_pool, rejected_instructions) after exact and near-duplicate removal.
+    """(instruction_pool, rejected_instructions) after exact and (``dedup.near_duplicates``) near-duplicate removal.
 
+    Near-duplicate removal is our addition (Self-Instruct's ROUGE-L rule); the paper removes none.
     Originals come first, so a generated instruction that repeats an existing one is the one
     dropped; seeds take part as references even when they are not part of the pool. Each duplicate
     records the kept instruction it repeats (text, source, id) and the confirming ROUGE-L.
@@ -332,6 +371,7 @@ def deduplicate_pool(
     )
     decisions = dedup.deduplicate(
         combined["instruction"].tolist(),
+        near_duplicates=d.near_duplicates,
         lsh_threshold=d.lsh_threshold,
         num_perm=d.num_perm,
         rouge_threshold=d.rouge_threshold,

@@ -34,7 +34,9 @@ class TopicParams(_Strict):
     """``topics``: the Wikipedia category list behind topic-guided prompts."""
 
     keep: int = Field(ge=1, description="How many categories the topic list keeps (paper: ~3.5K).")
-    max_words: int = Field(ge=1, description="Longest category name kept, in words.")
+    max_words: int = Field(
+        ge=1, description="Longest category name kept, in words (paper: fewer than three words, i.e. 2)."
+    )
     extra_maintenance_patterns: list[str] = Field(
         description="Regexes of further maintenance categories to drop, added to nodes.MAINTENANCE_PATTERNS."
     )
@@ -47,6 +49,13 @@ class StrategyParams(_Strict):
         description=f"Original sources the prompt's examples come from {ORIGINAL_SOURCES}."
     )
     target_instructions: int = Field(ge=0, description="Instructions requested from the teacher (0: skip the tag).")
+    instructions_per_prompt: int = Field(
+        ge=1, description="Instructions asked for per prompt (paper: 20 for Self-Instruct, 10 for P3 and FLAN)."
+    )
+    examples_from_one_subset: bool = Field(
+        description="Draw all of a prompt's examples from one subset (one P3 template / FLAN task), as the paper "
+        "does for P3 and FLAN; the subset is chosen uniformly at random per prompt."
+    )
     topic_guided: bool = Field(
         description="Also show Wikipedia topics in the prompt (the paper's topic-guided prompts)."
     )
@@ -61,7 +70,6 @@ class StrategyParams(_Strict):
 class GenerationParams(_Strict):
     """``generation``: the prompts sent to the teacher."""
 
-    instructions_per_prompt: int = Field(ge=1, description="Instructions asked for per prompt (paper: 20).")
     examples_per_prompt: int = Field(ge=1, description="Examples shown per prompt (paper: 3).")
     topics_per_prompt: int = Field(ge=1, description="Topics shown per topic-guided prompt (paper: 3).")
     temperature: float = Field(ge=0, le=2, description="Sampling temperature sent with every prompt.")
@@ -96,8 +104,15 @@ class FilterParams(_Strict):
 
 
 class DedupParams(_Strict):
-    """``dedup``: exact and near-duplicate removal (MinHash LSH candidates confirmed by ROUGE-L)."""
+    """``dedup``: exact and near-duplicate removal (MinHash LSH candidates confirmed by ROUGE-L).
 
+    Near-duplicate removal is our addition (Self-Instruct's rule): the paper removes none.
+    """
+
+    near_duplicates: bool = Field(
+        description="Also drop near duplicates (ROUGE-L above rouge_threshold with a kept row): our addition, "
+        "Self-Instruct's rule; the paper does none. Exact duplicates are always dropped (asked once anyway)."
+    )
     lsh_threshold: float = Field(gt=0, lt=1, description="Jaccard threshold the LSH banding is tuned for.")
     num_perm: int = Field(ge=8, le=1024, description="MinHash permutations.")
     rouge_threshold: float = Field(

@@ -12,7 +12,7 @@ def create_pipeline(**kwargs) -> Pipeline:
             Node(
                 nodes.build_topic_list,
                 inputs=["ig_wikipedia_categories", "params:instruction_generation"],
-                outputs="wikipedia_topics",
+                outputs=["wikipedia_topics", "ig_topic_stats"],
                 name="build_topic_list_node",
             ),
             Node(
@@ -65,6 +65,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "ig_generated_candidates",
                     "instruction_pool",
                     "rejected_instructions",
+                    "ig_topic_stats",
+                    "params:instruction_generation",
                 ],
                 outputs=["generation_report", "generation_report_md", "generation_source_mix_plot"],
                 name="generation_report_node",

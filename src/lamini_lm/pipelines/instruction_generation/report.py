@@ -5,7 +5,16 @@ from __future__ import annotations
 import pandas as pd
 from matplotlib.figure import Figure  # no pyplot: no backend chosen, no global figure registry
 
-from lamini_lm.pipelines.instruction_generation.params import GENERATED_SOURCES, ORIGINAL_SOURCES
+from lamini_lm.pipelines.instruction_generation.params import (
+    GENERATED_SOURCES,
+    ORIGINAL_SOURCES,
+    InstructionGenerationParams,
+)
+
+NEAR_DUPLICATE_NOTE = (
+    "near-duplicate removal (ROUGE-L > {threshold} with a kept instruction, Self-Instruct's rule) is our "
+    "addition: the paper removes none"
+)
 
 
 def _count(frame: pd.DataFrame, column: str = "instruction_source") -> dict[str, int]:
@@ -19,8 +28,15 @@ def build_generation_report(
     candidates: pd.DataFrame,
     instruction_pool: pd.DataFrame,
     rejected_instructions: pd.DataFrame,
+    topic_stats: dict,
+    params: InstructionGenerationParams,
 ) -> tuple[dict, str, Figure]:
     """(report as a dict for JSON, the same as Markdown, a bar chart of the pool's source mix).
+
+    ``recipe`` says how the run follows the paper: per strategy its example sources, instructions
+    per prompt and whether a prompt's examples share one subset; the topic rule as far as the
+    bundled category file allows (``topic_stats`` from the topic node); and whether near-duplicate
+    removal — our addition — was on.
 
     Per generated source: prompts, failed requests, replies that parsed to nothing, items parsed,
     rejections by reason, duplicates, accepted, acceptance rate (accepted / parsed) and duplicate
@@ -79,7 +95,27 @@ def build_generation_report(
         }
         for source in ORIGINAL_SOURCES
     }
+    g = params.generation
+    recipe = {
+        "strategies": {
+            tag: {
+                "example_sources": list(g.strategies[tag].example_sources),
+                "instructions_per_prompt": g.strategies[tag].instructions_per_prompt,
+                "examples_from_one_subset": g.strategies[tag].examples_from_one_subset,
+                "topic_guided": g.strategies[tag].topic_guided,
+            }
+            for tag in GENERATED_SOURCES
+            if tag in g.strategies
+        },
+        "examples_per_prompt": g.examples_per_prompt,
+        "topics": topic_stats,
+        "near_duplicate_removal": {
+            "enabled": params.dedup.near_duplicates,
+            "note": NEAR_DUPLICATE_NOTE.format(threshold=params.dedup.rouge_threshold),
+        },
+    }
     report = {
+        "recipe": recipe,
         "pool_size": int(len(instruction_pool)),
         "pool_by_source": pool_counts,
         "sources_not_configured_or_empty": [s for s in ORIGINAL_SOURCES if not loaded.get(s)],
@@ -118,6 +154,7 @@ def to_markdown(report: dict) -> str:
             f"| {g['accepted']} | {g['acceptance_rate']:.1%} | {g['duplicate_rate']:.1%} "
             f"| {g['prompt_tokens']:,} | {g['completion_tokens']:,} | {g['cost_usd']:.4f} |"
         )
+    lines += _recipe_markdown(report["recipe"])
     lines += ["", "## Original sources", "", "| source | loaded | duplicates | in pool |", "|---|---:|---:|---:|"]
     for source, o in report["original_sources"].items():
         lines.append(f"| {source} | {o['loaded']:,} | {o['duplicates']:,} | {o['in_pool']:,} |")
@@ -133,6 +170,38 @@ def to_markdown(report: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _recipe_markdown(recipe: dict) -> list[str]:
+    """The "Recipe" section: strategies, the topic rule as applied, near-duplicate removal."""
+    lines = [
+        "",
+        "## Recipe",
+        "",
+        f"Examples per prompt: {recipe['examples_per_prompt']}.",
+        "",
+        "| strategy | example sources | instructions per prompt | examples from one subset | topic-guided |",
+        "|---|---|---:|---|---|",
+    ]
+    for tag, strategy in recipe["strategies"].items():
+        lines.append(
+            f"| {tag} | {', '.join(strategy['example_sources'])} | {strategy['instructions_per_prompt']} "
+            f"| {'yes' if strategy['examples_from_one_subset'] else 'no'} "
+            f"| {'yes' if strategy['topic_guided'] else 'no'} |"
+        )
+    topics = recipe["topics"]
+    lines += [
+        "",
+        f"Topics (the paper's rule: fewer than three words, more than 10 sub-categories, more than 50 pages, "
+        f"~3.5K kept): {topics['categories']:,} categories in the bundled file → {topics['after_maintenance_filter']:,} "
+        f"after removing maintenance categories → {topics['within_max_words']:,} of at most {topics['max_words']} "
+        f"words → {topics['kept']:,} kept.",
+        "",
+    ]
+    lines += [f"- {rule.replace('_', ' ')}: {how}" for rule, how in topics["rule"].items()]
+    near = recipe["near_duplicate_removal"]
+    lines += ["", f"De-duplication: exact duplicates dropped; {near['note']} — {'on' if near['enabled'] else 'off'}."]
+    return lines
 
 
 def source_mix_chart(pool_counts: dict[str, int]) -> Figure:

@@ -3,7 +3,9 @@
 The records come from ``lamini_lm.datasets.instruction_source.InstructionSourceDataset``, each with
 its ``_file`` and ``_line``, so a bad row is named. Normalised schema: ``instruction`` (any input
 folded in with :func:`lamini_lm.prompting.fold_input`), ``instruction_source`` (``seed``,
-``alpaca``, ``original_p3``, ``original_flan``) and ``source_id``.
+``alpaca``, ``original_p3``, ``original_flan``), ``source_id`` and ``subset`` (the P3 template or the
+FLAN task a row comes from, which example-guided P3/FLAN prompts draw their examples from; None for
+seeds and Alpaca).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from lamini_lm.prompting import fold_input
 
 logger = logging.getLogger(__name__)
 
-NORMALISED_COLUMNS = ["instruction", "instruction_source", "source_id"]
+NORMALISED_COLUMNS = ["instruction", "instruction_source", "source_id", "subset"]
 
 
 def _require(frame: pd.DataFrame, columns: list[str], source: str) -> None:
@@ -51,7 +53,7 @@ def _seed(frame: pd.DataFrame) -> pd.DataFrame:
                 f"{frame['_file'].iat[position]}, line {frame['_line'].iat[position]}: field "
                 f"'instances' must be a non-empty list of {{input, output}} objects."
             )
-        rows.append((fold_input(instruction, instances[0].get("input")), "seed", str(task_id)))
+        rows.append((fold_input(instruction, instances[0].get("input")), "seed", str(task_id), None))
     return pd.DataFrame(rows, columns=NORMALISED_COLUMNS)
 
 
@@ -62,8 +64,9 @@ def _alpaca(frame: pd.DataFrame) -> pd.DataFrame:
         (
             fold_input(_text(instruction, frame, position, "instruction"), extra),
             "alpaca",
-            f"alpaca/{position + 1}",
-        )  # record number in Alpaca's JSON list
+            f"alpaca/{position + 1}",  # record number in Alpaca's JSON list
+            None,
+        )
         for position, (instruction, extra) in enumerate(zip(frame["instruction"], inputs))
     ]
     return pd.DataFrame(rows, columns=NORMALISED_COLUMNS)
@@ -72,7 +75,12 @@ def _alpaca(frame: pd.DataFrame) -> pd.DataFrame:
 def _p3(frame: pd.DataFrame) -> pd.DataFrame:
     _require(frame, ["template", "prompt"], "original_p3")
     rows = [
-        (_text(prompt, frame, position, "prompt").strip(), "original_p3", f"{template}/{frame['_line'].iat[position]}")
+        (
+            _text(prompt, frame, position, "prompt").strip(),
+            "original_p3",
+            f"{template}/{frame['_line'].iat[position]}",
+            str(template),
+        )
         for position, (template, prompt) in enumerate(zip(frame["template"], frame["prompt"]))
     ]
     return pd.DataFrame(rows, columns=NORMALISED_COLUMNS)
@@ -82,7 +90,12 @@ def _flan(frame: pd.DataFrame) -> pd.DataFrame:
     _require(frame, ["inputs"], "original_flan")
     tasks = frame["task"] if "task" in frame else pd.Series(["flan"] * len(frame))
     rows = [
-        (_text(inputs, frame, position, "inputs").strip(), "original_flan", f"{task}/{frame['_line'].iat[position]}")
+        (
+            _text(inputs, frame, position, "inputs").strip(),
+            "original_flan",
+            f"{task}/{frame['_line'].iat[position]}",
+            str(task),
+        )
         for position, (task, inputs) in enumerate(zip(tasks, frame["inputs"]))
     ]
     return pd.DataFrame(rows, columns=NORMALISED_COLUMNS)

@@ -13,11 +13,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lamini_lm.herd import ModelSpec, SizeClasses, auto_model_class
+from lamini_lm.herd import (
+    Hyperparameters,
+    ModelSpec,
+    SizeClasses,
+    SizeClassVariants,
+    auto_model_class,
+    resolve_hyperparameters,
+)
 from lamini_lm.pipelines.training import launch
 from lamini_lm.pipelines.training.params import TrainingParams
 from lamini_lm.pipelines.training.tiny import build_tiny_model, train_bpe_tokenizer
-from lamini_lm.pipelines.training.tokenize import tokenize_frame, tokenizer_fingerprint
+from lamini_lm.pipelines.training.tokenize import RESPONSE_SEPARATOR, tokenize_frame, tokenizer_fingerprint
 from lamini_lm.pipelines.training.trainer import TrainingJob
 from lamini_lm.prompting import format_prompt
 from lamini_lm.student import Student
@@ -100,7 +107,7 @@ def build_tokenizer(train: pd.DataFrame, model_spec: ModelSpec, *, name: str) ->
             tokenizer.pad_token = tokenizer.eos_token
         return tokenizer
     family = model_spec.family
-    texts = [format_prompt(i, family) + " " + r for i, r in zip(train["instruction"], train["response"])]
+    texts = [format_prompt(i, family) + RESPONSE_SEPARATOR + r for i, r in zip(train["instruction"], train["response"])]
     tokenizer = train_bpe_tokenizer(
         texts,
         vocab_size=model_spec.tokenizer.vocab_size,
@@ -111,21 +118,41 @@ def build_tokenizer(train: pd.DataFrame, model_spec: ModelSpec, *, name: str) ->
     return tokenizer
 
 
+def resolve_member_hyperparameters(
+    model_spec: ModelSpec,
+    size_classes: SizeClasses,
+    size_class_variants: SizeClassVariants,
+    size_class_variant: str | None,
+    *,
+    name: str,
+) -> Hyperparameters:
+    """The member's hyper-parameters: its size class, the active ``size_class_variant``, its overrides."""
+    hyperparameters = resolve_hyperparameters(name, model_spec, size_classes, size_class_variants, size_class_variant)
+    logger.info(
+        "Model '%s': size class %s%s: %s",
+        name,
+        model_spec.size_class,
+        f" (variant {size_class_variant})" if size_class_variant else "",
+        hyperparameters.model_dump(),
+    )
+    return hyperparameters
+
+
 def tokenize_dataset(
     train: pd.DataFrame,
     validation: pd.DataFrame,
     tokenizer: Any,
     model_spec: ModelSpec,
-    size_classes: SizeClasses,
+    hyperparameters: Hyperparameters,
     *,
     name: str,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Token ids and labels of both splits, truncated to the size class's ``max_length``.
+    """Token ids and labels of both splits, truncated to the member's ``max_length``.
 
     The tables carry the tokenizer's fingerprint and the max length; the training node refuses
     stored tables made with another tokenizer or length.
     """
-    max_length = size_classes.for_model(name, model_spec).max_length
+    max_length = hyperparameters.max_length
     tables = []
     for split, frame in (("train", train), ("validation", validation)):
         table, dropped = tokenize_frame(frame, tokenizer, model_spec.family, max_length)
@@ -175,13 +202,13 @@ def train_student(
     tokenized_validation: pd.DataFrame,
     train: pd.DataFrame,
     model_spec: ModelSpec,
-    size_classes: SizeClasses,
+    hyperparameters: Hyperparameters,
     training: TrainingParams,
+    size_class_variant: str | None,
     *,
     name: str,
 ) -> tuple[Student, dict[str, Any]]:
     """Fine-tune the student (in-process or through ``training.launcher``); returns it and its metrics."""
-    hyperparameters = size_classes.for_model(name, model_spec)
     _check_tokenized(name, student.tokenizer, hyperparameters.max_length, tokenized_train, tokenized_validation)
     _check_positions(name, student.model, hyperparameters.max_length)
     job = TrainingJob(
@@ -198,7 +225,11 @@ def train_student(
     network, metrics = launch.train(job)
     metadata = {
         **student.metadata,
-        "hyperparameters": {**hyperparameters.model_dump(), "size_class": model_spec.size_class},
+        "hyperparameters": {
+            **hyperparameters.model_dump(),
+            "size_class": model_spec.size_class,
+            "size_class_variant": size_class_variant,
+        },
         "seed": training.seed,
         "training_data": {
             "dataset": "lamini_dataset",
@@ -213,7 +244,12 @@ def train_student(
         "validation_loss_after": metrics["validation_loss_after"],
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    metrics = {**metrics, "size_class": model_spec.size_class, "base_model": student.metadata["base_model"]}
+    metrics = {
+        **metrics,
+        "size_class": model_spec.size_class,
+        "size_class_variant": size_class_variant,
+        "base_model": student.metadata["base_model"],
+    }
     trained = Student(name=name, family=student.family, model=network, tokenizer=student.tokenizer, metadata=metadata)
     return trained, metrics
 

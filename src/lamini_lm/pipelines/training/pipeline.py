@@ -11,7 +11,12 @@ from lamini_lm.herd import herd_members
 from lamini_lm.pipelines.training import nodes
 
 SHARED_INPUTS = {"lamini_dataset"}
-SHARED_PARAMETERS = {"params:size_classes", "params:training"}
+SHARED_PARAMETERS = {
+    "params:size_classes",
+    "params:size_class_variants",
+    "params:size_class_variant",
+    "params:training",
+}
 
 
 def _bind(func, name: str):
@@ -49,14 +54,19 @@ def template(name: str) -> Pipeline:
                 name="build_tokenizer_node",
             ),
             Node(
-                _bind(nodes.tokenize_dataset, name),
+                _bind(nodes.resolve_member_hyperparameters, name),
                 inputs=[
-                    "train_examples",
-                    "validation_examples",
-                    "tokenizer",
                     "params:model_spec",
                     "params:size_classes",
+                    "params:size_class_variants",
+                    "params:size_class_variant",
                 ],
+                outputs="hyperparameters",
+                name="resolve_hyperparameters_node",
+            ),
+            Node(
+                _bind(nodes.tokenize_dataset, name),
+                inputs=["train_examples", "validation_examples", "tokenizer", "params:model_spec", "hyperparameters"],
                 outputs=["tokenized_train", "tokenized_validation"],
                 name="tokenize_dataset_node",
             ),
@@ -74,8 +84,9 @@ def template(name: str) -> Pipeline:
                     "tokenized_validation",
                     "train_examples",
                     "params:model_spec",
-                    "params:size_classes",
+                    "hyperparameters",
                     "params:training",
+                    "params:size_class_variant",
                 ],
                 outputs=["checkpoint", "training_metrics"],
                 name="train_student_node",
@@ -87,8 +98,9 @@ def template(name: str) -> Pipeline:
 def create_pipeline(herd: list[str] | None = None, **kwargs) -> Pipeline:
     """One namespaced copy of the template per herd member (``herd`` defaults to the active environment's).
 
-    ``params:model_spec`` becomes ``params:models.<member>``; ``lamini_dataset``, ``params:size_classes``
-    and ``params:training`` are shared. The registry adds the distillation pipeline's data chain.
+    ``params:model_spec`` becomes ``params:models.<member>``; ``lamini_dataset``, ``params:size_classes``,
+    ``params:size_class_variants``, ``params:size_class_variant`` and ``params:training`` are shared. The
+    registry adds the distillation pipeline's data chain.
     """
     members = herd_members() if herd is None else herd
     return sum(

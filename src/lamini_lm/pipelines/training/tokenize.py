@@ -1,8 +1,16 @@
 """Tokenisation of instruction/response pairs, as each family is trained.
 
-``causal``: ``wrapper(instruction) + " " + response + EOS`` in one sequence; the loss is on the
-response tokens only (prompt labels are ``-100``). ``seq2seq``: the instruction is the encoder
-input, the response (+ EOS) the labels. Both are truncated to ``max_length`` tokens.
+``causal``: ``wrapper(instruction) + RESPONSE_SEPARATOR + response + EOS`` in one sequence; the
+loss is on the response tokens only (prompt labels are ``-100``). ``seq2seq``: the instruction is
+the encoder input, the response (+ EOS) the labels. Both are truncated to ``max_length`` tokens.
+
+The paper does not publish what separates the wrapper's ``### Response:`` from the response. We use
+one space (:data:`RESPONSE_SEPARATOR`) and tokenise the causal text the way lm-evaluation-harness
+scores a (context, continuation) pair and Alpaca's ``train.py`` masks its prompts: the whole text at
+once, the first ``len(tokens(prompt))`` tokens being the prompt (Alpaca joins the two with nothing). The decoder-only students are evaluated in the same wrapper with
+continuations that start with a space (lm-eval's target delimiter), so training and evaluation see
+the same token boundary; with a byte-level BPE (GPT-2, GPT-Neo, GPT-J, Cerebras) the space is the
+start of the response's first token.
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ import pandas as pd
 from lamini_lm.prompting import format_prompt
 
 IGNORE_INDEX = -100
+# What follows the wrapper's "### Response:" before the response, in training (our choice: unpublished).
+RESPONSE_SEPARATOR = " "
 
 
 def tokenizer_fingerprint(tokenizer: Any) -> str:
@@ -37,14 +47,16 @@ def encode_pairs(
     if family == "causal":
         prompts = [format_prompt(i, "causal") for i in instructions]
         prompt_ids = tokenizer(prompts, add_special_tokens=False)["input_ids"]
-        response_ids = tokenizer([" " + r for r in responses], add_special_tokens=False)["input_ids"]
+        texts = [p + RESPONSE_SEPARATOR + r for p, r in zip(prompts, responses)]
+        text_ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
         rows = []
-        for prompt, response in zip(prompt_ids, response_ids):
-            target = [*response, eos]
+        for prompt, whole in zip(prompt_ids, text_ids):
+            # As lm-eval splits a (context, continuation) pair: the response is what follows the prompt's tokens.
+            ids = [*whole, eos]
             rows.append(
                 {
-                    "input_ids": (prompt + target)[:max_length],
-                    "labels": ([IGNORE_INDEX] * len(prompt) + target)[:max_length],
+                    "input_ids": ids[:max_length],
+                    "labels": ([IGNORE_INDEX] * len(prompt) + ids[len(prompt) :])[:max_length],
                 }
             )
         return rows
