@@ -66,11 +66,50 @@ def request_set(task: Any, metric: str) -> Requests:
     return out
 
 
+def _squad_metrics_stand_in() -> None:
+    """lm-eval 0.4.13's ReCoRD scorer imports ``transformers.data.metrics.squad_metrics``, which transformers 5
+    removed (the installed lm-eval cannot build its own ReCoRD task here). Stand in with SQuAD's exact match and
+    token F1 (answers lower-cased, punctuation and articles dropped) so that its task can be built and probed."""
+    import re
+    import string
+    import sys
+    import types
+    from collections import Counter
+
+    try:
+        import transformers.data.metrics.squad_metrics  # noqa: F401
+
+        return
+    except ImportError:
+        pass
+
+    def tokens(text: str) -> list[str]:
+        text = "".join(ch for ch in text.lower() if ch not in set(string.punctuation))
+        return re.sub(r"\b(a|an|the)\b", " ", text).split()
+
+    def compute_exact(gold: str, prediction: str) -> int:
+        return int(tokens(gold) == tokens(prediction))
+
+    def compute_f1(gold: str, prediction: str) -> float:
+        g, p = tokens(gold), tokens(prediction)
+        if not g or not p:
+            return float(g == p)
+        common = sum((Counter(g) & Counter(p)).values())
+        return 0.0 if not common else 2 * common / (len(g) + len(p))
+
+    squad = types.ModuleType("transformers.data.metrics.squad_metrics")
+    squad.compute_exact, squad.compute_f1 = compute_exact, compute_f1
+    metrics = types.ModuleType("transformers.data.metrics")
+    metrics.squad_metrics = squad
+    sys.modules.update({"transformers.data.metrics": metrics, "transformers.data.metrics.squad_metrics": squad})
+
+
 @functools.cache
 def _lm_eval_config(key: str) -> dict[str, Any]:
     import lm_eval
     from lm_eval.tasks._yaml_loader import load_yaml
 
+    _squad_metrics_stand_in()
     return load_yaml(Path(lm_eval.__file__).parent / "tasks" / LM_EVAL_TASKS[key][0], resolve_func=True)
 
 
