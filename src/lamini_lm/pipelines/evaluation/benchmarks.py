@@ -1,11 +1,17 @@
 """Benchmark task files for lm-eval: their specs, and the folder lm-eval reads for one task.
 
 A benchmark is data: a task YAML in ``tasks/`` (``doc_to_text``, ``doc_to_choice``, ...; ``metadata``
-names its data key and the paper's metric) and a catalog entry ``benchmark_raw_<data>``.
+names its data key, its metric, whether it is one of the paper's 15 tasks, and what changes under each
+prompt version) and a catalog entry ``benchmark_raw_<data>``.
+
+Prompt versions (``evaluation.benchmarks.prompt_version``): ``lm_eval_0_4`` is the YAML as written (lm-eval
+0.4.13's own task, byte for byte); ``paper_2023`` applies the keys under ``metadata.prompt_versions.paper_2023``
+(the April-2023 v0.3 harness the paper ran). The folder lm-eval reads holds the rendered YAML.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import shutil
@@ -19,38 +25,64 @@ import yaml
 TASKS_DIR = Path(__file__).parent / "tasks"
 DOCS_PLACEHOLDER = "__DOCS__"
 REQUIRED_TASK_KEYS = ("task", "output_type", "doc_to_text", "doc_to_target", "doc_to_choice", "metadata")
-
+REQUIRED_METADATA = ("data", "metric", "paper_task")
+PROMPT_VERSIONS = ("lm_eval_0_4", "paper_2023")
+BASE_PROMPT_VERSION = "lm_eval_0_4"
 
 # --------------------------------------------------------------------------- task specs
+
+
+class _Function(str):
+    """A ``!function utils.name`` reference, kept as text (nothing is imported) and written back as a tag."""
 
 
 class _TaskLoader(yaml.SafeLoader):
     """Reads task YAMLs without importing their ``!function`` helpers."""
 
 
-_TaskLoader.add_constructor("!function", lambda loader, node: f"!function {loader.construct_scalar(node)}")
+class _TaskDumper(yaml.SafeDumper):
+    """Writes ``_Function`` values back as ``!function`` tags."""
+
+
+_TaskLoader.add_constructor("!function", lambda loader, node: _Function(loader.construct_scalar(node)))
+_TaskDumper.add_representer(_Function, lambda dumper, value: dumper.represent_scalar("!function", str(value)))
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    return yaml.load(Path(path).read_text(), Loader=_TaskLoader) or {}
 
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """One benchmark: its key (``arc_challenge``), lm-eval task name, data key, paper metric."""
+    """One benchmark: its key (``arc_challenge``), lm-eval task name, data key, metric, and whether it is one
+    of the paper's 15 tasks (``paper_task``; TruthfulQA is an extra and stays out of the paper's average)."""
 
     key: str
     lm_eval_task: str
     data: str
     metric: str
     paper_name: str
+    paper_task: bool
     path: Path
 
 
 def read_task_spec(path: Path) -> TaskSpec:
     """The spec of one task YAML; a missing field raises naming the file and the field."""
-    config = yaml.load(Path(path).read_text(), Loader=_TaskLoader) or {}
+    config = _read_config(path)
     missing = [key for key in REQUIRED_TASK_KEYS if key not in config]
     meta = config.get("metadata") or {}
-    missing += [f"metadata.{key}" for key in ("data", "metric") if key not in meta]
+    missing += [f"metadata.{key}" for key in REQUIRED_METADATA if key not in meta]
     if missing:
         raise ValueError(f"Task file {path}: missing field(s) {', '.join(missing)}.")
+    overriding = [v for v in PROMPT_VERSIONS if v != BASE_PROMPT_VERSION]
+    unknown = sorted(set(meta.get("prompt_versions") or {}) - set(overriding))
+    if unknown:
+        raise ValueError(
+            f"Task file {path}: metadata.prompt_versions has {unknown}; only {overriding} override the YAML "
+            f"({BASE_PROMPT_VERSION} is the YAML as written)."
+        )
+    if not isinstance(meta["paper_task"], bool):
+        raise ValueError(f"Task file {path}: metadata.paper_task must be true or false, not {meta['paper_task']!r}.")
     name = config["task"]
     return TaskSpec(
         key=name.removeprefix("lamini_"),
@@ -58,6 +90,7 @@ def read_task_spec(path: Path) -> TaskSpec:
         data=meta["data"],
         metric=meta["metric"],
         paper_name=str(meta.get("paper_name", name)),
+        paper_task=meta["paper_task"],
         path=Path(path),
     )
 
@@ -70,20 +103,47 @@ def task_specs(tasks_dir: Path = TASKS_DIR) -> list[TaskSpec]:
 # --------------------------------------------------------------------------- materialising a task
 
 
-def materialise_task(spec: TaskSpec, docs: list[dict[str, Any]], root: Path, limit: int | None) -> Path:
-    """An ``--include_path`` for lm-eval holding ``spec``'s YAML (pointing at a JSONL of ``docs``) and ``utils.py``.
+def render_task_config(spec: TaskSpec, docs_path: Path, prompt_version: str) -> str:
+    """``spec``'s YAML as lm-eval reads it: the documents at ``docs_path``, ``prompt_version``'s keys applied.
+
+    ``metadata.prompt_versions`` is replaced by ``metadata.prompt_version`` (the one rendered), so the folder
+    says which prompts it holds and lm-eval sees a plain task config.
+    """
+    if prompt_version not in PROMPT_VERSIONS:
+        raise ValueError(f"Unknown prompt_version {prompt_version!r}; expected one of {list(PROMPT_VERSIONS)}.")
+    if DOCS_PLACEHOLDER not in spec.path.read_text():
+        raise ValueError(f"Task file {spec.path}: no {DOCS_PLACEHOLDER} placeholder for the documents.")
+    config = _read_config(spec.path)
+    meta = dict(config["metadata"])
+    overrides = copy.deepcopy((meta.pop("prompt_versions", None) or {}).get(prompt_version) or {})
+    config.update(overrides)
+    config["metadata"] = meta | {"prompt_version": prompt_version}
+
+    def fill(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: fill(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v) for v in value]
+        return str(docs_path) if value == DOCS_PLACEHOLDER else value
+
+    return yaml.dump(fill(config), Dumper=_TaskDumper, sort_keys=False, allow_unicode=True, width=10**6)
+
+
+def materialise_task(
+    spec: TaskSpec, docs: list[dict[str, Any]], root: Path, limit: int | None, prompt_version: str
+) -> Path:
+    """An ``--include_path`` for lm-eval holding ``spec``'s rendered YAML (pointing at a JSONL of ``docs``)
+    and ``utils.py``.
 
     The folder is ``root/<task>-<content hash>``: written once (atomically: a temporary sibling renamed
     into place), then reused by every herd member and every later run, so the Hugging Face datasets
     cache of the JSONL stays warm. The node and the ``lm_eval`` command line read exactly these files.
     Only the first ``limit`` documents are written (what ``--limit`` scores).
     """
-    text = spec.path.read_text()
-    if DOCS_PLACEHOLDER not in text:
-        raise ValueError(f"Task file {spec.path}: no {DOCS_PLACEHOLDER} placeholder for the documents.")
     utils = (TASKS_DIR / "utils.py").read_text()
     lines = "".join(json.dumps(doc) + "\n" for doc in (docs[:limit] if limit else docs))
-    digest = hashlib.sha256("\0".join((text, utils, lines)).encode()).hexdigest()[:12]
+    probe = render_task_config(spec, Path(DOCS_PLACEHOLDER), prompt_version)  # validates before hashing
+    digest = hashlib.sha256("\0".join((probe, utils, lines)).encode()).hexdigest()[:12]
     directory = Path(root).resolve() / f"{spec.lm_eval_task}-{digest}"
     if directory.exists():
         return directory
@@ -93,7 +153,7 @@ def materialise_task(spec: TaskSpec, docs: list[dict[str, Any]], root: Path, lim
     try:
         docs_path = directory / f"{spec.lm_eval_task}.jsonl"
         (tmp / docs_path.name).write_text(lines)
-        (tmp / spec.path.name).write_text(text.replace(DOCS_PLACEHOLDER, json.dumps(str(docs_path))))
+        (tmp / spec.path.name).write_text(render_task_config(spec, docs_path, prompt_version))
         (tmp / "utils.py").write_text(utils)
         tmp.rename(directory)
     except OSError:
@@ -113,7 +173,7 @@ def task_wiring(tasks_dir: Path = TASKS_DIR) -> list[tuple[str, str, str]]:
     for path in sorted(Path(tasks_dir).glob("lamini_*.yaml")):
         key = path.stem.removeprefix("lamini_")
         try:
-            config = yaml.load(path.read_text(), Loader=_TaskLoader) or {}
+            config = _read_config(path)
             data = (config.get("metadata") or {}).get("data") or key
         except yaml.YAMLError:
             data = key

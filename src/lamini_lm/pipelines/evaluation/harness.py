@@ -2,18 +2,88 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+from lamini_lm.herd import ModelSpec
 from lamini_lm.pipelines.evaluation import benchmarks as bm
 from lamini_lm.pipelines.evaluation.normalisers import normalise_docs
 from lamini_lm.pipelines.evaluation.outcome import Status, student_problem
 from lamini_lm.pipelines.evaluation.params import BenchmarkParams
+from lamini_lm.prompting import CAUSAL_WRAPPER
 
 logger = logging.getLogger(__name__)
+
+
+def uses_wrapper(model_spec: ModelSpec | None, family: str) -> bool:
+    """Whether a member's benchmark requests go through the Alpaca wrapper: its ``benchmark_wrapper``,
+    or by default the family's rule (decoder-only LaMini students on, encoder-decoder off)."""
+    if model_spec is not None and model_spec.benchmark_wrapper is not None:
+        return model_spec.benchmark_wrapper
+    return (model_spec.family if model_spec is not None else family) == "causal"
+
+
+def _wrapped_lm_class() -> type:
+    from lm_eval.api.model import LM
+
+    class WrappedLM(LM):
+        """An lm-eval model whose every request's context is put in the Alpaca wrapper first.
+
+        What the authors' fork does (afaji/lm-evaluation-harness @ 2e5dac4, ``lm_eval/evaluator.py``): after
+        a task builds its requests, ``r.args = (prompt_wrap.format_map({"instruction": r.args[0]}), r.args[1])``
+        — the context (zero-shot: the task's ``doc_to_text``; for WinoGrande/WSC273 the sentence up to the
+        option) becomes the instruction, the continuation is scored unchanged after ``### Response:``.
+        Everything else is the wrapped model's.
+        """
+
+        def __init__(self, inner: Any, template: str = CAUSAL_WRAPPER) -> None:
+            super().__init__()
+            self.inner = inner
+            self.template = template
+
+        def wrap(self, requests: list[Any]) -> list[Any]:
+            return [
+                dataclasses.replace(r, arguments=(self.template.format(instruction=r.args[0]), *r.args[1:]))
+                for r in requests
+            ]
+
+        def loglikelihood(self, requests: list[Any], **kwargs: Any) -> list[Any]:
+            return self.inner.loglikelihood(self.wrap(requests), **kwargs)
+
+        def generate_until(self, requests: list[Any], **kwargs: Any) -> list[Any]:
+            return self.inner.generate_until(self.wrap(requests), **kwargs)
+
+        def loglikelihood_rolling(self, requests: list[Any], **kwargs: Any) -> list[Any]:
+            raise ValueError("perplexity requests have no context to put in the instruction wrapper")
+
+        def __getattr__(self, name: str) -> Any:  # batch sizes, model info, tokenizer, ...
+            if "inner" not in self.__dict__:
+                raise AttributeError(name)
+            return getattr(self.__dict__["inner"], name)
+
+        rank = property(lambda self: self.inner.rank)
+        world_size = property(lambda self: self.inner.world_size)
+        device = property(lambda self: self.inner.device)
+
+        def all_gather(self, tensor: Any) -> Any:
+            return self.inner.all_gather(tensor)
+
+        def gather_object(self, obj: Any, dst: int = 0) -> Any:
+            return self.inner.gather_object(obj, dst)
+
+        def barrier(self) -> None:
+            self.inner.barrier()
+
+    return WrappedLM
+
+
+def wrap_requests(lm: Any, template: str = CAUSAL_WRAPPER) -> Any:
+    """``lm`` with every request's context in the instruction wrapper (``WrappedLM``)."""
+    return _wrapped_lm_class()(lm, template)
 
 
 def prepare_benchmark_docs(raw: dict[str, Any], data_key: str) -> dict[str, Any]:
@@ -79,16 +149,24 @@ def run_lm_eval(lm: Any, spec: bm.TaskSpec, include_dir: Path, settings: Benchma
 
 
 def evaluate_benchmark(
-    student: Any, docs: dict[str, Any], settings: BenchmarkParams, seed: int, task_file: str
+    student: Any,
+    docs: dict[str, Any],
+    settings: BenchmarkParams,
+    seed: int,
+    task_file: str,
+    model_spec: ModelSpec | None = None,
 ) -> dict[str, Any]:
     """Score one herd member on one task (``tasks/<task_file>``) through lm-eval.
 
-    Returns ``model, task, metric, value, status, reason, n_docs, seconds`` where ``status`` is
-    ``ok``, ``no data``, ``skipped`` or ``error`` (with the reason: bad task file, bad data, failed
-    checkpoint or an lm-eval error).
+    ``model_spec`` (the member's herd entry) decides whether its requests are wrapped (:func:`uses_wrapper`;
+    without it, the student's family decides). Returns ``model, task, metric, value, status, reason,
+    n_docs, seconds``, how it was asked (``prompt_version``, ``wrapper``) and whether the task is one of
+    the paper's 15 (``paper_task``); ``status`` is ``ok``, ``no data``, ``skipped`` or ``error`` (with the
+    reason: bad task file, bad data, failed checkpoint or an lm-eval error).
     """
     started = time.perf_counter()
     key = Path(task_file).stem.removeprefix("lamini_")
+    wrapper = uses_wrapper(model_spec, getattr(student, "family", ""))
     result: dict[str, Any] = {
         "model": getattr(student, "name", None),
         "task": key,
@@ -99,11 +177,14 @@ def evaluate_benchmark(
         "reason": None,
         "n_docs": None,
         "source": docs.get("source"),
+        "prompt_version": settings.prompt_version,
+        "wrapper": wrapper,
+        "paper_task": None,
         "metrics": {},
     }
     try:
         spec = bm.read_task_spec(bm.TASKS_DIR / task_file)
-        result.update(task=spec.key, metric=spec.metric, paper_name=spec.paper_name)
+        result.update(task=spec.key, metric=spec.metric, paper_name=spec.paper_name, paper_task=spec.paper_task)
     except (OSError, ValueError) as err:
         return result | {"reason": f"bad task file: {err}", "seconds": time.perf_counter() - started}
     if spec.key in settings.skip:
@@ -121,9 +202,11 @@ def evaluate_benchmark(
         return result | {"reason": problem, "seconds": 0.0}
     try:
         work_dir = Path(settings.work_dir or Path(tempfile.gettempdir()) / "lamini_lm_tasks")
-        include_dir = bm.materialise_task(spec, docs["docs"], work_dir, settings.limit)
+        include_dir = bm.materialise_task(spec, docs["docs"], work_dir, settings.limit, settings.prompt_version)
         with tempfile.TemporaryDirectory(prefix=f"lamini-eval-{spec.key}-") as tmp:
             lm = lm_eval_model(student, settings, Path(tmp))
+            if wrapper:
+                lm = wrap_requests(lm)
             metrics = run_lm_eval(lm, spec, include_dir, settings, seed)
     except Exception as err:  # noqa: BLE001 - reported per (model, task), the herd goes on
         logger.exception("Benchmark %s on %s failed", spec.key, result["model"])

@@ -49,8 +49,9 @@ def _piqa(record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sst2(record: dict[str, Any]) -> dict[str, Any]:
+    # GLUE's sentences end with a space ("... film . "); lm-eval keeps it, so do we.
     sentence = record["sentence"] if "sentence" in record else _field(record, "text_a")
-    return {"sentence": sentence.strip(), "label": int(_field(record, "label"))}
+    return {"sentence": sentence, "label": int(_field(record, "label"))}
 
 
 def _mrpc(record: dict[str, Any]) -> dict[str, Any]:
@@ -117,21 +118,9 @@ def _wic(record: dict[str, Any]) -> dict[str, Any]:
     return doc | {"label": int(label)}
 
 
-_HELLASWAG_MARKERS = re.compile(r"\[.*?\]")
-
-
-def _hellaswag_clean(text: str) -> str:
-    text = text.strip().replace(" [title]", ". ")
-    return _HELLASWAG_MARKERS.sub("", text).replace("  ", " ")
-
-
 def _hellaswag_hub(record: dict[str, Any]) -> dict[str, Any]:
-    ctx = _field(record, "ctx_a") + " " + _field(record, "ctx_b").capitalize()
-    return {
-        "query": _hellaswag_clean(_field(record, "activity_label") + ": " + ctx),
-        "choices": [_hellaswag_clean(e) for e in _field(record, "endings")],
-        "label": int(_field(record, "label")),
-    }
+    keys = ("activity_label", "ctx_a", "ctx_b", "endings")
+    return {k: _field(record, k) for k in keys} | {"label": int(_field(record, "label"))}
 
 
 def _truthfulqa(record: dict[str, Any]) -> dict[str, Any]:
@@ -159,31 +148,62 @@ def _sciq(record: dict[str, Any]) -> dict[str, Any]:
     return {k: _field(record, k) for k in keys}
 
 
-def _race(record: dict[str, Any]) -> dict[str, Any]:
-    answer = _field(record, "answer")
-    return {
-        "article": _field(record, "article"),
-        "question": _field(record, "question"),
-        "options": list(_field(record, "options")),
-        "label": "ABCD".index(answer) if isinstance(answer, str) else int(answer),
-    }
+def race_documents(records: list[dict[str, Any]], source: str | None = None) -> list[dict[str, Any]]:
+    """lm-eval v0.3's RACE documents from per-question rows (ehovy/race: article, question, options, answer).
+
+    One document per article, in the order the articles first appear: ``problems`` holds the article's
+    questions in row order; the last one is asked, the earlier ones are answered in the context
+    (``tasks/utils.py`` ``race_doc_to_text``). Rows are grouped by the article's text, as v0.3's
+    ``RACE._collate_data`` does (so RACE-high test's 3,498 questions make 1,045 documents).
+    """
+    articles: dict[str, dict[str, Any]] = {}
+    for row, record in enumerate(records):
+        try:
+            article = _field(record, "article")
+            options = list(_field(record, "options"))
+            answer = _field(record, "answer")
+            problem = {"question": _field(record, "question"), "options": options, "answer": answer}
+        except KeyError as err:
+            raise ValueError(f"Benchmark 'race' ({source}), row {row}: missing field {err.args[0]!r}.") from err
+        if len(options) != 4 or answer not in ("A", "B", "C", "D"):
+            raise ValueError(
+                f"Benchmark 'race' ({source}), row {row}: expected 4 options and an answer A-D, "
+                f"got {len(options)} options and answer {answer!r}."
+            )
+        doc = articles.setdefault(article, {"article": article, "problems": [], "example_id": record.get("example_id")})
+        doc["problems"].append(problem)
+    if not articles:
+        raise ValueError(f"Benchmark 'race' ({source}): no documents.")
+    return list(articles.values())
 
 
 def _record(record: dict[str, Any]) -> dict[str, Any] | None:
-    initial, *highlights = _field(record, "passage").strip().split("\n@highlight\n")
-    text = initial + "\n\n" + "".join(f"  - {h}.\n" for h in highlights)
-    entities = sorted(set(_field(record, "entities")))
-    answers = sorted(set(_field(record, "answers")))
-    if not answers:
-        return None  # unanswerable rows cannot be scored
-    query = _field(record, "query")
-    choices = [f"  - {query}".replace("@placeholder", entity) for entity in entities]
-    gold = entities.index(answers[0]) if answers[0] in entities else 0
-    return {"text": text, "choices": choices, "gold": gold, "entities": entities, "answers": answers}
+    doc = {k: _field(record, k) for k in ("passage", "query")}
+    doc |= {k: list(_field(record, k)) for k in ("entities", "answers")}
+    return doc if doc["answers"] else None  # unanswerable rows cannot be scored
+
+
+def hellaswag_hub_record(line: str, label: str, endings: list[str]) -> dict[str, Any]:
+    """One item of klosax's HellaSwag text (``activity_label: ctx``, label, 4 endings) as a Hub row.
+
+    The text joins ``ctx_a`` and ``ctx_b``; lm-eval capitalises ``ctx_b`` (the unfinished sentence an
+    ActivityNet item ends in), so it is split off again: a context that does not end in "." ends in
+    that fragment, which starts after the last ". ". In the bundled validation file all 3,243 such
+    fragments start in lower case and 6,799 contexts end in "." (``ctx_b`` empty). lm-eval's own
+    cleaning (tasks/utils.py ``hellaswag_process_docs``) then runs on these rows as on the Hub's.
+    """
+    activity_label, sep, ctx = line.partition(": ")
+    if not sep:
+        raise ValueError(f"context {line[:60]!r} has no 'activity label: ' prefix")
+    ctx_a, ctx_b = ctx, ""
+    if not ctx.endswith("."):
+        head, dot, ctx_b = ctx.rpartition(". ")
+        ctx_a = head + "." if dot else ""
+    return {"activity_label": activity_label, "ctx_a": ctx_a, "ctx_b": ctx_b, "endings": endings, "label": label}
 
 
 def _hellaswag_text(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """klosax's HellaSwag text: 6 lines per item (context, gold label, 4 endings)."""
+    """klosax's HellaSwag text: 6 lines per item (context, gold label, 4 endings) → Hub rows."""
     lines = [r["line"] for r in records]
     while lines and not lines[-1].strip():
         lines.pop()
@@ -194,14 +214,16 @@ def _hellaswag_text(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         label = lines[start + 1].strip()
         if label not in {"0", "1", "2", "3"}:
             raise ValueError(f"row {start // 6} (line {start + 2}): gold label {label!r} is not 0-3")
-        docs.append({"query": lines[start], "choices": lines[start + 2 : start + 6], "label": int(label)})
-    return docs
+        try:
+            docs.append(hellaswag_hub_record(lines[start], label, lines[start + 2 : start + 6]))
+        except ValueError as err:
+            raise ValueError(f"row {start // 6} (line {start + 1}): {err}") from err
+    return [_hellaswag_hub(doc) for doc in docs]
 
 
 NORMALISERS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
     "openbookqa": _openbookqa,
     "sciq": _sciq,
-    "race": _race,
     "arc_challenge": _arc,
     "piqa": _piqa,
     "record": _record,
@@ -227,6 +249,8 @@ def normalise_docs(data_key: str, raw: dict[str, Any]) -> list[dict[str, Any]]:
             return _hellaswag_text(records)
         except ValueError as err:
             raise ValueError(f"Benchmark 'hellaswag' ({source}): {err}.") from err
+    if data_key == "race":
+        return race_documents(records, source)
     if data_key not in NORMALISERS:
         raise KeyError(f"No normaliser for benchmark data {data_key!r}; known: {sorted(NORMALISERS)}.")
     normalise = NORMALISERS[data_key]

@@ -37,6 +37,11 @@ class BenchmarkParams(_Strict):
     vllm: dict[str, Any] = Field(
         description="Keyword arguments for lm-eval's VLLM, e.g. {tensor_parallel_size: 2, data_parallel_size: 1}."
     )
+    prompt_version: Literal["lm_eval_0_4", "paper_2023"] = Field(
+        description="Which harness's prompts the task files render: lm_eval_0_4 (lm-eval 0.4.13's task YAMLs) or "
+        "paper_2023 (the April-2023 v0.3 harness the paper ran: detokenised SST-2/MRPC, WSC273 and ReCoRD "
+        "continuations with one space less, SciQ's stripped context, v0.3's RACE context); docs/evaluation.md."
+    )
 
 
 class GenerationParams(_Strict):

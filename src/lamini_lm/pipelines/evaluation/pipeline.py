@@ -104,7 +104,13 @@ def member_template() -> Pipeline:
     benchmark_nodes = [
         Node(
             _bound(harness.evaluate_benchmark, task_file=task_file),
-            inputs=["checkpoint", f"benchmark_docs_{data}", "params:evaluation.benchmarks", "params:evaluation.seed"],
+            inputs={
+                "student": "checkpoint",
+                "docs": f"benchmark_docs_{data}",
+                "settings": "params:evaluation.benchmarks",
+                "seed": "params:evaluation.seed",
+                "model_spec": "params:model_spec",  # benchmark_wrapper (member_pipeline maps it to the member)
+            },
             outputs=f"eval_benchmark_{key}",
             name=f"evaluate_{key}_node",
         )
