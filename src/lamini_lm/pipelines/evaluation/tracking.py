@@ -38,7 +38,19 @@ def student_metrics(summary: dict[str, Any]) -> dict[str, float]:
 def student_params(summary: dict[str, Any]) -> dict[str, str]:
     """Identity and provenance of one student, plus the status of each part of its evaluation."""
     params = {
-        k: str(summary.get(k)) for k in ("model", "family", "num_parameters", "size_class", "base", "tiny", "status")
+        k: str(summary.get(k))
+        for k in (
+            "model",
+            "member",
+            "family",
+            "num_parameters",
+            "size_class",
+            "base",
+            "tiny",
+            "reference",
+            "base_reference",
+            "status",
+        )
     }
     for section in SECTIONS:
         params[f"{section}_status"] = str((summary.get(section) or {}).get("status"))[:250]
