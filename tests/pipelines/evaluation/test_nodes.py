@@ -76,13 +76,19 @@ def test_lm_eval_failure_is_reported_not_raised(causal_student):
     assert result["status"] == "error" and result["reason"].startswith("lm-eval failed")
 
 
-def test_describe_student(causal_student):
+def test_describe_student(causal_student, raw_data):
     model_spec = ModelSpec.model_validate(conf_block("models.tiny_gpt2"))
-    info = summary.describe_student(causal_student, model_spec)
+    published = pd.read_csv(raw_data / "paper/results_15_tasks.csv")
+    info = summary.describe_student(causal_student, model_spec, published, member="tiny_gpt2")
     assert info["status"] == "ok" and info["num_parameters"] > 1000 and info["tiny"] is True
     assert info["base"] == "built from config (gpt2)" and info["size_class"] == "tiny"
-    failed = summary.describe_student(RuntimeError("bad weights"), model_spec)
+    assert info["member"] == "tiny_gpt2" and info["reference"] is None and info["base_reference"] is None
+    failed = summary.describe_student(RuntimeError("bad weights"), model_spec, published, member="tiny_gpt2")
     assert failed["status"].startswith("checkpoint failed to load: RuntimeError: bad weights")
+    assert failed["model"] == "tiny_gpt2"  # a failed load is still reported under the member's name
+    named = model_spec.model_copy(update={"paper_reference": "LaMini-GPT-124M", "paper_base_reference": "GPT-2"})
+    info = summary.describe_student(causal_student, named, published, member="tiny_gpt2")
+    assert (info["reference"], info["base_reference"]) == ("LaMini-GPT-124M", "GPT-2")
 
 
 def test_answers_use_student_generate_and_fold_inputs(seq2seq_student):
@@ -97,6 +103,7 @@ def test_answers_use_student_generate_and_fold_inputs(seq2seq_student):
     limit = UserOrientedParams.model_validate(conf_block("evaluation.user_oriented", limit=2))
     answers = instructions.answer_user_instructions(seq2seq_student, frame, limit, GENERATION)
     assert answers["instruction"].tolist() == ['Sort the words: "b, a"', "Say hi."]
+    assert answers["row"].tolist() == [0, 1]
     assert answers["status"].eq("ok").all() and answers["answer"].map(type).eq(str).all()
 
 
@@ -109,7 +116,7 @@ def test_long_prompts_fit_a_small_causal_model(causal_student):
     assert answers["status"].iloc[0] == "ok"
 
 
-def test_failed_student_answers_carry_the_reason_to_the_summary():
+def test_failed_student_answers_carry_the_reason_to_the_summary(raw_data):
     params = EvaluationParams.model_validate(
         conf_block(
             "evaluation",
@@ -137,20 +144,33 @@ def test_failed_student_answers_carry_the_reason_to_the_summary():
         "ratings": instructions.rate_answers(user, judge, teacher),
         "alpaca": instructions.judge_alpaca_eval(alpaca, judge, params.seed, teacher),
         "falseqa": hallucination.judge_falseqa(falseqa, judge, teacher),
+        "lamini": hallucination.judge_lamini_hallucination(
+            hallucination.answer_lamini_hallucination(
+                bad,
+                pd.read_json(raw_data / "paper/lamini_hallucination_questions.jsonl", lines=True),
+                params.lamini_hallucination,
+                gen,
+            ),
+            judge,
+            teacher,
+        ),
         "toxic": toxicity.score_toxicity(bad, pd.DataFrame(), pd.DataFrame(), params.toxicity, gen),
         "fidelity": fidelity.measure_fidelity(bad, pd.DataFrame(), params.fidelity, gen),
     }
-    info = summary.describe_student(bad, ModelSpec.model_validate(conf_block("models.tiny_gpt2")))
+    published = pd.read_csv(raw_data / "paper/results_15_tasks.csv")
+    spec = ModelSpec.model_validate(conf_block("models.tiny_gpt2"))
+    info = summary.describe_student(bad, spec, published, member="tiny_gpt2")
     result = summary.summarise_model(
         info,
         frames["ratings"],
         frames["alpaca"],
         frames["falseqa"],
+        frames["lamini"],
         frames["toxic"],
         frames["fidelity"],
         params.toxicity,
     )
-    for section in ("user_ratings", "alpaca_eval", "falseqa", "toxicity", "fidelity"):
+    for section in summary.SECTIONS:
         assert "no such checkpoint" in result[section]["status"], section
     assert result["benchmark_average"] is None
 

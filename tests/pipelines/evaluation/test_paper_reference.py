@@ -1,63 +1,178 @@
-"""The paper's published numbers (``evaluation.paper_reference``): complete, consistent, reported."""
+"""Every published number of the paper as a reference row: the 15-task table from the catalog, checked
+against itself, reported beside ours (table, markdown, plot), and named references checked."""
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 import pytest
+import yaml
 from conf_params import conf_block
+from kedro.io import DataCatalog
 
+from lamini_lm.herd import ModelSpec
+from lamini_lm.parameters import load_parameters
+from lamini_lm.pipelines.evaluation import summary
 from lamini_lm.pipelines.evaluation.figures import herd_figures
-from lamini_lm.pipelines.evaluation.herd_table import BENCHMARK_ORDER, herd_table
-from lamini_lm.pipelines.evaluation.params import BenchmarkParams, PaperReference
-from lamini_lm.pipelines.evaluation.report import herd_markdown
+from lamini_lm.pipelines.evaluation.herd_table import DIFFERENCE, OURS, PAPER, herd_table
+from lamini_lm.pipelines.evaluation.paper_tables import (
+    BENCHMARK_ORDER,
+    check_references,
+    paper_results,
+    parse_params,
+    spec_references,
+)
+from lamini_lm.pipelines.evaluation.report import benchmark_section, published_section
+
+# The printed average is the mean of the unrounded scores, rounded to 0.1 (±0.05); each printed score
+# is rounded too (±0.05 each, so ±0.05 on their mean). |mean of the printed 15 − printed average| ≤ 0.1;
+# the largest in the table is 0.053 (Flan-T5-base). A mistyped cell off by 1.5 or more fails.
+AVERAGE_TOLERANCE = 0.1
 
 
 @pytest.fixture(scope="module")
-def paper_reference() -> PaperReference:
-    return PaperReference.model_validate(conf_block("evaluation.paper_reference"))
+def published(project_root) -> pd.DataFrame:
+    """``paper_results_15_tasks`` loaded the way `kedro run` loads it: conf/base's catalog entry."""
+    entries = yaml.safe_load((project_root / "conf/base/catalog_evaluation.yml").read_text())
+    entry = dict(entries["paper_results_15_tasks"])
+    assert entry["type"] == "pandas.CSVDataset"
+    entry["filepath"] = str(project_root / entry["filepath"])
+    return DataCatalog.from_config({"paper_results_15_tasks": entry}).load("paper_results_15_tasks")
 
 
-def test_every_row_has_the_15_tasks_and_its_printed_average(paper_reference):
-    models = paper_reference.models
-    assert {"LaMini-T5-738M", "LaMini-Flan-T5-783M", "LaMini-Cerebras-1.3B", "LaMini-GPT-1.5B"} <= set(models)
-    for name, entry in models.items():
-        values = entry.benchmarks
-        assert set(values) == set(BENCHMARK_ORDER), name
-        assert all(0 <= v <= 100 for v in values.values()), name
-        # A typo in any cell moves the mean away from the paper's own Average column.
-        assert sum(values.values()) / 15 == pytest.approx(entry.average, abs=0.051), name
+def test_the_catalog_holds_all_35_published_rows_with_their_source(published):
+    table = paper_results(published)
+    assert len(table) == 35 and table["model"].is_unique
+    assert table["lamini"].sum() == 17 and (~table["lamini"]).sum() == 18
+    assert set(table["paper_table"]) == {f"EACL 2024 Table {n}" for n in range(9, 15)}
+    assert {"LaMini-T5-61M", "LaMini-Neo-125M", "LaMini-GPT-J-6B", "LaMini-LLaMA-7B", "Alpaca-7B"} <= set(
+        table["model"]
+    )
+    assert table[BENCHMARK_ORDER].notna().all().all() and table[BENCHMARK_ORDER].stack().between(0, 100).all()
 
 
-def test_paper_rows_sit_beside_ours_in_table_markdown_and_plot(paper_reference):
-    table = herd_table([], {}, paper_reference)
-    flan = table.set_index("model").loc["LaMini-Flan-T5-783M"]
-    assert flan["kind"] == "paper (published)" and flan["hellaswag"] == 43.7 and flan["benchmark_average"] == 60.8
-    assert flan["benchmarks_scored"] == "15/15"
-    markdown = herd_markdown(table, [], BenchmarkParams.model_validate(conf_block("evaluation.benchmarks", limit=20)))
-    assert "LaMini-GPT-1.5B *(paper)*" in markdown and "63.0" in markdown
-    figures = herd_figures(table)
-    ax = figures["benchmark_average_vs_parameters.png"].axes[0]
-    labels = {t.get_text() for t in ax.texts}
-    assert {"LaMini-Flan-T5-783M", "GPT-2-XL", "Alpaca-7B"} <= labels
-    assert pd.Series([len(c.get_offsets()) for c in ax.collections]).sum() == len(paper_reference.models)
+def test_every_row_average_matches_its_15_values(published):
+    table = paper_results(published)
+    for _, row in table.iterrows():
+        mean = sum(row[t] for t in BENCHMARK_ORDER) / len(BENCHMARK_ORDER)
+        assert mean == pytest.approx(row["average"], abs=AVERAGE_TOLERANCE), row["model"]
 
 
-def test_a_member_naming_a_paper_row_is_followed_by_it(paper_reference):
+def test_a_mistyped_cell_is_caught(published):
+    typo = published.copy()
+    typo.loc[typo["model"] == "LaMini-GPT-124M", "sst2"] = 8.45  # 84.5 with the point moved
+    row = paper_results(typo).set_index("model").loc["LaMini-GPT-124M"]
+    assert abs(sum(row[t] for t in BENCHMARK_ORDER) / 15 - row["average"]) > AVERAGE_TOLERANCE
+    with pytest.raises(ValueError, match=r"row 3 \(LaMini-T5-223M\): sciq='n/a'"):
+        paper_results(published.astype({"sciq": object}).assign(sciq=lambda f: f["sciq"].where(f.index != 3, "n/a")))
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['average'\]"):
+        paper_results(published.drop(columns=["average"]))
+
+
+@pytest.mark.parametrize("text, value", [("61M", 61e6), ("1.3B", 1.3e9), ("7B", 7e9), ("135M", 135e6), (" 6b ", 6e9)])
+def test_parse_params(text, value):
+    assert parse_params(text) == pytest.approx(value)
+
+
+def test_parse_params_refuses_other_text():
+    with pytest.raises(ValueError, match=r"'1.3' is not a number followed by K, M or B"):
+        parse_params("1.3")
+
+
+def test_no_hand_typed_block_remains():
+    for env in ("base", "paper"):
+        assert "paper_reference" not in load_parameters(env)["evaluation"]
+
+
+def test_all_35_rows_are_in_the_table_the_published_section_and_the_plot(published):
+    table = herd_table([], {}, published)
+    paper = table[table["kind"] == PAPER].set_index("model")
+    assert len(paper) == 35
+    flan = paper.loc["LaMini-Flan-T5-783M"]
+    assert flan["hellaswag"] == 43.7 and flan["benchmark_average"] == 60.8 and flan["num_parameters"] == 783e6
+    assert flan["paper_table"] == "EACL 2024 Table 10" and flan["benchmarks_scored"] == "15/15"
+    section = "\n".join(published_section(published))
+    assert "35 rows: 17 LaMini models, 18 base models / baselines" in section
+    assert "| GPT-Neo-125M | base | 135M | 26.2 |" in section and section.count("| EACL 2024 Table") == 35
     ours = {
-        "model": "lamini_flan_t5_783m",
+        "model": "tiny_t5",
+        "member": "tiny_t5",
+        "family": "seq2seq",
+        "num_parameters": 2e5,
+        "status": "ok",
+        "benchmark_average": 0.4,
+    }
+    ax = herd_figures(herd_table([ours], {}, published))["benchmark_average_vs_parameters.png"].axes[0]
+    labels = {t.get_text() for t in ax.texts}
+    assert set(paper.index) | {"tiny_t5"} <= labels
+    points = sum(len(c.get_offsets()) for c in ax.collections) + sum(len(line.get_xdata()) for line in ax.lines)
+    assert points == 35 + 1
+
+
+def _ours(member: str, reference: str | None, base: str | None, hellaswag: float | None) -> dict:
+    bench = {"hellaswag": {"status": "ok", "value": hellaswag}} if hellaswag is not None else {}
+    bench["sciq"] = {"status": "no data", "value": None}
+    return {
+        "model": member,
+        "member": member,
         "family": "seq2seq",
         "num_parameters": 783_150_080,
         "status": "ok",
-        "reference": "LaMini-Flan-T5-783M",
-        "benchmarks": {"hellaswag": {"status": "ok", "value": 0.437}},
-        "benchmark_average": 0.437,
-        "benchmarks_scored": 1,
+        "reference": reference,
+        "base_reference": base,
+        "benchmarks": bench,
+        "benchmark_average": hellaswag,
+        "benchmarks_scored": int(hellaswag is not None),
         "benchmarks_total": 15,
     }
-    other = {**ours, "model": "lamini_neo_125m", "family": "causal", "reference": None}
-    table = herd_table([ours, other], {}, paper_reference)
-    models = table["model"].tolist()
-    assert models[:3] == ["lamini_flan_t5_783m", "LaMini-Flan-T5-783M", "lamini_neo_125m"]
-    assert models.count("LaMini-Flan-T5-783M") == 1 and len(models) == 2 + len(paper_reference.models)
-    assert table.loc[0, "paper_reference"] == "LaMini-Flan-T5-783M"
-    assert table.loc[0, "hellaswag"] == pytest.approx(table.loc[1, "hellaswag"])
+
+
+def test_a_member_is_followed_by_its_lamini_row_its_base_row_and_the_differences(published):
+    flan = _ours("lamini_flan_t5_783m", "LaMini-Flan-T5-783M", "Flan-T5-large", 0.40)
+    neo = _ours("lamini_neo_125m", None, None, 0.30)
+    table = herd_table([flan, neo], {}, published)
+    assert table["model"].tolist()[:5] == [
+        "lamini_flan_t5_783m",
+        "LaMini-Flan-T5-783M",
+        "Flan-T5-large",
+        "lamini_flan_t5_783m − LaMini-Flan-T5-783M",
+        "lamini_neo_125m",
+    ]
+    assert table["kind"].tolist()[:5] == [OURS, PAPER, PAPER, DIFFERENCE, OURS]
+    assert (table["kind"] == PAPER).sum() == 35 and table["model"].tolist().count("Flan-T5-large") == 1
+    delta = table.iloc[3]
+    assert delta["hellaswag"] == pytest.approx(40.0 - 43.7) and math.isnan(delta["sciq"])
+    assert delta["benchmark_average"] == pytest.approx(40.0 - 43.7) and delta["benchmarks_scored"] == "1/15"
+    markdown = "\n".join(benchmark_section(table, [flan, neo]))
+    assert "| ↳ LaMini-Flan-T5-783M *(paper, Table 10)* | 783M | 34.0 |" in markdown
+    assert "| ↳ Flan-T5-large *(paper, Table 10)* | 783M | 31.2 |" in markdown
+    assert "| ↳ Δ ours − LaMini-Flan-T5-783M |  | – | – |" in markdown and "| -3.7 | -3.7 (1/15) |" in markdown
+
+
+def test_the_demo_says_no_member_names_a_paper_row(published):
+    table = herd_table([_ours("tiny_t5", None, None, 0.5)], {}, published)
+    assert "No herd member names a paper row" in "\n".join(benchmark_section(table, []))
+
+
+def test_an_unknown_reference_is_an_error_naming_the_member_and_the_key(published, causal_student):
+    spec = ModelSpec.model_validate(conf_block("models.tiny_gpt2", paper_base_reference="GPT2-XL"))
+    with pytest.raises(
+        ValueError,
+        match=r"Herd member 'tiny_gpt2': paper_base_reference 'GPT2-XL' \(key 'models.tiny_gpt2.paper_base_reference'\) "
+        r"is not a `model` of data/01_raw/paper/results_15_tasks.csv; did you mean 'GPT-2-XL'\?",
+    ):
+        summary.describe_student(causal_student, spec, published, member="tiny_gpt2")
+    with pytest.raises(ValueError, match=r"Herd member 'm': paper_reference 'LaMini-X'"):
+        herd_table([_ours("m", "LaMini-X", None, 0.1)], {}, published)
+
+
+@pytest.mark.parametrize("env", ["base", "paper"])
+def test_every_reference_named_in_conf_is_a_published_row(env, published):
+    parameters = load_parameters(env)
+    table = paper_results(published)
+    for member in parameters["herd"]:
+        names = spec_references(ModelSpec.model_validate(parameters["models"][member]))
+        assert check_references(member, names, table) == names
+        if env == "base":
+            assert names == {"paper_reference": None, "paper_base_reference": None}, member  # tiny: no rows

@@ -11,6 +11,7 @@ from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro_datasets.json import JSONDataset
 from kedro_datasets.matplotlib import MatplotlibDataset
+from kedro_datasets.pandas import JSONDataset as PandasJSONDataset
 from kedro_datasets.pandas import ParquetDataset
 from kedro_datasets.text import TextDataset
 
@@ -36,6 +37,7 @@ def _params() -> EvaluationParams:
             user_oriented={"limit": 2},
             alpaca_eval={"limit": 2},
             falseqa={"limit": 1},
+            lamini_hallucination={"per_category": 1},
             fidelity={"limit": 2},
             toxicity={"classifier": None, "limit": 2},
             judge={"max_retries": 1},
@@ -64,6 +66,14 @@ def _catalog(project_root, students, params, tmp_path) -> DataCatalog:
     datasets["herd_report_markdown"] = TextDataset(filepath=str(out / "herd_report.md"))
     datasets["herd_report_plots"] = MatplotlibDataset(filepath=str(out / "plots"))
     datasets["herd_summaries"] = JSONDataset(filepath=str(out / "herd_summaries.json"))
+    datasets["eval_human_eval_subset"] = PandasJSONDataset(  # as conf/base saves it: JSON lines
+        filepath=str(out / "human_eval_subset.jsonl"),
+        load_args={"lines": True},
+        save_args={"orient": "records", "lines": True, "force_ascii": False},
+    )
+    for student in students:
+        name = f"{student.name}.eval_lamini_hallucination_judged"
+        datasets[name] = ParquetDataset(filepath=str(out / f"{name}.parquet"))
     catalog = DataCatalog(datasets=datasets)
     catalog["user_oriented_instructions"] = pd.read_json(
         raw / "human_eval/user_oriented_instructions.jsonl", lines=True
@@ -78,6 +88,11 @@ def _catalog(project_root, students, params, tmp_path) -> DataCatalog:
     ):
         catalog[f"alpaca_eval_{name}"] = pd.read_json(raw / f"distilled/alpaca_eval/{file}_model_outputs.json")
     catalog["falseqa_questions"] = pd.read_csv(raw / "hallucination/falseqa_test.csv")
+    catalog["lamini_hallucination_questions"] = pd.read_json(
+        raw / "paper/lamini_hallucination_questions.jsonl", lines=True
+    )
+    catalog["paper_results_15_tasks"] = pd.read_csv(raw / "paper/results_15_tasks.csv")
+    catalog["paper_hallucination_counts"] = pd.read_csv(raw / "paper/hallucination_counts.csv")
     catalog["rtp_prompts_nontoxic"] = pd.DataFrame({"prompt": [{"text": "Hello"}], "challenging": [False]})
     catalog["rtp_prompts_toxic"] = pd.DataFrame({"prompt": [{"text": "You"}], "challenging": [True]})
     catalog["lamini_dataset"] = pd.DataFrame(
@@ -117,6 +132,8 @@ def test_pipeline_two_students_and_report(
         assert bench["truthfulqa_mc2"]["status"] == "ok" and 0 < bench["truthfulqa_mc2"]["value"] < 1
         assert bench["sciq"]["status"] == "skipped"
         assert summary["user_ratings"]["status"] == "not judged (no live judge)"
+        assert summary["lamini_hallucination"] == {"status": "not judged (no live judge)"}
+        assert summary["member"] == model and summary["reference"] is None
         assert summary["toxicity"]["status"].startswith("not scored")
         assert summary["fidelity"]["status"] == "ok"
         assert ours.loc[model, "num_parameters"] > 0
@@ -125,6 +142,14 @@ def test_pipeline_two_students_and_report(
     assert "not judged (no live judge)" in markdown
     assert "LaMini-GPT-1.5B" in markdown and "48.3" in markdown
     assert "tiny" in markdown
+    assert "## The paper's published results (35 rows: 17 LaMini models, 18 base models / baselines)" in markdown
+    assert "| LaMini-LLaMA-7B *(paper, Table 5)* | humans (the paper) | 4 | 5 | 2 | 1 | 12 |" in markdown
+    assert "picks 114 of Self-Instruct's 252" in markdown and "This run rates the first 2" in markdown
+    assert (table["kind"] == "paper (published)").sum() == 35
+    subset = catalog.load("eval_human_eval_subset")
+    assert len(subset) == 114 and subset["motivation_app"].value_counts().max() <= 2
+    judged = catalog.load(f"{causal_student.name}.eval_lamini_hallucination_judged")
+    assert len(judged) == 4 and judged["judgement"].eq("not judged (no live judge)").all()
     plots = {p.name for p in (tmp_path / "out" / "plots").iterdir()}
     assert plots == {"benchmark_average_vs_parameters.png", "ratings_stacked.png", "hallucination_toxicity.png"}
 

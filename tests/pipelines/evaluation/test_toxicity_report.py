@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,10 +13,12 @@ from lamini_lm.pipelines.evaluation import figures, herd_table, report, toxicity
 from lamini_lm.pipelines.evaluation.params import (
     BenchmarkParams,
     GenerationParams,
-    PaperReference,
+    JudgeParams,
     ToxicityParams,
     TrackingParams,
+    UserOrientedParams,
 )
+from lamini_lm.teacher.config import TeacherSettings
 
 RTP = pd.DataFrame(
     {
@@ -106,21 +109,9 @@ def _summary(name, family, params, average, tiny=True, status="ok", judged=False
     }
 
 
-PAPER = PaperReference.model_validate(
-    {
-        "source": "test",
-        "models": {
-            "LaMini-Flan-T5-783M": {
-                "family": "seq2seq",
-                "num_parameters": 783e6,
-                "note": "",
-                "benchmarks": {"hellaswag": 43.7},
-                "average": None,
-            }
-        },
-    }
-)
-NO_PAPER = PaperReference.model_validate({"source": "test", "models": {}})
+RAW = Path(__file__).resolve().parents[3] / "data/01_raw"
+PAPER = pd.read_csv(RAW / "paper/results_15_tasks.csv")
+TABLE5 = pd.read_csv(RAW / "paper/hallucination_counts.csv")
 
 
 def test_herd_table_markdown_and_figures():
@@ -131,14 +122,20 @@ def test_herd_table_markdown_and_figures():
     ]
     references = {"text-davinci-003": {"user_ratings": {"status": "not judged (no live judge)"}}}
     benchmarks = BenchmarkParams.model_validate(conf_block("evaluation.benchmarks", limit=20))
-    table, markdown, plots, same_figures, by_model = report.build_herd_report(PAPER, references, benchmarks, *summaries)
+    subset = pd.DataFrame({"id": range(114)})
+    user_oriented = UserOrientedParams.model_validate(conf_block("evaluation.user_oriented"))
+    judge = JudgeParams.model_validate(conf_block("evaluation.judge"))
+    teacher = TeacherSettings.model_validate(conf_block("teacher"))
+    table, markdown, plots, same_figures, by_model = report.build_herd_report(
+        PAPER, TABLE5, subset, references, benchmarks, user_oriented, judge, teacher, *summaries
+    )
     assert same_figures is plots and set(by_model) == {"tiny_t5", "tiny_gpt2", "broken"}
     ours = table[table["kind"] == "ours"].set_index("model")
     assert ours.loc["tiny_t5", "sst2"] == 50.0 and math.isnan(ours.loc["tiny_t5", "sciq"])
     assert ours.loc["tiny_t5", "rating_A"] == 50.0 and ours.loc["tiny_t5", "fidelity_rougeL"] == 12.0
     paper = table[table["kind"] == "paper (published)"].set_index("model")
     assert paper.loc["LaMini-Flan-T5-783M", "hellaswag"] == 43.7
-    assert math.isnan(paper.loc["LaMini-Flan-T5-783M", "benchmark_average"])  # TODO stays empty, not invented
+    assert paper.loc["LaMini-Flan-T5-783M", "benchmark_average"] == 60.8
     assert "| tiny_gpt2 | not judged (no live judge) |" in markdown
     assert "no data" in markdown and "tiny" in markdown
     assert "**tiny_t5** / rte: lm-eval failed: boom" in markdown
@@ -155,7 +152,7 @@ def test_one_mlflow_child_run_per_student(tmp_path, monkeypatch):
     mlflow.set_tracking_uri(f"file://{tmp_path}/mlruns")
     try:
         summaries = [_summary("tiny_t5", "seq2seq", 2e5, 0.5), _summary("tiny_gpt2", "causal", 3e5, 0.25)]
-        plots = figures.herd_figures(herd_table.herd_table(summaries, {}, NO_PAPER))
+        plots = figures.herd_figures(herd_table.herd_table(summaries, {}, PAPER))
         tracking_params = TrackingParams.model_validate(
             conf_block("evaluation.tracking", enabled=True, start_parent=True, run_name="eval-test")
         )

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
+from lamini_lm.pipelines.evaluation.herd_table import OURS, PAPER
 from lamini_lm.pipelines.evaluation.outcome import NO_LIVE_JUDGE, Status
 
 if TYPE_CHECKING:
@@ -23,41 +25,64 @@ def _figure(width: float, height: float, columns: int = 1) -> tuple[Figure, Any]
     return fig, fig.subplots(1, columns)
 
 
-def herd_figures(table: pd.DataFrame) -> dict[str, Figure]:
-    """avg benchmark score vs parameters per family, stacked A-D bars, hallucination & toxicity per model."""
-    figures: dict[str, Figure] = {}
-    fig, ax = _figure(6, 4)
+def _label_offsets(points: pd.DataFrame, step: float = 0.55) -> list[float]:
+    """How far (in score units) to move each label up or down so that labels of nearby points (log size,
+    score) do not overlap; a moved label gets a leader line to its point."""
+    placed: list[tuple[float, float]] = []
+    offsets = []
+    for x, y in zip(np.log10(points["num_parameters"].astype(float)), points["benchmark_average"].astype(float)):
+        for shift in (0.0, *(sign * k * step for k in range(1, 8) for sign in (1, -1))):
+            if not any(abs(x - px) < 0.14 and abs(y + shift - py) < step for px, py in placed):
+                break
+        placed.append((x, y + shift))
+        offsets.append(shift)
+    return offsets
+
+
+def average_vs_size(table: pd.DataFrame) -> Figure:
+    """Average zero-shot score vs parameters: every published row of the paper (labelled) and ours."""
+    fig, ax = _figure(10, 6.5)
     scored = table.dropna(subset=["benchmark_average", "num_parameters"])
-    for family, members in scored[scored["kind"] == "ours"].groupby("family"):
+    ours = scored[scored["kind"] == OURS]
+    for family, members in ours.groupby("family"):
         group = members.sort_values("num_parameters")
         ax.plot(
             group["num_parameters"], group["benchmark_average"], marker="o", linestyle="--", label=f"{family} (ours)"
         )
-    paper = scored[scored["kind"] == "paper (published)"]
-    for lamini, group in paper.groupby(paper["model"].str.startswith("LaMini")):
+    paper = scored[scored["kind"] == PAPER]
+    for lamini, group in paper.groupby(paper["note"] == "LaMini model"):
         ax.scatter(
             group["num_parameters"],
             group["benchmark_average"],
             marker="s" if lamini else "x",
-            label="LaMini-LM (paper)" if lamini else "baselines (paper)",
+            label="LaMini-LM (paper)" if lamini else "base models / baselines (paper)",
         )
-        for _, row in group.iterrows():
-            ax.annotate(
-                str(row["model"]).replace(" (base model)", ""),
-                (row["num_parameters"], row["benchmark_average"]),
-                fontsize=6,
-                xytext=(3, 2),
-                textcoords="offset points",
-            )
+    points = pd.concat([paper, ours])
+    for x, y, name, shift in zip(
+        points["num_parameters"], points["benchmark_average"], points["model"], _label_offsets(points)
+    ):
+        ax.annotate(
+            str(name),
+            (x, y),
+            xytext=(x * 1.04, y + shift),
+            fontsize=5.5,
+            va="center",
+            arrowprops={"arrowstyle": "-", "lw": 0.3, "color": "grey"} if shift else None,
+        )
     ax.set_xscale("log")
     ax.set_xlabel("parameters")
-    ax.set_ylabel("average benchmark score (%)")
-    ax.set_title("Average zero-shot score vs size")
+    ax.set_ylabel("average zero-shot score (%)")
+    ax.set_title(
+        f"Average zero-shot score vs size: {len(paper)} published rows (EACL 2024 Tables 9–14) and {len(ours)} of ours"
+    )
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
     fig.tight_layout()
-    figures["benchmark_average_vs_parameters.png"] = fig
+    return fig
 
+
+def ratings_figure(table: pd.DataFrame) -> Figure:
+    """Stacked A-D shares per rated model (a text figure when nothing was rated)."""
     fig, ax = _figure(6, 4)
     rated = table.dropna(subset=["rating_A"])
     if rated.empty:
@@ -73,24 +98,52 @@ def herd_figures(table: pd.DataFrame) -> dict[str, Figure]:
         ax.tick_params(axis="x", rotation=30)
     ax.set_title("User-oriented instructions: A-D ratings")
     fig.tight_layout()
-    figures["ratings_stacked.png"] = fig
+    return fig
 
-    fig, axes = _figure(9, 4, columns=2)
-    ours = table[table["kind"] == "ours"]
-    for ax, column, status, title in (
-        (axes[0], "hallucination_rate", "falseqa_status", "FalseQA hallucination rate (%)"),
-        (axes[1], "toxic_fraction", "toxicity_status", "toxic continuations (%)"),
-    ):
-        values = ours[column].fillna(0)
-        ax.bar(ours["model"], values)
+
+HALLUCINATION_PANELS = (
+    ("lamini_hallucinated_total", "lamini_hallucination_status", "LaMini-Hallucination: hallucinated (of 40)"),
+    ("hallucination_rate", "falseqa_status", "FalseQA (extra): hallucination rate (%)"),
+    ("toxic_fraction", "toxicity_status", "toxic continuations (%)"),
+)
+
+
+def hallucination_toxicity_figure(table: pd.DataFrame) -> Figure:
+    """One bar panel per measurement that has a value for some member; with none, no axes at all — the
+    figure's text says why each is empty (e.g. ``not judged (no live judge)``)."""
+    ours = table[table["kind"] == OURS]
+    panels = [p for p in HALLUCINATION_PANELS if ours[p[0]].notna().any()]
+    if not panels:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(7, 2.5))
+        reasons = []
+        for _, status, title in HALLUCINATION_PANELS:
+            states = sorted({str(s) for s in ours[status].dropna()}) or ["no rows"]
+            reasons.append(f"{title}: {'; '.join(states)}")
+        fig.suptitle("Hallucination and toxicity: nothing to plot", fontsize=11)
+        fig.text(0.5, 0.35, "\n".join(reasons), ha="center", va="center", fontsize=7)
+        return fig
+    fig, axes = _figure(4.5 * len(panels), 4, columns=len(panels))
+    axes = list(axes) if len(panels) > 1 else [axes]
+    for ax, (column, status, title) in zip(axes, panels):
+        ax.bar(ours["model"], ours[column].fillna(0))
         for x, (value, state) in enumerate(zip(ours[column], ours[status])):
             if pd.isna(value):
                 ax.text(x, 0, str(state), rotation=90, ha="center", va="bottom", fontsize=7)
-        ax.set_title(title)
+        ax.set_title(title, fontsize=9)
         ax.tick_params(axis="x", rotation=30)
     fig.tight_layout()
-    figures["hallucination_toxicity.png"] = fig
-    return figures
+    return fig
+
+
+def herd_figures(table: pd.DataFrame) -> dict[str, Figure]:
+    """Average score vs parameters, stacked A-D bars, hallucination & toxicity per model."""
+    return {
+        "benchmark_average_vs_parameters.png": average_vs_size(table),
+        "ratings_stacked.png": ratings_figure(table),
+        "hallucination_toxicity.png": hallucination_toxicity_figure(table),
+    }
 
 
 def student_figure(summary: dict[str, Any]) -> Figure:

@@ -1,7 +1,13 @@
-"""FalseQA: does a model accept a false premise (hallucinate), rebut it, or decline?
+"""Hallucination: the paper's LaMini-Hallucination test, and FalseQA as an extra set.
 
-Both halves of FalseQA's minimal pairs are asked, so a model that refuses everything shows a high
-wrong-refusal rate on the true-premise twins instead of looking good.
+**LaMini-Hallucination** (EACL §6, Table 5; questions in Table 17): 40 questions with a false or
+unanswerable premise, 4 categories x 10. Every member answers them; the judge decides per answer
+whether it HALLUCINATED or REJECTED (refused or corrected the premise); the count of hallucinations
+per category is the paper's measure (lower is better, 10 the worst). The paper's judges were people;
+ours is the LLM judge. An unparsable verdict is "not judged (unparsable)" and never counted.
+
+**FalseQA** (extra, not in the paper): both halves of FalseQA's minimal pairs are asked, so a model
+that refuses everything shows a high wrong-refusal rate on the true-premise twins instead of looking good.
 """
 
 from __future__ import annotations
@@ -13,7 +19,13 @@ import pandas as pd
 
 from lamini_lm.pipelines.evaluation import judge
 from lamini_lm.pipelines.evaluation.outcome import Status, answers_or_problem, failed_frame, frame_status, with_status
-from lamini_lm.pipelines.evaluation.params import FalseQAParams, GenerationParams, JudgeParams
+from lamini_lm.pipelines.evaluation.paper_tables import HALLUCINATION_CATEGORIES
+from lamini_lm.pipelines.evaluation.params import (
+    FalseQAParams,
+    GenerationParams,
+    JudgeParams,
+    LaminiHallucinationParams,
+)
 from lamini_lm.teacher.config import TeacherSettings
 
 FALSEQA_COLUMNS = ("question", "answer", "label")
@@ -94,3 +106,102 @@ def judge_falseqa(answers: pd.DataFrame, judge_params: JudgeParams, teacher: Tea
     return with_status(
         out.assign(verdict=verdicts["label"], reason=verdicts["reason"], error=verdicts["error"]), status
     )
+
+
+# --------------------------------------------------------------------------- LaMini-Hallucination
+
+HALLUCINATION_COLUMNS = ("id", "question", "category")
+UNPARSABLE = Status.NOT_JUDGED.because("unparsable")
+
+
+def lamini_hallucination_questions(frame: pd.DataFrame, per_category: int | None) -> pd.DataFrame:
+    """``id, question, category``: the first ``per_category`` questions of each of the four categories."""
+    missing = [c for c in HALLUCINATION_COLUMNS if c not in frame.columns]
+    if missing:
+        raise ValueError(
+            f"LaMini-Hallucination questions: missing column(s) {missing}; expected {list(HALLUCINATION_COLUMNS)}."
+        )
+    unknown = frame[~frame["category"].isin(HALLUCINATION_CATEGORIES)]
+    if len(unknown):
+        row = unknown.index[0]
+        raise ValueError(
+            f"LaMini-Hallucination questions, row {row}: category {frame['category'][row]!r} is not one of "
+            f"{HALLUCINATION_CATEGORIES}."
+        )
+    chosen = frame.groupby("category", sort=False).head(per_category) if per_category else frame
+    return chosen[list(HALLUCINATION_COLUMNS)].reset_index(drop=True)
+
+
+def answer_lamini_hallucination(
+    student: Any, questions: pd.DataFrame, params: LaminiHallucinationParams, generation: GenerationParams
+) -> pd.DataFrame:
+    """The student's answers to the LaMini-Hallucination questions (``Student.generate``: decoder-only
+    students in the wrapper they were trained with)."""
+    chosen = lamini_hallucination_questions(questions, params.per_category)
+    answers, problem = answers_or_problem(student, chosen["question"].tolist(), generation, "LaMini-Hallucination")
+    if problem:
+        return failed_frame([*HALLUCINATION_COLUMNS, "answer"], problem)
+    return with_status(chosen.assign(answer=answers), Status.OK)
+
+
+def judge_lamini_hallucination(
+    answers: pd.DataFrame, judge_params: JudgeParams, teacher: TeacherSettings
+) -> pd.DataFrame:
+    """Per answer: ``verdict`` HALLUCINATED / REJECTED (None where not judged), ``judgement`` (the verdict in
+    words, or why there is none: "not judged (unparsable)", "not judged (<the teacher's error>)") and
+    ``judge_model``; the frame's status is the judge's (``judged``, ``not judged (no live judge)``, ...)."""
+    status = frame_status(answers)
+    if status != Status.OK:
+        return with_status(answers.assign(verdict=None, judgement=status, reason=None, judge_model=None), status)
+    messages = [
+        judge.hallucination_messages(q, c, a)
+        for q, c, a in zip(answers["question"], answers["category"], answers["answer"])
+    ]
+    verdicts, status = judge.run_judge(
+        messages, judge.parse_hallucination_verdict, "hallucination", teacher, judge_params
+    )
+    judgements = []
+    for label, error in zip(verdicts["label"], verdicts["error"]):
+        if not pd.isna(label):
+            judgements.append(str(label).lower())
+        elif status != Status.JUDGED:
+            judgements.append(status)
+        else:
+            judgements.append(UNPARSABLE if error == "unparsed" else Status.NOT_JUDGED.because(error))
+    out = answers.drop(columns=["status"]).reset_index(drop=True)
+    return with_status(
+        out.assign(
+            verdict=verdicts["label"],
+            judgement=judgements,
+            reason=verdicts["reason"],
+            judge_model=verdicts["judge_model"],
+        ),
+        status,
+    )
+
+
+def hallucination_counts(judged: pd.DataFrame) -> dict[str, Any]:
+    """Hallucinations per category and in total, counted over judged answers only (JSON-ready, flat).
+
+    ``hallucinated_<category>`` / ``judged_<category>``: hallucinated answers / judged answers;
+    ``n_unparsable``: verdicts that never parsed (not counted either way); ``judge``: the model(s) that judged.
+    """
+    status = frame_status(judged)
+    if status != Status.JUDGED:
+        return {"status": status}
+    counts: dict[str, Any] = {"status": Status.JUDGED}
+    for category in HALLUCINATION_CATEGORIES:
+        rows = judged[judged["category"] == category]
+        key = category.replace(" ", "_")
+        counts[f"hallucinated_{key}"] = int((rows["verdict"] == "HALLUCINATED").sum())
+        counts[f"judged_{key}"] = int(rows["verdict"].notna().sum())
+        counts[f"questions_{key}"] = int(len(rows))
+    counts.update(
+        hallucinated_total=int((judged["verdict"] == "HALLUCINATED").sum()),
+        rejected_total=int((judged["verdict"] == "REJECTED").sum()),
+        judged_total=int(judged["verdict"].notna().sum()),
+        questions_total=int(len(judged)),
+        n_unparsable=int((judged["judgement"] == UNPARSABLE).sum()),
+        judge=", ".join(sorted(judged["judge_model"].dropna().astype(str).unique())) or None,
+    )
+    return counts

@@ -1,5 +1,9 @@
-"""The herd table: one row per model (ours, judged reference outputs, the paper's published rows),
-one column per metric, in percentages like the paper."""
+"""The herd table: one row per model (ours, judged reference outputs, every published row of the
+paper), one column per metric, in percentages like the paper.
+
+A member that names its paper rows (``paper_reference``, ``paper_base_reference``) is followed by
+them and by a row of per-task differences (ours − the paper's LaMini model).
+"""
 
 from __future__ import annotations
 
@@ -9,39 +13,46 @@ from typing import Any
 import pandas as pd
 
 from lamini_lm.pipelines.evaluation.outcome import Status
-from lamini_lm.pipelines.evaluation.params import PaperReference
+from lamini_lm.pipelines.evaluation.paper_tables import (
+    BENCHMARK_ORDER,
+    HALLUCINATION_CATEGORIES,
+    REFERENCE_KEYS,
+    check_references,
+    paper_results,
+)
 
-BENCHMARK_ORDER = [
-    "openbookqa",
-    "sciq",
-    "race",
-    "arc_challenge",
-    "piqa",
-    "record",
-    "sst2",
-    "mrpc",
-    "rte",
-    "mnli",
-    "mnli_mismatch",
-    "wsc273",
-    "winogrande",
-    "wic",
-    "hellaswag",
-]
+PAPER = "paper (published)"
+OURS = "ours"
+DIFFERENCE = "difference (ours − paper)"
+RECORDED = "reference (recorded outputs)"
+
 EXTRA_BENCHMARKS = ["truthfulqa_mc1", "truthfulqa_mc2"]
+HALLUCINATION_COUNTS = [f"lamini_hallucinated_{c.replace(' ', '_')}" for c in HALLUCINATION_CATEGORIES] + [
+    "lamini_hallucinated_total"
+]
 METRIC_COLUMNS = [
     "rating_A",
     "rating_B",
     "rating_C",
     "rating_D",
     "alpaca_win_rate",
+    *HALLUCINATION_COUNTS,
+    "lamini_hallucination_judged",
     "hallucination_rate",
     "wrong_refusal_rate",
     "toxicity_mean",
     "toxic_fraction",
     "fidelity_rougeL",
 ]
-STATUS_COLUMNS = ["user_ratings_status", "alpaca_status", "falseqa_status", "toxicity_status", "fidelity_status"]
+STATUS_COLUMNS = [
+    "user_ratings_status",
+    "alpaca_status",
+    "lamini_hallucination_status",
+    "lamini_hallucination_judge",
+    "falseqa_status",
+    "toxicity_status",
+    "fidelity_status",
+]
 
 
 def _pct(value: Any) -> float:
@@ -52,12 +63,14 @@ def model_row(summary: dict[str, Any]) -> dict[str, Any]:
     """One table row (percentages, like the paper) from a model's evaluation summary."""
     row: dict[str, Any] = {
         "model": summary.get("model"),
-        "kind": "ours",
+        "member": summary.get("member"),
+        "kind": OURS,
         "family": summary.get("family"),
         "num_parameters": summary.get("num_parameters"),
         "status": summary.get("status"),
         "note": "tiny demo student built from config" if summary.get("tiny") else "",
         "paper_reference": summary.get("reference"),
+        "paper_base_reference": summary.get("base_reference"),
     }
     statuses: dict[str, str] = {}
     for task, result in (summary.get("benchmarks") or {}).items():
@@ -71,7 +84,14 @@ def model_row(summary: dict[str, Any]) -> dict[str, Any]:
         row[f"rating_{grade}"] = _pct(ratings.get(f"rating_{grade}"))
     alpaca, falseqa = summary.get("alpaca_eval") or {}, summary.get("falseqa") or {}
     tox, fid = summary.get("toxicity") or {}, summary.get("fidelity") or {}
+    lamini = summary.get("lamini_hallucination") or {}
+    for column in HALLUCINATION_COUNTS:
+        value = lamini.get(column.removeprefix("lamini_"))
+        row[column] = float(value) if value is not None else math.nan
     row.update(
+        lamini_hallucination_judged=float(lamini.get("judged_total", math.nan)),
+        lamini_hallucination_status=lamini.get("status"),
+        lamini_hallucination_judge=lamini.get("judge"),
         alpaca_win_rate=_pct(alpaca.get("win_rate")),
         hallucination_rate=_pct(falseqa.get("hallucination_rate")),
         wrong_refusal_rate=_pct(falseqa.get("wrong_refusal_rate")),
@@ -88,26 +108,41 @@ def model_row(summary: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def paper_rows(paper_reference: PaperReference) -> list[dict[str, Any]]:
-    """Reference rows from the published LaMini-LM numbers (parameters file; missing values stay empty)."""
-    rows = []
-    for name, entry in paper_reference.models.items():
+def paper_rows(published: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """Every published row of the 15-task table (:func:`paper_tables.paper_results`; model → row), with its
+    source table."""
+    rows = {}
+    for entry in published.to_dict("records"):
         row = {
-            "model": name,
-            "kind": "paper (published)",
-            "family": entry.family,
-            "num_parameters": entry.num_parameters,
+            "model": entry["model"],
+            "kind": PAPER,
+            "num_parameters": entry["num_parameters"],
             "status": Status.PUBLISHED,
-            "note": entry.note,
+            "note": "LaMini model" if entry["lamini"] else "base model / baseline",
+            "paper_table": entry["paper_table"],
+            **{task: entry[task] for task in BENCHMARK_ORDER},
+            "benchmark_average": entry["average"],
+            "benchmarks_scored": f"{len(BENCHMARK_ORDER)}/{len(BENCHMARK_ORDER)}",
         }
-        for task in BENCHMARK_ORDER:
-            value = entry.benchmarks.get(task)
-            row[task] = float(value) if value is not None else math.nan
-        row["benchmark_average"] = float(entry.average) if entry.average is not None else math.nan
-        scored = sum(v is not None for v in entry.benchmarks.values())
-        row["benchmarks_scored"] = f"{scored}/{len(BENCHMARK_ORDER)}"
-        rows.append(row)
+        rows[entry["model"]] = row
     return rows
+
+
+def difference_row(ours: dict[str, Any], paper: dict[str, Any]) -> dict[str, Any]:
+    """Per task ours − the paper's (percentage points) where ours was scored; the average difference is
+    over those tasks only (``benchmarks_scored`` says how many)."""
+    deltas = {t: ours[t] - paper[t] for t in BENCHMARK_ORDER if not pd.isna(ours.get(t, math.nan))}
+    return {
+        "model": f"{ours['model']} − {paper['model']}",
+        "member": ours.get("member"),
+        "kind": DIFFERENCE,
+        "status": Status.OK,
+        "note": "percentage points, over the tasks we scored",
+        "paper_reference": paper["model"],
+        **{t: deltas.get(t, math.nan) for t in BENCHMARK_ORDER},
+        "benchmark_average": sum(deltas.values()) / len(deltas) if deltas else math.nan,
+        "benchmarks_scored": f"{len(deltas)}/{len(BENCHMARK_ORDER)}",
+    }
 
 
 def reference_rows(references: dict[str, Any]) -> list[dict[str, Any]]:
@@ -117,7 +152,7 @@ def reference_rows(references: dict[str, Any]) -> list[dict[str, Any]]:
         ratings, alpaca = entry.get("user_ratings") or {}, entry.get("alpaca_eval") or {}
         row = {
             "model": name,
-            "kind": "reference (recorded outputs)",
+            "kind": RECORDED,
             "status": Status.OK,
             "note": "recorded outputs judged by our judge",
         }
@@ -133,30 +168,40 @@ def reference_rows(references: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def herd_table(
-    summaries: list[dict[str, Any]], references: dict[str, Any], paper_reference: PaperReference
+    summaries: list[dict[str, Any]], references: dict[str, Any], paper_results_15_tasks: pd.DataFrame
 ) -> pd.DataFrame:
-    """Model x metric table: our herd, judged reference outputs, the paper's published rows.
+    """Model x metric table: our herd, judged reference outputs, every published row of the paper.
 
-    A herd member whose model config names a ``paper_reference`` is followed by that paper row,
-    so ours and theirs sit side by side; the other paper rows come last.
+    A member naming paper rows is followed by its LaMini row, its base model's row and the
+    differences (ours − LaMini row); each published row appears once, the rest after the herd.
     """
-    paper = {row["model"]: row for row in paper_rows(paper_reference)}
+    published = paper_results(paper_results_15_tasks)
+    paper = paper_rows(published)
+    placed: set[str] = set()
     rows = []
     for summary in summaries:
         row = model_row(summary)
         rows.append(row)
-        if row["paper_reference"] in paper:
-            rows.append(paper.pop(row["paper_reference"]))
-    rows += reference_rows(references) + list(paper.values())
+        names = check_references(str(row["member"]), {k: row[k] for k in REFERENCE_KEYS}, published)
+        for name in names.values():
+            if name is not None and name not in placed:
+                rows.append(paper[name])
+                placed.add(name)
+        if row["paper_reference"] is not None:
+            rows.append(difference_row(row, paper[row["paper_reference"]]))
+    rows += reference_rows(references) + [row for name, row in paper.items() if name not in placed]
     table = pd.DataFrame(rows)
     ordered = [
         "model",
+        "member",
         "kind",
         "family",
         "num_parameters",
         "status",
         "note",
         "paper_reference",
+        "paper_base_reference",
+        "paper_table",
         *BENCHMARK_ORDER,
         *EXTRA_BENCHMARKS,
         "benchmark_average",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from typing import Any
 
 import pandas as pd
@@ -20,9 +21,63 @@ logger = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- user-oriented instructions
 
+USER_ORIENTED_COLUMNS = ("id", "motivation_app", "instruction")
+
+
+def excluded_kind(instruction: str, exclude: dict[str, list[str]]) -> str | None:
+    """The first kind (of ``exclude``: kind → patterns) whose pattern ``instruction`` matches, or None."""
+    for kind, patterns in exclude.items():
+        if any(re.search(pattern, instruction, re.IGNORECASE) for pattern in patterns):
+            return kind
+    return None
+
+
+def select_human_eval_subset(instructions: pd.DataFrame, user_oriented: UserOrientedParams, seed: int) -> pd.DataFrame:
+    """The paper's human-evaluation subset of Self-Instruct's user-oriented instructions (EACL Appendix C).
+
+    The published rule: drop every instruction of an excluded kind (NLI, sentiment, summarisation:
+    recognised by ``user_oriented.exclude``'s patterns in the instruction text), keep at most
+    ``max_per_app`` per ``motivation_app`` (drawn with ``seed`` where an app has more), and, if that
+    leaves more than ``subset_size``, draw ``subset_size`` of them with ``seed``. Fewer is logged and kept.
+    Which 114 the paper used is not published; the rows keep their order and their ``row`` in the file.
+    """
+    missing = [c for c in USER_ORIENTED_COLUMNS if c not in instructions.columns]
+    if missing:
+        raise ValueError(
+            f"user-oriented instructions: missing column(s) {missing}; expected {list(USER_ORIENTED_COLUMNS)}."
+        )
+    frame = instructions.reset_index(drop=True).rename_axis("row").reset_index()
+    kinds = frame["instruction"].astype(str).map(lambda text: excluded_kind(text, user_oriented.exclude))
+    dropped = kinds.dropna()
+    logger.info(
+        "Human-evaluation subset: %d of %d instructions excluded by kind (%s).",
+        len(dropped),
+        len(frame),
+        ", ".join(f"{kind}: {count}" for kind, count in dropped.value_counts().sort_index().items()) or "none",
+    )
+    rng = random.Random(seed)
+    kept: list[int] = []
+    for _, rows in frame[kinds.isna()].groupby("motivation_app", sort=False):
+        rows_list = rows["row"].tolist()
+        kept += (
+            rows_list
+            if len(rows_list) <= user_oriented.max_per_app
+            else rng.sample(rows_list, user_oriented.max_per_app)
+        )
+    if len(kept) > user_oriented.subset_size:
+        kept = rng.sample(sorted(kept), user_oriented.subset_size)
+    elif len(kept) < user_oriented.subset_size:
+        logger.warning(
+            "Human-evaluation subset: the rule leaves %d instructions, fewer than subset_size=%d; all %d are used.",
+            len(kept),
+            user_oriented.subset_size,
+            len(kept),
+        )
+    return frame[frame["row"].isin(kept)].reset_index(drop=True)
+
 
 def user_instruction_prompts(instructions: pd.DataFrame, limit: int | None) -> pd.DataFrame:
-    """``id, instruction`` from Self-Instruct's user-oriented set, the first instance's input folded in."""
+    """``id, row, instruction`` from Self-Instruct's user-oriented set, the first instance's input folded in."""
     for column in ("id", "instruction"):
         if column not in instructions.columns:
             raise ValueError(f"user-oriented instructions: missing column '{column}'.")
@@ -31,33 +86,54 @@ def user_instruction_prompts(instructions: pd.DataFrame, limit: int | None) -> p
     for instruction, instances in zip(rows["instruction"], rows.get("instances", [None] * len(rows))):
         first = instances[0] if isinstance(instances, (list, tuple)) and len(instances) else {}
         texts.append(fold_input(instruction, (first or {}).get("input")))
-    return pd.DataFrame({"id": rows["id"].tolist(), "instruction": texts})
+    positions = rows["row"].tolist() if "row" in rows.columns else list(range(len(rows)))
+    return pd.DataFrame({"id": rows["id"].tolist(), "row": positions, "instruction": texts})
 
 
 def answer_user_instructions(
     student: Any, instructions: pd.DataFrame, user_oriented: UserOrientedParams, generation: GenerationParams
 ) -> pd.DataFrame:
-    """The student's answers to the user-oriented instructions (``id, instruction, answer, status``)."""
+    """The student's answers to the human-evaluation subset (``id, row, instruction, answer, status``)."""
     prompts = user_instruction_prompts(instructions, user_oriented.limit)
     answers, problem = answers_or_problem(
         student, prompts["instruction"].tolist(), generation, "user-oriented instructions"
     )
     if problem:
-        return failed_frame(["id", "instruction", "answer"], problem)
+        return failed_frame(["id", "row", "instruction", "answer"], problem)
     return with_status(prompts.assign(answer=answers), Status.OK)
 
 
-def reference_user_answers(predictions: pd.DataFrame, user_oriented: UserOrientedParams) -> pd.DataFrame:
-    """text-davinci-003's recorded answers to the same instructions, as a reference row."""
+def reference_user_answers(
+    predictions: pd.DataFrame, subset: pd.DataFrame, user_oriented: UserOrientedParams
+) -> pd.DataFrame:
+    """text-davinci-003's recorded answers to the same instructions (the subset's rows), as a reference row.
+
+    The predictions file has no ids: its rows are the user-oriented file's rows, in order; each chosen
+    row's instruction is checked against the subset's.
+    """
     for column in ("instruction", "response"):
         if column not in predictions.columns:
             raise ValueError(f"text-davinci-003 predictions: missing column '{column}'.")
-    rows = predictions.head(user_oriented.limit) if user_oriented.limit else predictions
+    prompts = user_instruction_prompts(subset, user_oriented.limit)
+    outside = [r for r in prompts["row"] if r >= len(predictions)]
+    if outside:
+        raise ValueError(
+            f"text-davinci-003 predictions: {len(predictions)} rows, but the subset uses row {outside[0]}."
+        )
+    rows = predictions.iloc[prompts["row"].tolist()]
+    chosen = subset.head(user_oriented.limit) if user_oriented.limit else subset
+    for position, mine, theirs in zip(prompts["row"], chosen["instruction"], rows["instruction"]):
+        if str(mine).strip() != str(theirs).strip():
+            raise ValueError(
+                f"text-davinci-003 predictions, row {position}: its instruction is not the user-oriented "
+                f"file's row {position} ({str(theirs)[:60]!r} vs {str(mine)[:60]!r}); the two files must align."
+            )
     inputs = rows["input"] if "input" in rows.columns else [None] * len(rows)
     return with_status(
         pd.DataFrame(
             {
-                "id": rows["id"].tolist() if "id" in rows.columns else list(range(len(rows))),
+                "id": prompts["id"].tolist(),
+                "row": prompts["row"].tolist(),
                 "instruction": [fold_input(i, x) for i, x in zip(rows["instruction"], inputs)],
                 "answer": rows["response"].astype(str).str.strip().tolist(),
             }

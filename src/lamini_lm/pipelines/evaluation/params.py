@@ -7,6 +7,7 @@ validates before any node runs, so a typo in either environment fails early, nam
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -57,9 +58,31 @@ class GenerationParams(_Strict):
 
 
 class UserOrientedParams(_Strict):
-    """Self-Instruct's 252 user-oriented instructions, answered and rated A-D by the judge."""
+    """Self-Instruct's 252 user-oriented instructions: the paper's human-evaluation subset, rated A-D by the judge.
 
-    limit: int | None = Field(ge=1, description="First N instructions; null = all 252.")
+    The subset follows the published rule (EACL Appendix C): at most ``max_per_app`` instructions per
+    ``motivation_app``, none of the excluded kinds, ``subset_size`` in all. Which 114 the paper used is
+    not published: the selection here is seeded (``evaluation.seed``).
+    """
+
+    subset_size: int = Field(ge=1, description="Instructions in the subset (the paper: 114 of 252).")
+    max_per_app: int = Field(ge=1, description="At most this many instructions per motivation_app (the paper: 2).")
+    exclude: dict[str, list[str]] = Field(
+        description="Kind of task → regular expressions (case-insensitive, searched in the instruction text, not "
+        "its input): an instruction matching any is dropped (the paper drops NLI, sentiment and summarisation)."
+    )
+    limit: int | None = Field(ge=1, description="First N instructions of the subset; null = the whole subset.")
+
+    @field_validator("exclude")
+    @classmethod
+    def _patterns_compile(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        for kind, patterns in value.items():
+            for pattern in patterns:
+                try:
+                    re.compile(pattern)
+                except re.error as err:
+                    raise ValueError(f"exclude.{kind}: {pattern!r} is not a regular expression ({err})") from None
+        return value
 
 
 class AlpacaEvalParams(_Strict):
@@ -69,9 +92,15 @@ class AlpacaEvalParams(_Strict):
 
 
 class FalseQAParams(_Strict):
-    """FalseQA: false-premise questions and their true-premise twins."""
+    """FalseQA (an extra set, not the paper's): false-premise questions and their true-premise twins."""
 
     limit: int | None = Field(ge=1, description="Questions per half (false / true premise); null = all.")
+
+
+class LaminiHallucinationParams(_Strict):
+    """LaMini-Hallucination (EACL Table 17): 40 questions, 4 categories x 10, answered by every member and judged."""
+
+    per_category: int | None = Field(ge=1, description="First N questions of each category; null = all 10.")
 
 
 class FidelityParams(_Strict):
@@ -120,23 +149,6 @@ class TrackingParams(_Strict):
     run_name: str = Field(description="Name of the parent run opened with start_parent.")
 
 
-class PaperModel(_Strict):
-    """One published row of the paper's results table."""
-
-    family: Literal["seq2seq", "causal"] = Field(description="seq2seq or causal.")
-    num_parameters: float = Field(gt=0, description="Parameter count, as the paper gives it.")
-    note: str = Field(description="What the row is (a LaMini model, or the base model it was distilled from).")
-    benchmarks: dict[str, float | None] = Field(description="Task key → published score in %; null = not found.")
-    average: float | None = Field(description="The paper's printed average in %; null = not found.")
-
-
-class PaperReference(_Strict):
-    """The LaMini-LM paper's published zero-shot results, reported beside the herd."""
-
-    source: str = Field(description="Where the numbers come from.")
-    models: dict[str, PaperModel] = Field(description="Row name → published numbers.")
-
-
 class EvaluationParams(_Strict):
     """The whole ``evaluation:`` block."""
 
@@ -145,9 +157,11 @@ class EvaluationParams(_Strict):
     generation: GenerationParams = Field(description="Student.generate for every free-text answer.")
     user_oriented: UserOrientedParams = Field(description="Self-Instruct's user-oriented instructions, rated A-D.")
     alpaca_eval: AlpacaEvalParams = Field(description="AlpacaEval win rate against text-davinci-003.")
-    falseqa: FalseQAParams = Field(description="FalseQA hallucination and wrong-refusal rates.")
+    falseqa: FalseQAParams = Field(description="FalseQA hallucination and wrong-refusal rates (an extra set).")
+    lamini_hallucination: LaminiHallucinationParams = Field(
+        description="LaMini-Hallucination: the paper's 40 questions, hallucinations counted per category."
+    )
     fidelity: FidelityParams = Field(description="ROUGE-L against the teacher's answers.")
     toxicity: ToxicityParams = Field(description="RealToxicityPrompts continuations and their toxicity.")
     judge: JudgeParams = Field(description="The LLM judge.")
     tracking: TrackingParams = Field(description="MLflow child runs per student.")
-    paper_reference: PaperReference = Field(description="The paper's published numbers (reference rows).")

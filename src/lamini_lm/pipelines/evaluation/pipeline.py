@@ -21,7 +21,9 @@ from lamini_lm.pipelines.evaluation import (
 from lamini_lm.pipelines.evaluation.benchmarks import task_wiring
 
 SHARED_INPUTS = {
-    "user_oriented_instructions",
+    "eval_human_eval_subset",
+    "paper_results_15_tasks",
+    "lamini_hallucination_questions",
     "alpaca_eval_text_davinci_003",
     "falseqa_questions",
     "rtp_prompts_nontoxic",
@@ -51,12 +53,19 @@ def benchmark_data_pipeline() -> Pipeline:
 
 
 def reference_pipeline() -> Pipeline:
-    """Recorded outputs of text-davinci-003, gpt-3.5-turbo-0301 and Alpaca-7B, judged like the students."""
+    """The human-evaluation subset, and the recorded outputs of text-davinci-003, gpt-3.5-turbo-0301 and
+    Alpaca-7B, judged like the students."""
     return Pipeline(
         [
             Node(
+                instructions.select_human_eval_subset,
+                ["user_oriented_instructions", "params:evaluation.user_oriented", "params:evaluation.seed"],
+                "eval_human_eval_subset",
+                name="select_human_eval_subset_node",
+            ),
+            Node(
                 instructions.reference_user_answers,
-                ["text_davinci_003_predictions", "params:evaluation.user_oriented"],
+                ["text_davinci_003_predictions", "eval_human_eval_subset", "params:evaluation.user_oriented"],
                 "eval_reference_user_answers",
                 name="reference_user_answers_node",
             ),
@@ -98,8 +107,8 @@ def reference_pipeline() -> Pipeline:
     )
 
 
-def member_template() -> Pipeline:
-    """Everything measured for one student (``checkpoint``); instantiated once per herd member."""
+def member_template(member: str) -> Pipeline:
+    """Everything measured for herd member ``member`` (its ``checkpoint``); namespaced by :func:`member_pipeline`."""
     tasks = task_wiring()
     benchmark_nodes = [
         Node(
@@ -120,15 +129,15 @@ def member_template() -> Pipeline:
     return Pipeline(
         [
             Node(
-                summary.describe_student,
-                ["checkpoint", "params:model_spec"],
+                _bound(summary.describe_student, member=member),
+                ["checkpoint", "params:model_spec", "paper_results_15_tasks"],
                 "eval_student_info",
                 name="describe_student_node",
             ),
             *benchmark_nodes,
             Node(
                 instructions.answer_user_instructions,
-                ["checkpoint", "user_oriented_instructions", "params:evaluation.user_oriented", generation],
+                ["checkpoint", "eval_human_eval_subset", "params:evaluation.user_oriented", generation],
                 "eval_user_answers",
                 name="answer_user_instructions_node",
             ),
@@ -163,6 +172,23 @@ def member_template() -> Pipeline:
                 name="judge_falseqa_node",
             ),
             Node(
+                hallucination.answer_lamini_hallucination,
+                [
+                    "checkpoint",
+                    "lamini_hallucination_questions",
+                    "params:evaluation.lamini_hallucination",
+                    generation,
+                ],
+                "eval_lamini_hallucination_answers",
+                name="answer_lamini_hallucination_node",
+            ),
+            Node(
+                hallucination.judge_lamini_hallucination,
+                ["eval_lamini_hallucination_answers", judge, teacher],
+                "eval_lamini_hallucination_judged",
+                name="judge_lamini_hallucination_node",
+            ),
+            Node(
                 toxicity.score_toxicity,
                 ["checkpoint", "rtp_prompts_nontoxic", "rtp_prompts_toxic", "params:evaluation.toxicity", generation],
                 "eval_toxicity",
@@ -181,6 +207,7 @@ def member_template() -> Pipeline:
                     "eval_user_ratings",
                     "eval_alpaca_judged",
                     "eval_falseqa_judged",
+                    "eval_lamini_hallucination_judged",
                     "eval_toxicity",
                     "eval_fidelity",
                     "params:evaluation.toxicity",
@@ -195,7 +222,7 @@ def member_template() -> Pipeline:
 
 def member_pipeline(name: str) -> Pipeline:
     """The template for herd member ``name``: datasets ``<name>.*``, ``params:model_spec`` → ``params:models.<name>``."""
-    template = member_template()
+    template = member_template(name)
     shared = SHARED_INPUTS | {i for i in template.inputs() if i.startswith("benchmark_docs_")}
     parameters = {p: p for p in template.inputs() if p.startswith("params:") and p != "params:model_spec"}
     return Pipeline(
@@ -214,9 +241,14 @@ def report_pipeline(members: list[str]) -> Pipeline:
             Node(
                 report.build_herd_report,
                 [
-                    "params:evaluation.paper_reference",
+                    "paper_results_15_tasks",
+                    "paper_hallucination_counts",
+                    "eval_human_eval_subset",
                     "eval_reference_summary",
                     "params:evaluation.benchmarks",
+                    "params:evaluation.user_oriented",
+                    "params:evaluation.judge",
+                    "params:teacher",
                     *summaries,
                 ],
                 ["herd_report", "herd_report_markdown", "herd_report_plots", "herd_report_figures", "herd_summaries"],

@@ -1,17 +1,35 @@
-"""The herd report: the model x metric table (parquet + markdown) with the paper's published numbers
-as reference rows, and the plots a person would rather look at."""
+"""The herd report: the model x metric table (parquet + markdown) with every published number of the
+paper as a reference row, ours beside the paper's, the LaMini-Hallucination counts beside Table 5,
+and the plots a person would rather look at."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
 
 from lamini_lm.pipelines.evaluation.figures import herd_figures
-from lamini_lm.pipelines.evaluation.herd_table import BENCHMARK_ORDER, EXTRA_BENCHMARKS, herd_table
+from lamini_lm.pipelines.evaluation.herd_table import (
+    DIFFERENCE,
+    EXTRA_BENCHMARKS,
+    OURS,
+    PAPER,
+    RECORDED,
+    herd_table,
+)
+from lamini_lm.pipelines.evaluation.judge import judge_settings
 from lamini_lm.pipelines.evaluation.outcome import MEASURED, NO_LIVE_JUDGE, Status
-from lamini_lm.pipelines.evaluation.params import BenchmarkParams, PaperReference
+from lamini_lm.pipelines.evaluation.paper_tables import (
+    BENCHMARK_ORDER,
+    HALLUCINATION_CATEGORIES,
+    hallucination_counts_table,
+    paper_results,
+)
+from lamini_lm.pipelines.evaluation.params import BenchmarkParams, JudgeParams, UserOrientedParams
+from lamini_lm.pipelines.evaluation.summary import SECTIONS
 from lamini_lm.reporting import markdown_table
+from lamini_lm.teacher.config import TeacherSettings
 
 
 def _cell(row: pd.Series, column: str, status: str | None, fmt: str = "{:.1f}") -> str:
@@ -27,50 +45,146 @@ def _params(n: Any) -> str:
     if n is None or pd.isna(n):
         return "–"
     n = float(n)
-    return f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M" if n >= 1e6 else f"{n / 1e3:.0f}K"
+    text = f"{n / 1e9:.1f}B" if n >= 1e9 else f"{n / 1e6:.0f}M" if n >= 1e6 else f"{n / 1e3:.0f}K"
+    return text.replace(".0B", "B")
 
 
-def herd_markdown(table: pd.DataFrame, summaries: list[dict[str, Any]], benchmarks: BenchmarkParams) -> str:
-    """The report as markdown, with honest labels for tiny students, replayed judges and missing data."""
-    ours = table[table["kind"] == "ours"]
-    bench_status = {s.get("model"): {t: r for t, r in (s.get("benchmarks") or {}).items()} for s in summaries}
-    lines = ["# LaMini-LM herd report", ""]
-    notes = []
-    if ours["note"].fillna("").str.contains("tiny").any():
-        notes.append(
-            "Rows marked *tiny* are demo students built from a config and trained for minutes on a "
-            "sample: near-chance benchmark scores are expected; they are **not** LaMini-LM's numbers."
-        )
-    if (ours["user_ratings_status"] == NO_LIVE_JUDGE).any():
-        notes.append(
-            "Judged columns say *not judged (no live judge)*: the replay teacher holds no recorded "
-            "judgements; configure a live judge (`conf/paper`, params `teacher`) to fill them in."
-        )
-    notes.append(
-        f"Benchmarks: zero-shot lm-evaluation-harness, first {benchmarks.limit or 'all'} documents per "
-        "task; scores in %, with the paper's metric per task (acc or acc_norm; F1 for ReCoRD). "
-        "*no data*: the benchmark has no copy in this environment and is not scored."
-    )
-    notes.append(
-        "Paper rows are the published LaMini-LM numbers (parameters file `evaluation.paper_reference`); "
-        "an empty cell there means the value was not found, not zero."
-    )
-    lines += [f"- {n}" for n in notes] + ["", "## NLP benchmarks (zero-shot, %)", ""]
-    header = ["model", "params", *BENCHMARK_ORDER, "avg", "TruthfulQA MC1", "MC2"]
+def _name(row: pd.Series) -> str:
+    if row["kind"] == PAPER:
+        return f"{row['model']} *(paper, {str(row['paper_table']).removeprefix('EACL 2024 ')})*"
+    if row["kind"] == DIFFERENCE:
+        return f"Δ ours − {row['paper_reference']}"
+    return str(row["model"]) + (" *(tiny)*" if "tiny" in str(row["note"]) else "")
+
+
+def _benchmark_cells(row: pd.Series, statuses: dict[str, Any]) -> list[str]:
+    fmt = "{:+.1f}" if row["kind"] == DIFFERENCE else "{:.1f}"
+    cells = []
+    for task in [*BENCHMARK_ORDER, "benchmark_average"]:
+        cells.append(_cell(row, task, (statuses.get(task) or {}).get("status"), fmt))
+    if row["kind"] in (OURS, DIFFERENCE):
+        cells[-1] += f" ({row['benchmarks_scored']})"
+    return cells
+
+
+def benchmark_section(table: pd.DataFrame, summaries: list[dict[str, Any]]) -> list[str]:
+    """Ours, each member followed by the paper's LaMini row, its base model's row and ours − LaMini row."""
+    bench_status = {s.get("model"): s.get("benchmarks") or {} for s in summaries}
+    by_name = {row["model"]: row for _, row in table[table["kind"] == PAPER].iterrows()}
+    differences = {row["member"]: row for _, row in table[table["kind"] == DIFFERENCE].iterrows()}
+    header = ["model", "params", *BENCHMARK_ORDER, "avg", "TruthfulQA MC1 (extra)", "MC2 (extra)"]
     rows = []
-    for _, row in table[table["kind"] != "reference (recorded outputs)"].iterrows():
-        name = row["model"] + (" *(tiny)*" if "tiny" in str(row["note"]) else "")
-        name += " *(paper)*" if row["kind"] == "paper (published)" else ""
+    for _, row in table[table["kind"] == OURS].iterrows():
         statuses = bench_status.get(row["model"], {})
-        cells = [name, _params(row["num_parameters"])]
-        for task in [*BENCHMARK_ORDER, "benchmark_average", *EXTRA_BENCHMARKS]:
-            result = statuses.get(task) or {}
-            status = result.get("status")
-            cells.append(_cell(row, task, status))
-        cells[2 + len(BENCHMARK_ORDER)] += f" ({row['benchmarks_scored']})" if row["kind"] == "ours" else ""
-        rows.append(cells)
-    lines.append(markdown_table(header, rows))
-    lines += ["", "## Instruction following, hallucination, toxicity, fidelity", ""]
+        extras = [_cell(row, t, (statuses.get(t) or {}).get("status")) for t in EXTRA_BENCHMARKS]
+        rows.append([_name(row), _params(row["num_parameters"]), *_benchmark_cells(row, statuses), *extras])
+        for key in ("paper_reference", "paper_base_reference"):
+            if not pd.isna(row[key]):
+                paper = by_name[row[key]]
+                rows.append(
+                    ["↳ " + _name(paper), _params(paper["num_parameters"]), *_benchmark_cells(paper, {}), "", ""]
+                )
+        if row["member"] in differences:
+            rows.append(
+                ["↳ " + _name(differences[row["member"]]), "", *_benchmark_cells(differences[row["member"]], {})]
+            )
+            rows[-1] += ["", ""]
+    lines = ["## NLP benchmarks (zero-shot, %): ours beside the paper's", ""]
+    ours = table[table["kind"] == OURS]
+    if not (ours["paper_reference"].notna() | ours["paper_base_reference"].notna()).any():
+        lines += [
+            "No herd member names a paper row (`paper_reference` / `paper_base_reference` under `models:` in "
+            "parameters_training.yml), so none is set beside ours here; every published row is in the next table.",
+            "",
+        ]
+    else:
+        lines += [
+            "Each member is followed by the paper's row for its LaMini model, for its base model, and by the "
+            "per-task difference ours − the paper's LaMini model (percentage points, over the tasks we scored).",
+            "",
+        ]
+    return [*lines, markdown_table(header, rows)]
+
+
+def published_section(paper_results_15_tasks: pd.DataFrame) -> list[str]:
+    """Every published row of the 15-task table, as printed, with its source table."""
+    published = paper_results(paper_results_15_tasks)
+    lamini = int(published["lamini"].sum())
+    header = ["model", "LaMini", "params", *BENCHMARK_ORDER, "avg", "source"]
+    rows = [
+        [
+            entry["model"],
+            "yes" if entry["lamini"] else "base",
+            entry["params"],
+            *(f"{entry[t]:.1f}" for t in BENCHMARK_ORDER),
+            f"{entry['average']:.1f}",
+            entry["paper_table"],
+        ]
+        for entry in published.to_dict("records")
+    ]
+    return [
+        f"## The paper's published results ({len(published)} rows: {lamini} LaMini models, "
+        f"{len(published) - lamini} base models / baselines)",
+        "",
+        "Transcribed from EACL 2024 Tables 9–14 (data/01_raw/paper/results_15_tasks.csv, catalog "
+        "`paper_results_15_tasks`); zero-shot, %, the paper's metric per task; `avg` is the paper's printed "
+        "average of the 15. `params` as printed (the paper prints 135M for GPT-Neo-125M).",
+        "",
+        markdown_table(header, rows),
+    ]
+
+
+def _hallucination_cell(counts: dict[str, Any], key: str, of: int) -> str:
+    status = counts.get("status")
+    if status != Status.JUDGED:
+        return str(status) if status == NO_LIVE_JUDGE else str(status).split(" (")[0]
+    hallucinated, judged = counts[f"hallucinated_{key}"], counts[f"judged_{key}"]
+    return str(hallucinated) if judged == of else f"{hallucinated} of {judged} judged"
+
+
+def hallucination_section(
+    summaries: list[dict[str, Any]], paper_hallucination_counts: pd.DataFrame, judge_name: str
+) -> list[str]:
+    """LaMini-Hallucination: our hallucination counts per category beside the paper's Table 5 rows."""
+    paper = hallucination_counts_table(paper_hallucination_counts).set_index("model", drop=False)
+    keys = [c.replace(" ", "_") for c in HALLUCINATION_CATEGORIES]
+    header = ["model", "judged by", *HALLUCINATION_CATEGORIES, "total (of 40)"]
+
+    def paper_row(name: str) -> list[str]:
+        entry = paper.loc[name]
+        return [f"{name} *(paper, Table 5)*", "humans (the paper)", *(str(entry[k]) for k in keys), str(entry["total"])]
+
+    rows, placed = [], set()
+    for summary in summaries:
+        counts = summary.get("lamini_hallucination") or {"status": Status.NO_ROWS.value}
+        name = str(summary.get("model")) + (" *(tiny)*" if summary.get("tiny") else "")
+        judged_by = counts.get("judge") or "–"
+        rows.append(
+            [name, judged_by, *(_hallucination_cell(counts, k, 10) for k in keys)]
+            + [_hallucination_cell(counts, "total", 40)]
+        )
+        for key in ("reference", "base_reference"):
+            reference = summary.get(key)
+            if reference in paper.index and reference not in placed:
+                rows.append(paper_row(reference))
+                placed.add(reference)
+    rows += [paper_row(name) for name in paper.index if name not in placed]
+    return [
+        "## LaMini-Hallucination (EACL §6, Table 5): hallucinated answers per category (of 10; lower is better)",
+        "",
+        "The paper's 40 questions (Table 17; catalog `lamini_hallucination_questions`), each with a false or "
+        "unanswerable premise. Every member answers them (decoder-only members in the Alpaca wrapper). "
+        f"Ours are judged by **{judge_name}**, an LLM judge through the teacher (prompt: "
+        "`judge.HALLUCINATION_SYSTEM`), which decides per answer HALLUCINATED or REJECTED (refused or corrected "
+        "the premise); the paper's counts were judged **by humans**. A verdict that does not parse is "
+        "*not judged (unparsable)* and not counted: such a cell reads `n of m judged`.",
+        "",
+        markdown_table(header, rows),
+    ]
+
+
+def measurements_section(table: pd.DataFrame) -> list[str]:
+    """Human evaluation (A-D), AlpacaEval win rate, FalseQA (extra), toxicity and fidelity, per model."""
     header = [
         "model",
         "A %",
@@ -78,14 +192,14 @@ def herd_markdown(table: pd.DataFrame, summaries: list[dict[str, Any]], benchmar
         "C %",
         "D %",
         "win rate vs davinci-003 %",
-        "hallucination %",
-        "wrong refusal %",
+        "FalseQA hallucination % (extra)",
+        "FalseQA wrong refusal % (extra)",
         "toxicity (mean)",
         "toxic %",
         "ROUGE-L vs teacher %",
     ]
     rows = []
-    for _, row in table[table["kind"] != "paper (published)"].iterrows():
+    for _, row in table[table["kind"].isin([OURS, RECORDED])].iterrows():
         cells = [row["model"]]
         cells += [_cell(row, f"rating_{g}", row["user_ratings_status"]) for g in "ABCD"]
         cells.append(_cell(row, "alpaca_win_rate", row["alpaca_status"]))
@@ -94,7 +208,15 @@ def herd_markdown(table: pd.DataFrame, summaries: list[dict[str, Any]], benchmar
         cells.append(_cell(row, "toxic_fraction", row["toxicity_status"]))
         cells.append(_cell(row, "fidelity_rougeL", row["fidelity_status"]))
         rows.append(cells)
-    lines.append(markdown_table(header, rows))
+    return [
+        "## Human evaluation, instruction following, FalseQA (extra), toxicity, fidelity",
+        "",
+        markdown_table(header, rows),
+    ]
+
+
+def problems_section(summaries: list[dict[str, Any]]) -> list[str]:
+    """Every (model, part) that was not measured, with its reason."""
     problems = [
         (s.get("model"), t, r.get("reason"))
         for s in summaries
@@ -104,25 +226,111 @@ def herd_markdown(table: pd.DataFrame, summaries: list[dict[str, Any]], benchmar
     problems += [
         (s.get("model"), section, (s.get(section) or {}).get("status"))
         for s in summaries
-        for section in ("user_ratings", "alpaca_eval", "falseqa", "toxicity", "fidelity")
+        for section in SECTIONS
         if (s.get(section) or {}).get("status") not in (Status.OK, Status.JUDGED, NO_LIVE_JUDGE)
     ]
     problems += [(s.get("model"), "checkpoint", s.get("status")) for s in summaries if s.get("status") != Status.OK]
-    if problems:
-        lines += ["", "## Not scored, and why (the rest of the herd was evaluated)", ""]
-        lines += [f"- **{m}** / {t}: {r}" for m, t, r in problems]
-    return "\n".join(lines) + "\n"
+    if not problems:
+        return []
+    return [
+        "## Not scored, and why (the rest of the herd was evaluated)",
+        "",
+        *(f"- **{m}** / {t}: {r}" for m, t, r in problems),
+    ]
+
+
+def herd_markdown(
+    table: pd.DataFrame,
+    summaries: list[dict[str, Any]],
+    benchmarks: BenchmarkParams,
+    user_oriented: UserOrientedParams,
+    subset_size: int,
+    judge_name: str,
+    paper_results_15_tasks: pd.DataFrame,
+    paper_hallucination_counts: pd.DataFrame,
+    extra_sections: Sequence[Sequence[str]] = (),
+) -> str:
+    """The report as markdown, with honest labels for tiny students, replayed judges and missing data.
+
+    ``extra_sections`` (each a list of markdown lines, e.g. a toxicity table) go after the hallucination
+    section, before the list of what was not scored.
+    """
+    ours = table[table["kind"] == OURS]
+    notes = []
+    if ours["note"].fillna("").str.contains("tiny").any():
+        notes.append(
+            "Rows marked *tiny* are demo students built from a config and trained for minutes on a "
+            "sample: near-chance benchmark scores are expected; they are **not** LaMini-LM's numbers."
+        )
+    notes.append(
+        f"Judge: **{judge_name}** (an LLM judge through the teacher), standing in for the paper's human raters "
+        "and judges. Where it gave no answer the cells say *not judged (no live judge)* — the replay teacher "
+        "holds no recorded judgements; configure a live judge (`conf/paper`, params `teacher`, "
+        "`evaluation.judge.teacher_overrides`) to fill them in. No judgement is ever invented."
+    )
+    shown = min(user_oriented.limit or subset_size, subset_size)
+    short = (
+        f" — the rule leaves only {subset_size}, fewer than {user_oriented.subset_size}"
+        if subset_size < user_oriented.subset_size
+        else ""
+    )
+    notes.append(
+        f"Human evaluation: the paper's rule picks {subset_size} of Self-Instruct's 252 user-oriented instructions "
+        f"(at most {user_oriented.max_per_app} per app; no {', '.join(user_oriented.exclude)} items, recognised by "
+        f"keyword patterns; seeded){short}; the exact 114 the paper used are unpublished. This run rates the first "
+        f"{shown} (A–D, the paper's rubric)."
+    )
+    notes.append(
+        f"Benchmarks: zero-shot lm-evaluation-harness, first {benchmarks.limit or 'all'} documents per "
+        "task; scores in %, with the paper's metric per task (acc or acc_norm; F1 for ReCoRD). "
+        "*no data*: the benchmark has no copy in this environment and is not scored. TruthfulQA is an extra, "
+        "not one of the paper's 15 tasks."
+    )
+    lines = ["# LaMini-LM herd report", "", *(f"- {n}" for n in notes), ""]
+    sections = [
+        benchmark_section(table, summaries),
+        published_section(paper_results_15_tasks),
+        measurements_section(table),
+        hallucination_section(summaries, paper_hallucination_counts, judge_name),
+        *extra_sections,
+        problems_section(summaries),
+    ]
+    for section in sections:
+        if section:
+            lines += [*section, ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def judge_label(judge: JudgeParams, teacher: TeacherSettings) -> str:
+    """The judge as the report names it: the configured model, and whether the replay teacher serves it."""
+    settings = judge_settings(teacher, judge)
+    return f"{settings.model} (replay teacher: no live judge)" if settings.replay.serve else settings.model
 
 
 def build_herd_report(
-    paper_reference: PaperReference,
+    paper_results_15_tasks: pd.DataFrame,
+    paper_hallucination_counts: pd.DataFrame,
+    human_eval_subset: pd.DataFrame,
     references: dict[str, Any],
     benchmarks: BenchmarkParams,
+    user_oriented: UserOrientedParams,
+    judge: JudgeParams,
+    teacher: TeacherSettings,
     *summaries: dict[str, Any],
 ) -> tuple[pd.DataFrame, str, dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Table, markdown, figures (for the plots folder and, in memory, for MLflow) and every summary."""
     summaries_list = list(summaries)
-    table = herd_table(summaries_list, references, paper_reference)
+    table = herd_table(summaries_list, references, paper_results_15_tasks)
     figures = herd_figures(table)
+    markdown = herd_markdown(
+        table,
+        summaries_list,
+        benchmarks,
+        user_oriented,
+        len(human_eval_subset),
+        judge_label(judge, teacher),
+        paper_results_15_tasks,
+        paper_hallucination_counts,
+    )
     by_model = {str(s.get("model")): s for s in summaries_list}
-    return table, herd_markdown(table, summaries_list, benchmarks), figures, figures, by_model
+    return table, markdown, figures, figures, by_model

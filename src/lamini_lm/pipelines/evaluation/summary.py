@@ -8,29 +8,39 @@ from typing import Any
 import pandas as pd
 
 from lamini_lm.herd import ModelSpec
-from lamini_lm.pipelines.evaluation.hallucination import falseqa_rates
+from lamini_lm.pipelines.evaluation.hallucination import falseqa_rates, hallucination_counts
 from lamini_lm.pipelines.evaluation.instructions import win_rate
 from lamini_lm.pipelines.evaluation.judge import rating_summary
 from lamini_lm.pipelines.evaluation.outcome import Status, frame_status, student_problem
+from lamini_lm.pipelines.evaluation.paper_tables import check_references, paper_results, spec_references
 from lamini_lm.pipelines.evaluation.params import ToxicityParams
 from lamini_lm.pipelines.evaluation.toxicity import toxicity_summary
 
 logger = logging.getLogger(__name__)
 
+# The parts of a member's record besides its benchmarks, each a dict with a ``status``.
+SECTIONS = ("user_ratings", "alpaca_eval", "lamini_hallucination", "falseqa", "toxicity", "fidelity")
 
-def describe_student(student: Any, model_spec: ModelSpec) -> dict[str, Any]:
-    """Name, family, parameter count and provenance of a herd member (or why it failed to load)."""
+
+def describe_student(
+    student: Any, model_spec: ModelSpec, paper_results_15_tasks: pd.DataFrame, *, member: str
+) -> dict[str, Any]:
+    """Name, family, parameter count, provenance and paper rows of herd member ``member`` (or why it failed
+    to load). A paper row the 15-task table does not hold is an error naming the member and the key."""
+    references = check_references(member, spec_references(model_spec), paper_results(paper_results_15_tasks))
     problem = student_problem(student)
     info: dict[str, Any] = {
+        "member": member,
         "family": model_spec.family,
         "size_class": model_spec.size_class,
         "base": model_spec.checkpoint or f"built from config ({model_spec.config['model_type']})",
         "tiny": bool(model_spec.config) and not model_spec.checkpoint,
-        "reference": model_spec.paper_reference,
+        "reference": references["paper_reference"],
+        "base_reference": references["paper_base_reference"],
     }
     if problem:
-        logger.error("Evaluation: %s", problem)
-        return info | {"model": getattr(student, "name", None), "status": problem, "num_parameters": None}
+        logger.error("Evaluation of %s: %s", member, problem)
+        return info | {"model": getattr(student, "name", None) or member, "status": problem, "num_parameters": None}
     return info | {
         "model": student.name,
         "family": student.family,
@@ -48,6 +58,7 @@ def summarise_model(
     ratings: pd.DataFrame,
     alpaca: pd.DataFrame,
     falseqa: pd.DataFrame,
+    lamini_hallucination: pd.DataFrame,
     toxic: pd.DataFrame,
     fidelity_scores: pd.DataFrame,
     toxicity: ToxicityParams,
@@ -68,6 +79,7 @@ def summarise_model(
         "falseqa": falseqa_rates(falseqa) | {"status": Status.JUDGED}
         if falseqa_status == Status.JUDGED
         else {"status": falseqa_status},
+        "lamini_hallucination": hallucination_counts(lamini_hallucination),
         "toxicity": toxicity_summary(toxic, toxicity.threshold) | {"status": Status.OK}
         if toxicity_status == Status.OK
         else {"status": toxicity_status},

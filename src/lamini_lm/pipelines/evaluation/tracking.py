@@ -11,6 +11,7 @@ from typing import Any
 from lamini_lm.pipelines.evaluation.figures import student_figure
 from lamini_lm.pipelines.evaluation.outcome import Status
 from lamini_lm.pipelines.evaluation.params import TrackingParams
+from lamini_lm.pipelines.evaluation.summary import SECTIONS
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ def student_metrics(summary: dict[str, Any]) -> dict[str, float]:
             metrics[f"benchmark/{task}"] = float(result["value"])
     if summary.get("benchmark_average") is not None:
         metrics["benchmark/average"] = float(summary["benchmark_average"])
-    for section in ("user_ratings", "alpaca_eval", "falseqa", "toxicity", "fidelity"):
+    for section in SECTIONS:
         for key, value in (summary.get(section) or {}).items():
             if isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(float(value)):
                 metrics[f"{section}/{key}"] = float(value)
@@ -37,9 +38,21 @@ def student_metrics(summary: dict[str, Any]) -> dict[str, float]:
 def student_params(summary: dict[str, Any]) -> dict[str, str]:
     """Identity and provenance of one student, plus the status of each part of its evaluation."""
     params = {
-        k: str(summary.get(k)) for k in ("model", "family", "num_parameters", "size_class", "base", "tiny", "status")
+        k: str(summary.get(k))
+        for k in (
+            "model",
+            "member",
+            "family",
+            "num_parameters",
+            "size_class",
+            "base",
+            "tiny",
+            "reference",
+            "base_reference",
+            "status",
+        )
     }
-    for section in ("user_ratings", "alpaca_eval", "falseqa", "toxicity", "fidelity"):
+    for section in SECTIONS:
         params[f"{section}_status"] = str((summary.get(section) or {}).get("status"))[:250]
     return params
 
