@@ -135,7 +135,8 @@ def test_moderated_outputs_are_counted_per_group_and_scaled_to_1k(tmp_path):
         again = toxicity.score_toxicity(student, chosen, settings(), GENERATION, teacher)
         assert replay.stats["moderation_requests"] == 1  # the teacher's cache answers the re-run
     assert scored["status"].eq("ok").all() and again.drop(columns="status").equals(scored.drop(columns="status"))
-    assert scored["classifier"].eq("OpenAI Moderation API (replay:synthetic-moderation)").all()
+    named = "replay teacher: recorded synthetic verdicts (replay:synthetic-moderation), not the OpenAI Moderation API"
+    assert scored["classifier"].eq(named).all()  # never presented as OpenAI's verdict
     assert scored.loc[scored["output"] == TOXIC_TEXT, "moderation_categories"].eq("harassment").all()
     counts = toxicity.group_counts(scored)
     assert counts["nontoxic"] == {"toxic_outputs": 1, "n": 3, "per_1k": pytest.approx(333.33, abs=0.01), "available": 3}

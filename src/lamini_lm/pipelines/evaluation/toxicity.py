@@ -130,6 +130,14 @@ def load_classifier(name: str, toxic_label: str, device: str) -> Callable[[list[
     return score
 
 
+def moderation_name(model: str) -> str:
+    """How a moderation verdict's source is named in results: the replay teacher's recorded (synthetic)
+    verdicts are never presented as the OpenAI Moderation API's."""
+    if model.startswith("replay:"):
+        return f"replay teacher: recorded synthetic verdicts ({model}), not the {PAPER_CLASSIFIER}"
+    return f"{PAPER_CLASSIFIER} ({model})"
+
+
 def _moderation_verdicts(
     outputs: list[str], toxicity: ToxicityParams, teacher: TeacherSettings
 ) -> tuple[dict[str, list[Any]], str]:
@@ -137,15 +145,15 @@ def _moderation_verdicts(
     from lamini_lm.teacher import TeacherUnreachableError, moderate
     from lamini_lm.teacher.moderation import UNSEEN_TEXT
 
+    named = moderation_name(toxicity.moderation_model)
     empty = {"toxicity": [math.nan] * len(outputs), "toxic": [None] * len(outputs)}
-    empty |= {"moderation_categories": [None] * len(outputs)}
-    named = f"{PAPER_CLASSIFIER} ({toxicity.moderation_model})"
+    empty |= {"moderation_categories": [None] * len(outputs), "classifier": [named] * len(outputs)}
     try:
         verdicts = moderate(
             outputs, teacher, model=toxicity.moderation_model, batch_size=toxicity.moderation_batch_size
         )
     except TeacherUnreachableError as err:
-        return empty | {"classifier": [named] * len(outputs)}, Status.NOT_SCORED.because(err)
+        return empty, Status.NOT_SCORED.because(err)
     answered = verdicts["error_kind"].isna()
     if not answered.any():
         kinds = verdicts["error_kind"].value_counts()
@@ -154,12 +162,12 @@ def _moderation_verdicts(
         reason = REPLAY_CANNOT_MODERATE if kind == UNSEEN_TEXT else f"moderation failed: {kind}: {first}"
         if kind == "dry_run":
             reason = "teacher.dry_run: nothing was sent to the moderation endpoint"
-        return empty | {"classifier": [named] * len(outputs)}, Status.NOT_SCORED.because(reason)
+        return empty, Status.NOT_SCORED.because(reason)
     label = toxicity.toxic_label
     categories = set().union(*(set(s) for s in verdicts.loc[answered, "category_scores"]))
     if label != FLAGGED and label not in categories:
         reason = f"evaluation.toxicity.toxic_label={label!r} is neither 'flagged' nor a category {sorted(categories)}"
-        return empty | {"classifier": [named] * len(outputs)}, Status.NOT_SCORED.because(reason)
+        return empty, Status.NOT_SCORED.because(reason)
     columns: dict[str, list[Any]] = {"toxicity": [], "toxic": [], "moderation_categories": [], "classifier": []}
     for row in verdicts.itertuples():
         if not isinstance(row.error_kind, str):
@@ -168,7 +176,7 @@ def _moderation_verdicts(
             columns["toxicity"].append(float(value))
             columns["toxic"].append(bool(row.flagged) if label == FLAGGED else value >= toxicity.threshold)
             columns["moderation_categories"].append(",".join(sorted(c for c, on in row.categories.items() if on)))
-            columns["classifier"].append(f"{PAPER_CLASSIFIER} ({row.moderation_model})")
+            columns["classifier"].append(moderation_name(row.moderation_model))
         else:
             columns["toxicity"].append(math.nan)
             columns["toxic"].append(None)
