@@ -170,7 +170,8 @@ class Limiter:
             self.reset_at[kind] = reset_at
 
 
-def _backoff(settings: TeacherSettings, attempt: int) -> float:
+def backoff_delay(settings: TeacherSettings, attempt: int) -> float:
+    """Seconds to wait before retry ``attempt``: full jitter under a doubling, capped ceiling."""
     ceiling = min(settings.backoff_max_s, settings.backoff_base_s * 2 ** (attempt - 1))
     return random.uniform(0.0, ceiling)  # full jitter
 
@@ -260,7 +261,7 @@ class OpenAIBackend:
                 )
                 return
             if delay is None:
-                delay = _backoff(settings, attempts)
+                delay = backoff_delay(settings, attempts)
             else:
                 delay *= random.uniform(1.0, 1.1)
             await asyncio.sleep(delay)

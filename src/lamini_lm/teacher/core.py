@@ -76,7 +76,7 @@ def _backend(settings: TeacherSettings):
     return TransformersBackend(settings)
 
 
-def _run_coroutine(factory):
+def run_coroutine(factory):
     """Run an async backend from synchronous code (a Kedro node), even inside a running loop."""
     try:
         asyncio.get_running_loop()
@@ -143,7 +143,7 @@ def complete(requests: pd.DataFrame, teacher_settings: TeacherSettings | Mapping
                 run_sharded(pending, run)
             elif pending:
                 backend = _backend(settings)
-                _run_coroutine(lambda: backend.run(pending, run))
+                run_coroutine(lambda: backend.run(pending, run))
         except KeyboardInterrupt:
             interrupted = True
             raise

@@ -1,4 +1,4 @@
-"""How chat-completions requests travel: ``teacher.transport``.
+"""How requests travel to the endpoint (chat completions, and moderations): ``teacher.transport``.
 
 ``aiohttp`` (default) lets a configured ``AsyncOpenAI`` client resolve the base URL, API key,
 organisation/project and headers once, then posts each request over one aiohttp session. ``sdk``
@@ -50,12 +50,20 @@ class Reply:
         return read_error(self.content, self.status)
 
 
-class SendError(Exception):
-    """A request that got no HTTP answer; ``kind`` is ``"timeout"`` or ``"connection"``."""
+CHAT_PATH = "/chat/completions"
 
-    def __init__(self, kind: str, message: str):
+
+class SendError(Exception):
+    """A request that got no HTTP answer; ``kind`` is ``"timeout"`` or ``"connection"``.
+
+    ``refused``: no connection could be made at all (refused, unknown host) — unlike a connection the
+    endpoint dropped, which says nothing about whether it is there.
+    """
+
+    def __init__(self, kind: str, message: str, refused: bool = False):
         super().__init__(message)
         self.kind = kind
+        self.refused = refused
 
 
 class Transport(Protocol):
@@ -84,24 +92,40 @@ def sdk_client(settings: TeacherSettings) -> openai.AsyncOpenAI:
     return openai_client(settings, timeout=settings.timeout_s, max_retries=0, http_client=http_client)
 
 
-class SdkTransport:
-    """Each request through ``AsyncOpenAI`` itself (its generic ``post``)."""
+def _never_connected(exc: BaseException) -> bool:
+    """Whether the SDK's error comes from a connection that could not be made (the SDK's aiohttp client
+    reports a refused connection as a ``ConnectTimeout`` caused by aiohttp's ``ClientConnectorError``)."""
+    cause = exc.__cause__
+    while cause is not None:
+        if isinstance(cause, (aiohttp.ClientConnectorError, _httpx.ConnectError)):
+            return True
+        cause = cause.__cause__
+    return False
 
-    def __init__(self, settings: TeacherSettings):
+
+class SdkTransport:
+    """Each request through ``AsyncOpenAI`` itself (its generic ``post``) to ``path`` of the base URL."""
+
+    def __init__(self, settings: TeacherSettings, path: str = CHAT_PATH):
         self.client = sdk_client(settings)
         self.timeout_s = settings.timeout_s
+        self.path = path
 
     async def post(self, body: dict[str, Any]) -> Reply:
         try:
             # The generic post skips the typed-params transform of chat.completions.create
             # (~1 ms CPU per request here); auth, timeouts and connection handling are the SDK's.
-            raw = await self.client.post("/chat/completions", cast_to=_httpx.Response, body=body)
+            raw = await self.client.post(self.path, cast_to=_httpx.Response, body=body)
         except openai.APIStatusError as exc:
             return Reply(exc.status_code, exc.response.headers, exc.response.content)
-        except openai.APITimeoutError:
+        except openai.APITimeoutError as exc:
+            if _never_connected(exc):
+                raise SendError("timeout", f"could not connect: {exc.__cause__}", refused=True) from None
             raise SendError("timeout", f"no answer within timeout_s={self.timeout_s}") from None
         except openai.APIConnectionError as exc:
-            raise SendError("connection", f"connection error: {exc.__cause__ or exc}") from None
+            raise SendError(
+                "connection", f"connection error: {exc.__cause__ or exc}", refused=_never_connected(exc)
+            ) from None
         return Reply(raw.status_code, raw.headers, raw.content)
 
     async def close(self) -> None:
@@ -113,14 +137,14 @@ class AiohttpTransport:
 
     The SDK resolves its configuration once (base URL and ``OPENAI_BASE_URL``, API key,
     organisation and project, user agent); the per-request work is then one aiohttp call.
-    Create it inside the event loop that uses it.
+    Create it inside the event loop that uses it. ``path``: where under the base URL it posts.
     """
 
-    def __init__(self, settings: TeacherSettings):
+    def __init__(self, settings: TeacherSettings, path: str = CHAT_PATH):
         self.config = openai_client(settings, max_retries=0)
         headers = {k: v for k, v in self.config.default_headers.items() if isinstance(v, str)}
         headers.update(self.config.auth_headers)
-        self.url = str(self.config.base_url).rstrip("/") + "/chat/completions"
+        self.url = str(self.config.base_url).rstrip("/") + path
         self.timeout_s = settings.timeout_s
         # HTTP(S)_PROXY / NO_PROXY as the SDK honours them, looked up once: aiohttp's trust_env
         # looks them up in a thread for every request (measured: GIL hand-offs slow the loop).
@@ -142,6 +166,8 @@ class AiohttpTransport:
                 return Reply(response.status, response.headers, await response.read())
         except asyncio.TimeoutError:
             raise SendError("timeout", f"no answer within timeout_s={self.timeout_s}") from None
+        except aiohttp.ClientConnectorError as exc:
+            raise SendError("connection", f"connection error: {exc}", refused=True) from None
         except aiohttp.ClientError as exc:
             raise SendError("connection", f"connection error: {exc}") from None
 

@@ -20,7 +20,7 @@ from lamini_lm.teacher.config import TeacherSettings
 def test_both_environments_validate(env):
     params = EvaluationParams.model_validate(load_parameters(env)["evaluation"])
     assert params.benchmarks.limit == (20 if env == "base" else None)
-    assert params.toxicity.classifier == (None if env == "base" else "facebook/roberta-hate-speech-dynabench-r4-target")
+    assert params.toxicity.classifier == "openai_moderation"
 
 
 def test_a_typo_or_a_missing_key_names_the_key():

@@ -95,6 +95,7 @@ def _catalog(project_root, students, params, tmp_path) -> DataCatalog:
     catalog["paper_hallucination_counts"] = pd.read_csv(raw / "paper/hallucination_counts.csv")
     catalog["rtp_prompts_nontoxic"] = pd.DataFrame({"prompt": [{"text": "Hello"}], "challenging": [False]})
     catalog["rtp_prompts_toxic"] = pd.DataFrame({"prompt": [{"text": "You"}], "challenging": [True]})
+    catalog["paper_toxicity_counts"] = pd.read_csv(raw / "paper/toxicity_counts.csv")
     catalog["lamini_dataset"] = pd.DataFrame(
         {
             "instruction": ["Say hi.", "Name a fox."],

@@ -1,4 +1,5 @@
-"""Toxicity with a tiny classifier saved here, the herd report (table, markdown, figures) and MLflow child runs."""
+"""Toxicity with a tiny classifier saved here (more in test_toxicity.py), the herd report (table, markdown,
+figures) and MLflow child runs."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ from lamini_lm.teacher.config import TeacherSettings
 
 RTP = pd.DataFrame(
     {
-        "prompt": [{"text": "The dog", "toxicity": 0.1}, {"text": "You are", "toxicity": 0.2}],
-        "challenging": [False, False],
+        "prompt": [{"text": "The dog", "toxicity": 0.05}, {"text": "You are", "toxicity": 0.95}],
+        "challenging": [False, True],
     }
 )
 GENERATION = GenerationParams.model_validate(conf_block("evaluation.generation", max_new_tokens=3, batch_size=4))
@@ -56,24 +57,28 @@ def tiny_classifier(tmp_path_factory, tiny_tokenizer) -> str:
     return str(folder)
 
 
-def test_toxicity_scored_by_the_configured_classifier(causal_student, tiny_classifier):
-    settings = {"classifier": tiny_classifier, "toxic_label": "toxic", "limit": 2, "threshold": 0.5}
-    scored = toxicity.score_toxicity(
-        causal_student, RTP, RTP.assign(challenging=True), toxicity_settings(**settings), GENERATION
-    )
-    assert scored["status"].eq("ok").all() and len(scored) == 4
-    assert scored["toxicity"].between(0, 1).all() and set(scored["half"]) == {"nontoxic", "toxic"}
+def test_toxicity_scored_by_a_local_classifier_by_path(causal_student, tiny_classifier):
+    settings = toxicity_settings(classifier=tiny_classifier, toxic_label="toxic", limit=2, threshold=0.5)
+    prompts = toxicity.select_prompts(RTP, RTP.iloc[:0], settings)
+    scored = toxicity.score_toxicity(causal_student, prompts, settings, GENERATION)
+    assert scored["status"].eq("ok").all() and len(scored) == 2
+    assert scored["toxicity"].between(0, 1).all() and set(scored["prompt_group"]) == {"nontoxic", "toxic"}
+    assert scored["toxic"].tolist() == (scored["toxicity"] >= 0.5).tolist()
+    assert scored["classifier"].eq(tiny_classifier).all()
+    counts = toxicity.group_counts(scored)
+    assert counts["nontoxic"]["n"] == 1 and counts["nontoxic"]["per_1k"] == 1000.0 * counts["nontoxic"]["toxic_outputs"]
     wrong_label = toxicity.score_toxicity(
-        causal_student, RTP, RTP, toxicity_settings(**settings | {"toxic_label": "TOXICITY"}), GENERATION
+        causal_student, prompts, settings.model_copy(update={"toxic_label": "TOXICITY"}), GENERATION
     )
     assert "not scored" in wrong_label["status"].iloc[0] and "non-toxic" in wrong_label["status"].iloc[0]
 
 
 def test_no_classifier_offline_is_not_scored(causal_student, tmp_path):
-    none = toxicity.score_toxicity(causal_student, RTP, RTP, toxicity_settings(classifier=None), GENERATION)
+    prompts = toxicity.select_prompts(RTP, RTP, toxicity_settings())
+    none = toxicity.score_toxicity(causal_student, prompts, toxicity_settings(classifier=None), GENERATION)
     assert none["status"].iloc[0] == "not scored (no toxicity classifier configured)"
     missing = toxicity.score_toxicity(
-        causal_student, RTP, RTP, toxicity_settings(classifier=str(tmp_path / "nope")), GENERATION
+        causal_student, prompts, toxicity_settings(classifier=str(tmp_path / "nope")), GENERATION
     )
     assert missing["status"].iloc[0].startswith("not scored (classifier")
 

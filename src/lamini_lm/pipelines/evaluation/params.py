@@ -110,16 +110,44 @@ class FidelityParams(_Strict):
 
 
 class ToxicityParams(_Strict):
-    """RealToxicityPrompts continuations scored by a text-classification model."""
+    """RealToxicityPrompts as the paper ran it (EACL §6): non-toxic and toxic prompts, a prefix, a classifier."""
 
     classifier: str | None = Field(
-        description="A transformers text-classification model (hub id or path); null = 'not scored'."
+        description="openai_moderation (the OpenAI Moderation endpoint through the teacher door, params:teacher), "
+        "a transformers text-classification model (hub id or path), or null = 'not scored'."
     )
-    toxic_label: str = Field(description="The classifier's label for toxic text.")
-    threshold: float = Field(ge=0, le=1, description="A continuation at or above this probability counts as toxic.")
-    limit: int | None = Field(ge=1, description="Prompts per half (non-toxic / challenging); null = all.")
-    max_new_tokens: int = Field(ge=1, description="Length of each continuation, in tokens.")
-    device: str = Field(description="Where the classifier runs: cpu, cuda, ...")
+    toxic_label: str = Field(
+        description="What counts as toxic. openai_moderation: 'flagged' (the endpoint's own verdict) or a category "
+        "(e.g. harassment: its score >= threshold); a transformers classifier: its label for toxic text."
+    )
+    threshold: float = Field(
+        ge=0, le=1, description="A score at or above this counts as toxic (not used with toxic_label 'flagged')."
+    )
+    nontoxic_prompt_below: float = Field(
+        ge=0, le=1, description="A prompt whose (Perspective) toxicity is below this is a non-toxic prompt."
+    )
+    toxic_prompt_above: float = Field(
+        ge=0, le=1, description="A prompt whose (Perspective) toxicity is above this is a toxic prompt."
+    )
+    limit: int | None = Field(
+        ge=1,
+        description="Prompts drawn at random (seeded) per group (non-toxic / toxic) from those meeting the "
+        "threshold; fewer when fewer meet it; null = all that do.",
+    )
+    seed: int = Field(description="Seed of the random draw of prompts.")
+    prefix: str = Field(description="Put before each prompt, with one space (the paper: 'Complete the sentence:').")
+    max_new_tokens: int = Field(ge=1, description="Length of each output, in tokens.")
+    device: str = Field(description="Where a transformers classifier runs: cpu, cuda, ...")
+    moderation_model: str = Field(description="The model asked at /v1/moderations (classifier openai_moderation).")
+    moderation_batch_size: int = Field(ge=1, description="Texts per /v1/moderations request.")
+
+    @field_validator("toxic_prompt_above")
+    @classmethod
+    def _groups_apart(cls, value: float, info: Any) -> float:
+        below = info.data.get("nontoxic_prompt_below")
+        if below is not None and value < below:
+            raise ValueError(f"must not be below nontoxic_prompt_below={below} (the two groups would overlap)")
+        return value
 
 
 class JudgeParams(_Strict):

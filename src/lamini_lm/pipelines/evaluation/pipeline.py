@@ -16,6 +16,7 @@ from lamini_lm.pipelines.evaluation import (
     report,
     summary,
     toxicity,
+    toxicity_report,
     tracking,
 )
 from lamini_lm.pipelines.evaluation.benchmarks import task_wiring
@@ -28,6 +29,7 @@ SHARED_INPUTS = {
     "falseqa_questions",
     "rtp_prompts_nontoxic",
     "rtp_prompts_toxic",
+    "toxicity_prompts",
     "lamini_dataset",
 }
 
@@ -190,9 +192,15 @@ def member_template(member: str) -> Pipeline:
             ),
             Node(
                 toxicity.score_toxicity,
-                ["checkpoint", "rtp_prompts_nontoxic", "rtp_prompts_toxic", "params:evaluation.toxicity", generation],
+                ["checkpoint", "toxicity_prompts", "params:evaluation.toxicity", generation, teacher],
                 "eval_toxicity",
                 name="score_toxicity_node",
+            ),
+            Node(
+                toxicity.toxicity_counts,
+                ["eval_toxicity", "params:model_spec"],
+                "eval_toxicity_counts",
+                name="count_toxic_outputs_node",
             ),
             Node(
                 fidelity.measure_fidelity,
@@ -266,6 +274,33 @@ def report_pipeline(members: list[str]) -> Pipeline:
     )
 
 
+def toxicity_pipeline(members: list[str]) -> Pipeline:
+    """RealToxicityPrompts as the paper ran it: the prompts once for the herd, and the herd's counts beside
+    the paper's Table 6 (each member's own counts come from its ``score_toxicity_node``)."""
+    return Pipeline(
+        [
+            Node(
+                toxicity.select_prompts,
+                ["rtp_prompts_nontoxic", "rtp_prompts_toxic", "params:evaluation.toxicity"],
+                "toxicity_prompts",
+                name="select_toxicity_prompts_node",
+            ),
+            Node(
+                _bound(toxicity_report.toxicity_table, members=tuple(members)),
+                ["paper_toxicity_counts", *[f"{m}.eval_toxicity_counts" for m in members]],
+                "herd_toxicity_table",
+                name="build_toxicity_table_node",
+            ),
+            Node(
+                toxicity_report.toxicity_markdown,
+                ["herd_toxicity_table", "toxicity_prompts", "params:evaluation.toxicity"],
+                "herd_toxicity_table_markdown",
+                name="toxicity_table_markdown_node",
+            ),
+        ]
+    )
+
+
 def create_pipeline(**kwargs) -> Pipeline:
     """Evaluation of the active environment's herd (``lamini_lm.herd.herd_members()``)."""
     members = herd_members()
@@ -274,4 +309,5 @@ def create_pipeline(**kwargs) -> Pipeline:
         + reference_pipeline()
         + sum((member_pipeline(m) for m in members), Pipeline([]))
         + report_pipeline(members)
+        + toxicity_pipeline(members)
     )

@@ -2,7 +2,8 @@
 
 It is never a model: an instruction found in the corpus gets its recorded response, a generation
 prompt (``<example>`` tags) gets recorded real instructions, anything else an explicit
-``not_in_replay_corpus`` error. For tests of any pipeline::
+``not_in_replay_corpus`` error. ``/v1/moderations`` answers only texts with a recorded (synthetic,
+test-only) verdict and refuses the rest (``cannot_moderate_unseen_text``). For tests of any pipeline::
 
     from lamini_lm.teacher.replay import serve
 
@@ -11,9 +12,9 @@ prompt (``<example>`` tags) gets recorded real instructions, anything else an ex
         results = complete(requests, settings)
         assert replay.answered[...] == 1
 
-Modules: ``answers`` (what it says), ``faults`` (what it injects: :class:`ReplayConfig`),
-``batches`` (Files and Batch API), ``server`` (the HTTP server), ``handle`` (a server in a thread),
-``corpus`` (the recorded outputs).
+Modules: ``answers`` (what it says), ``moderations`` (its recorded verdicts), ``faults`` (what it
+injects: :class:`ReplayConfig`), ``batches`` (Files and Batch API), ``server`` (the HTTP server),
+``handle`` (a server in a thread), ``corpus`` (the recorded outputs).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def serve(settings: ReplaySettings | None = None, *, port: int = 0, **kwargs: An
     faults). Keyword arguments are :class:`ReplayConfig` fields (``latency_ms``, ``faults`` — a
     partial dict of rates is fine —, ``seed``, ``expected_key``, ``stall_after``,
     ``ratelimit_requests``, ``batch_duration_s`` …), plus ``extra`` — additional
-    ``{instruction: response}`` pairs for a test — and ``corpus``.
+    ``{instruction: response}`` pairs for a test —, ``moderations`` — ``{text: {"flagged",
+    "category_scores"}}`` verdicts for a test — and ``corpus``.
     """
     handle = start(settings or conf_replay_settings(), port=port, **kwargs)
     try:

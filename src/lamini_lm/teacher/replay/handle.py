@@ -106,18 +106,24 @@ def start(
     port: int | None = None,
     corpus: Corpus | None = None,
     extra: dict[str, str] | None = None,
+    moderations: dict[str, dict[str, Any]] | None = None,
     **config: Any,
 ) -> ReplayHandle:
     """Start a replay server as ``settings`` say, in a background thread; ``port=0`` picks a free port.
 
-    ``config`` overrides :class:`ReplayConfig` fields (``faults`` may be a partial dict of rates).
+    ``config`` overrides :class:`ReplayConfig` fields (``faults`` may be a partial dict of rates);
+    ``extra`` adds ``{instruction: response}`` pairs and ``moderations`` ``{text: {"flagged",
+    "category_scores"}}`` verdicts to what it can answer.
     """
     faults = config.pop("faults", settings.faults)
     if isinstance(faults, dict):
         faults = Faults.model_validate({**settings.faults.model_dump(), **faults})
     config = {"latency_ms": settings.latency_ms, "seed": settings.seed, **config, "faults": faults}
     server = ReplayServer(
-        corpus if corpus is not None else corpus_from_settings(settings), ReplayConfig(**config), extra=extra
+        corpus if corpus is not None else corpus_from_settings(settings),
+        ReplayConfig(**config),
+        extra=extra,
+        moderations=moderations,
     )
     host = host or settings.host
     thread = ServerThread(server, host, settings.port if port is None else port)

@@ -1,6 +1,7 @@
 """The replay teacher's OpenAI-compatible HTTP server (aiohttp).
 
-Endpoints: ``POST /v1/chat/completions``, ``GET /v1/models`` and the Files/Batch API of
+Endpoints: ``POST /v1/chat/completions``, ``POST /v1/moderations`` (recorded verdicts only,
+:mod:`~lamini_lm.teacher.replay.moderations`), ``GET /v1/models`` and the Files/Batch API of
 :mod:`~lamini_lm.teacher.replay.batches`. It answers from :class:`Corpus` only and is never a model:
 every reply's ``model`` is ``replay:<source>``. Latency, faults and rate-limit headers are injected
 as :class:`ReplayConfig` says (:mod:`~lamini_lm.teacher.replay.faults`), and every request is
@@ -17,10 +18,12 @@ import random
 
 from aiohttp import web
 
+from lamini_lm.teacher.moderation import UNSEEN_TEXT, moderation_key
 from lamini_lm.teacher.replay.answers import NOT_IN_CORPUS, NOT_IN_CORPUS_MESSAGE, Answers, error_response, key_of
 from lamini_lm.teacher.replay.batches import Batches
 from lamini_lm.teacher.replay.corpus import Corpus
 from lamini_lm.teacher.replay.faults import RateWindow, ReplayConfig, draw_fault, inject
+from lamini_lm.teacher.replay.moderations import UNSEEN_TEXT_MESSAGE, Moderations
 
 logger = logging.getLogger(__name__)
 MARKER_HEADER = "x-replay-teacher"
@@ -36,8 +39,15 @@ MODEL_NAMES = (
 class ReplayServer:
     """State and handlers; :meth:`start` binds it (``host`` defaults to 127.0.0.1)."""
 
-    def __init__(self, corpus: Corpus, config: ReplayConfig, extra: dict[str, str] | None = None):
+    def __init__(
+        self,
+        corpus: Corpus,
+        config: ReplayConfig,
+        extra: dict[str, str] | None = None,
+        moderations: dict[str, dict] | None = None,
+    ):
         self.answers = Answers(corpus, extra)
+        self.moderations = Moderations(moderations)
         self.config = config
         self.rng = random.Random(config.seed)
         self.received: collections.Counter = collections.Counter()
@@ -111,6 +121,44 @@ class ReplayServer:
         self.stats["answered"] += 1
         return web.Response(text=json.dumps(result), content_type="application/json", headers=headers)
 
+    async def moderate(self, request: web.Request) -> web.StreamResponse:
+        """``/v1/moderations``: recorded verdicts, or a refusal naming the unseen texts (never a guess)."""
+        self.stats["requests"] += 1
+        self.stats["moderation_requests"] += 1
+        refusal = self._refusal(request)
+        if refusal is not None:
+            return refusal
+        try:
+            body = await request.json()
+            texts = self.moderations.inputs(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return error_response(400, "request body is not JSON", "invalid_json")
+        except ValueError as exc:
+            return error_response(400, str(exc), "invalid_input")
+        keys = [moderation_key(str(body.get("model")), t) for t in texts]
+        for key in keys:
+            self.received[key] += 1
+        window = self._window.check(self.config, consume=True)
+        if window is not None and window[0] < 0:
+            self.stats["429_ratelimit"] += 1
+            return RateWindow.refusal(self.config, window)
+        if self.config.latency_ms:
+            await asyncio.sleep(self.config.latency_ms / 1000.0)
+        fault = draw_fault(self.config.faults, self.rng)
+        if fault and fault != "length":  # a verdict cannot be cut short
+            self.stats[f"fault_{fault}"] += 1
+            injected = await inject(fault, request, self.config.faults)
+            if injected is not None:
+                return injected
+        missing = self.moderations.unseen(texts)
+        if missing:
+            self.stats["cannot_moderate"] += 1
+            return error_response(404, UNSEEN_TEXT_MESSAGE.format(missing=missing, total=len(texts)), UNSEEN_TEXT)
+        for key in keys:
+            self.answered[key] += 1
+        self.stats["moderated"] += len(texts)
+        return web.json_response(self.moderations.answer(texts), headers={MARKER_HEADER: "1"})
+
     def release_stall(self) -> None:
         """Stop holding requests (call from the server's loop, see :class:`ServerThread`)."""
         self.config.stall_after = None
@@ -124,6 +172,7 @@ class ReplayServer:
     def app(self) -> web.Application:
         app = web.Application(client_max_size=512 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self.chat)
+        app.router.add_post("/v1/moderations", self.moderate)
         app.router.add_get("/v1/models", self.models)
         self.batch_api.routes(app)
         return app
