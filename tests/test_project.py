@@ -29,6 +29,8 @@ PAPER_CHECKPOINTS = {
     "gpt2-xl",
     "EleutherAI/gpt-neo-125m",
     "EleutherAI/gpt-neo-1.3B",
+    "EleutherAI/gpt-j-6b",
+    "huggyllama/llama-7b",
 }
 
 
@@ -55,15 +57,24 @@ def test_base_herd_is_a_tiny_seq2seq_and_a_tiny_causal_student(project_root):
 
 
 def test_paper_herd_is_the_lamini_herd_with_paper_hyperparameters(project_root):
+    """EACL Table 3 (6 encoder-decoder + 11 decoder-only) with Appendix D's hyper-parameters per family."""
     params = loader(project_root, "paper")["parameters"]
     herd = herd_members(params)
-    assert len(herd) == 15
-    assert {params["models"][name]["checkpoint"] for name in herd} == PAPER_CHECKPOINTS
-    assert "tiny_t5" in params["models"] and "tiny_t5" not in herd  # models merge, herd replaces
     typed = Herd.from_parameters(params)
+    families = [typed.models[n].family for n in herd]
+    assert len(herd) == 17 and (families.count("seq2seq"), families.count("causal")) == (6, 11)
+    assert {typed.models[n].checkpoint for n in herd} == PAPER_CHECKPOINTS
+    assert "tiny_t5" in params["models"] and "tiny_t5" not in herd  # models merge, herd replaces
+    assert typed.size_class_variant is None and "flan_t5_card" in typed.size_class_variants.root
     for name in herd:
-        hp = typed.size_classes.for_model(name, typed.models[name])
-        assert (hp.learning_rate, hp.effective_batch_size, hp.epochs, hp.max_length) == (5e-4, 512, 5, 512)
+        hp = typed.hyperparameters(name)
+        assert (hp.effective_batch_size, hp.epochs, hp.max_length) == (1024, 5, 512)
+        assert hp.max_steps == (6000 if name in {"lamini_gpt_j_6b", "lamini_llama_7b"} else -1)
+        if typed.models[name].family == "seq2seq":
+            assert (hp.learning_rate, hp.lr_scheduler_type) == (5e-4, "linear")
+        else:
+            expected = (2e-5, "cosine", 0.03, 0.0)
+            assert (hp.learning_rate, hp.lr_scheduler_type, hp.warmup_ratio, hp.weight_decay) == expected
     assert params["training"]["seed"] == 42 and params["training"]["launcher"] == "none"
 
 
