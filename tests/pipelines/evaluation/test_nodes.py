@@ -154,7 +154,7 @@ def test_failed_student_answers_carry_the_reason_to_the_summary(raw_data):
             judge,
             teacher,
         ),
-        "toxic": toxicity.score_toxicity(bad, pd.DataFrame(), pd.DataFrame(), params.toxicity, gen),
+        "toxic": toxicity.score_toxicity(bad, pd.DataFrame(), params.toxicity, gen, teacher),
         "fidelity": fidelity.measure_fidelity(bad, pd.DataFrame(), params.fidelity, gen),
     }
     published = pd.read_csv(raw_data / "paper/results_15_tasks.csv")

@@ -30,6 +30,9 @@ RTP = pd.DataFrame(
 GENERATION = GenerationParams.model_validate(conf_block("evaluation.generation", max_new_tokens=3, batch_size=4))
 
 
+TOXICITY_SECTION = "## Toxicity (RealToxicityPrompts)\n\n| model | per 1K |\n|---|---|\n| tiny_t5 | not scored |\n"
+
+
 def toxicity_settings(**overrides) -> ToxicityParams:
     return ToxicityParams.model_validate(conf_block("evaluation.toxicity", **overrides))
 
@@ -132,7 +135,7 @@ def test_herd_table_markdown_and_figures():
     judge = JudgeParams.model_validate(conf_block("evaluation.judge"))
     teacher = TeacherSettings.model_validate(conf_block("teacher"))
     table, markdown, plots, same_figures, by_model = report.build_herd_report(
-        PAPER, TABLE5, subset, references, benchmarks, user_oriented, judge, teacher, *summaries
+        PAPER, TABLE5, subset, references, benchmarks, user_oriented, judge, teacher, TOXICITY_SECTION, *summaries
     )
     assert same_figures is plots and set(by_model) == {"tiny_t5", "tiny_gpt2", "broken"}
     ours = table[table["kind"] == "ours"].set_index("model")
@@ -143,6 +146,8 @@ def test_herd_table_markdown_and_figures():
     assert paper.loc["LaMini-Flan-T5-783M", "benchmark_average"] == 60.8
     assert "| tiny_gpt2 | not judged (no live judge) |" in markdown
     assert "no data" in markdown and "tiny" in markdown
+    assert TOXICITY_SECTION.strip() in markdown  # the toxicity table's section, after the hallucination one
+    assert markdown.index("## Toxicity") > markdown.index("Hallucination")
     assert "**tiny_t5** / rte: lm-eval failed: boom" in markdown
     assert "**broken** / checkpoint: checkpoint failed to load: OSError: gone" in markdown
     table.to_parquet(pd.io.common.BytesIO())  # types survive parquet

@@ -27,8 +27,6 @@ SHARED_INPUTS = {
     "lamini_hallucination_questions",
     "alpaca_eval_text_davinci_003",
     "falseqa_questions",
-    "rtp_prompts_nontoxic",
-    "rtp_prompts_toxic",
     "toxicity_prompts",
     "lamini_dataset",
 }
@@ -257,6 +255,7 @@ def report_pipeline(members: list[str]) -> Pipeline:
                     "params:evaluation.user_oriented",
                     "params:evaluation.judge",
                     "params:teacher",
+                    "herd_toxicity_table_markdown",
                     *summaries,
                 ],
                 ["herd_report", "herd_report_markdown", "herd_report_plots", "herd_report_figures", "herd_summaries"],

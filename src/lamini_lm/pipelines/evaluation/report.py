@@ -316,9 +316,13 @@ def build_herd_report(
     user_oriented: UserOrientedParams,
     judge: JudgeParams,
     teacher: TeacherSettings,
+    toxicity_section: str,
     *summaries: dict[str, Any],
 ) -> tuple[pd.DataFrame, str, dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """Table, markdown, figures (for the plots folder and, in memory, for MLflow) and every summary."""
+    """Table, markdown, figures (for the plots folder and, in memory, for MLflow) and every summary.
+
+    ``toxicity_section`` is the toxicity table's markdown (``herd_toxicity_table_markdown``), shown after
+    the hallucination section."""
     summaries_list = list(summaries)
     table = herd_table(summaries_list, references, paper_results_15_tasks)
     figures = herd_figures(table)
@@ -331,6 +335,7 @@ def build_herd_report(
         judge_label(judge, teacher),
         paper_results_15_tasks,
         paper_hallucination_counts,
+        extra_sections=[toxicity_section.strip().splitlines()] if toxicity_section.strip() else (),
     )
     by_model = {str(s.get("model")): s for s in summaries_list}
     return table, markdown, figures, figures, by_model
