@@ -9,6 +9,8 @@ A tiny GPT-2 (built from config, tokenizer trained here, saved to disk) is score
    the task, HFLM on the in-memory model, scoring);
 3. in-process, imports done: ``lm_eval.simple_evaluate(model="hf", pretrained=<dir>)`` vs our node.
 
+The student is scored unwrapped (``benchmark_wrapper: false``), like the command line: the Alpaca wrapper
+(on by default for decoder-only members) lengthens every context, which is the model's work, not overhead.
 Prints wall times, ratios (target ours / lm_eval <= 1.10) and whether the scores are identical.
 Run: ``.venv/bin/python benchmarks/eval_overhead.py [--limit 200] [--repeats 3]``.
 """
@@ -46,6 +48,7 @@ import json, sys, time
 t0 = time.perf_counter()
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from lamini_lm.student import Student
+from lamini_lm.herd import ModelSpec
 from lamini_lm.datasets.benchmark_source import BenchmarkSourceDataset
 from lamini_lm.parameters import load_parameters
 from lamini_lm.pipelines.evaluation import harness
@@ -56,7 +59,8 @@ docs = harness.prepare_benchmark_docs(BenchmarkSourceDataset(filepath=arc).load(
 settings = BenchmarkParams.model_validate(load_parameters("base")["evaluation"]["benchmarks"] | {
     "limit": limit, "backend": "hf", "device": "cpu", "batch_size": batch, "bootstrap_iters": 100000,
     "work_dir": sys.argv[5]})
-result = harness.evaluate_benchmark(student, docs, settings, 0, "lamini_arc_challenge.yaml")
+spec = ModelSpec(family="causal", size_class="tiny", checkpoint=folder, benchmark_wrapper=False)
+result = harness.evaluate_benchmark(student, docs, settings, 0, "lamini_arc_challenge.yaml", spec)
 print(json.dumps({"value": result["value"], "acc": result["metrics"].get("acc"), "wall": time.perf_counter() - t0}))
 """
 
@@ -97,6 +101,13 @@ def build_model(folder: Path) -> None:
     tokenizer.save_pretrained(folder)
 
 
+def unwrapped(folder: str):
+    """The member's herd entry with the wrapper off, so that the node asks what the command line asks."""
+    from lamini_lm.herd import ModelSpec
+
+    return ModelSpec(family="causal", size_class="tiny", checkpoint=folder, benchmark_wrapper=False)
+
+
 def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
     start = time.perf_counter()
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=ROOT, check=False)
@@ -126,7 +137,8 @@ def main() -> None:
         build_model(folder)
         docs = harness.prepare_benchmark_docs(BenchmarkSourceDataset(filepath=str(ARC)).load(), "arc_challenge")
         spec = next(s for s in bm.task_specs() if s.key == "arc_challenge")
-        tasks = bm.materialise_task(spec, docs["docs"], work_dir, args.limit)  # the node reuses this folder
+        # The folder the node writes and reuses (lm_eval_0_4: conf/base's prompt version).
+        tasks = bm.materialise_task(spec, docs["docs"], work_dir, args.limit, "lm_eval_0_4")
 
         cli = [
             lm_eval_cli,
@@ -196,7 +208,9 @@ def main() -> None:
             student = Student(
                 "tiny", "causal", AutoModelForCausalLM.from_pretrained(folder), AutoTokenizer.from_pretrained(folder)
             )
-            ours = harness.evaluate_benchmark(student, docs, settings, 0, "lamini_arc_challenge.yaml")
+            ours = harness.evaluate_benchmark(
+                student, docs, settings, 0, "lamini_arc_challenge.yaml", unwrapped(str(folder))
+            )
             ours_walls.append(time.perf_counter() - start)
         direct_metrics = direct["results"][spec.lm_eval_task]
 

@@ -46,7 +46,8 @@ def test_every_task_file_is_complete_and_has_catalog_data(base_catalog):
         "truthfulqa_mc1",
         "truthfulqa_mc2",
     }
-    assert len([s for s in specs if not s.key.startswith("truthfulqa")]) == 15  # the paper's 15 tasks
+    assert len([s for s in specs if s.paper_task]) == 15  # the paper's 15 tasks; TruthfulQA is an extra
+    assert {s.key for s in specs if not s.paper_task} == {"truthfulqa_mc1", "truthfulqa_mc2"}
     paper_metric = {
         "openbookqa": "acc_norm",
         "sciq": "acc_norm",
@@ -84,8 +85,48 @@ def test_normalised_docs_have_the_task_schema(base_catalog):
     tqa = normalise_docs("truthfulqa", base_catalog.load("benchmark_raw_truthfulqa"))[0]
     assert tqa["mc1_targets"]["labels"][0] == 1 and sum(tqa["mc1_targets"]["labels"]) == 1
     assert sum(tqa["mc2_targets"]["labels"]) == 5
-    hs = normalise_docs("hellaswag", base_catalog.load("benchmark_raw_hellaswag"))[0]
-    assert hs["label"] == 3 and len(hs["choices"]) == 4 and hs["query"].startswith("Roof shingle removal:")
+    sst2 = normalise_docs("sst2", base_catalog.load("benchmark_raw_sst2"))[0]
+    assert sst2["sentence"] == "it 's a charming and often affecting journey . "  # GLUE's trailing space kept
+    hellaswag = normalise_docs("hellaswag", base_catalog.load("benchmark_raw_hellaswag"))
+    assert hellaswag[0] == {  # the Hub's row: ctx_b split off again for lm-eval to capitalise
+        "activity_label": "Roof shingle removal",
+        "ctx_a": "A man is sitting on a roof.",
+        "ctx_b": "he",
+        "endings": [
+            "is using wrap to wrap a pair of skis.",
+            "is ripping level tiles off.",
+            "is holding a rubik's cube.",
+            "starts pulling up roofing on a roof.",
+        ],
+        "label": 3,
+    }
+    ended = [d for d in hellaswag if d["ctx_a"].endswith(".") and not d["ctx_b"]]
+    assert len(ended) == 6799 and not any(d["ctx_b"][:1].isupper() for d in hellaswag)
+
+
+def test_hellaswag_text_goes_through_lm_evals_preprocessing():
+    """lm-eval capitalises ctx_b and removes every [...] marker (lm_eval/tasks/hellaswag/utils.py)."""
+    import datasets
+
+    from lamini_lm.pipelines.evaluation.tasks import utils
+
+    lines = [
+        "Personal care: Wash with soap [not recommended]. the woman",  # a marker klosax's text left in
+        "2",
+        "scrubs.",
+        "[insert name] leaves.",
+        "sings.",
+        "sleeps.",
+    ]
+    doc = normalise_docs("hellaswag", {"records": [{"line": x} for x in lines], "source": "t"})[0]
+    assert (doc["activity_label"], doc["ctx_a"], doc["ctx_b"]) == (
+        "Personal care",
+        "Wash with soap [not recommended].",
+        "the woman",
+    )
+    processed = utils.hellaswag_process_docs(datasets.Dataset.from_list([doc]))[0]
+    assert processed["query"] == "Personal care: Wash with soap . The woman"
+    assert processed["choices"] == ["scrubs.", " leaves.", "sings.", "sleeps."] and processed["gold"] == 2
 
 
 def test_hub_records_normalise_for_the_paper_environment():
@@ -105,7 +146,9 @@ def test_hub_records_normalise_for_the_paper_environment():
     )
     assert sciq[0]["correct_answer"] == "d"
     race = normalise_docs("race", raw({"article": "x", "question": "q", "options": list("abcd"), "answer": "C"}))
-    assert race[0]["label"] == 2
+    assert race == [
+        {"article": "x", "problems": [{"question": "q", "options": list("abcd"), "answer": "C"}], "example_id": None}
+    ]
     record = normalise_docs(
         "record",
         raw(
@@ -117,7 +160,14 @@ def test_hub_records_normalise_for_the_paper_environment():
             }
         ),
     )
-    assert record[0]["choices"] == ["  - Ann won", "  - Bob won"] and record[0]["gold"] == 1
+    assert record == [
+        {
+            "passage": "P\n@highlight\nH",
+            "query": "@placeholder won",
+            "entities": ["Bob", "Ann", "Bob"],
+            "answers": ["Bob"],
+        }
+    ]
     hs = normalise_docs(
         "hellaswag",
         raw(
@@ -130,7 +180,9 @@ def test_hub_records_normalise_for_the_paper_environment():
             }
         ),
     )
-    assert hs[0]["query"] == "Cooking: A man Cuts. it" and hs[0]["label"] == 1
+    assert hs == [
+        {"activity_label": "Cooking", "ctx_a": "A man", "ctx_b": "cuts [title] it", "endings": ["x", "y"], "label": 1}
+    ]
     mnli = normalise_docs("mnli", raw({"premise": "p", "hypothesis": "h", "label": 2}))
     assert mnli[0]["label"] == 2
 
@@ -165,9 +217,10 @@ def test_task_file_with_missing_fields_is_named(tmp_path):
 def test_materialised_task_points_at_its_documents(tmp_path):
     spec = next(s for s in bm.task_specs() if s.key == "sst2")
     docs = [{"sentence": f"s{i}", "label": i % 2} for i in range(5)]
-    folder = bm.materialise_task(spec, docs, tmp_path, limit=3)
-    assert bm.materialise_task(spec, docs, tmp_path, limit=3) == folder  # same content: reused
-    assert bm.materialise_task(spec, docs, tmp_path, limit=4) != folder
+    folder = bm.materialise_task(spec, docs, tmp_path, 3, "lm_eval_0_4")
+    assert bm.materialise_task(spec, docs, tmp_path, 3, "lm_eval_0_4") == folder  # same content: reused
+    assert bm.materialise_task(spec, docs, tmp_path, 4, "lm_eval_0_4") != folder
+    assert bm.materialise_task(spec, docs, tmp_path, 3, "paper_2023") != folder
     written = (folder / "lamini_sst2.jsonl").read_text().splitlines()
     assert len(written) == 3
     config = yaml.safe_load((folder / "lamini_sst2.yaml").read_text())

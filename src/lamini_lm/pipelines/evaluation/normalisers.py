@@ -188,9 +188,10 @@ def hellaswag_hub_record(line: str, label: str, endings: list[str]) -> dict[str,
 
     The text joins ``ctx_a`` and ``ctx_b``; lm-eval capitalises ``ctx_b`` (the unfinished sentence an
     ActivityNet item ends in), so it is split off again: a context that does not end in "." ends in
-    that fragment, which starts after the last ". ". In the bundled validation file all 3,243 such
-    fragments start in lower case and 6,799 contexts end in "." (``ctx_b`` empty). lm-eval's own
-    cleaning (tasks/utils.py ``hellaswag_process_docs``) then runs on these rows as on the Hub's.
+    that fragment, which starts after the last ". ". In the bundled validation file 6,799 contexts end
+    in "." (``ctx_b`` empty) and none of the other 3,243 fragments starts with a capital (3,236 with a
+    lower-case letter, the rest with a digit or a quote). lm-eval's own cleaning (tasks/utils.py
+    ``hellaswag_process_docs``) then runs on these rows as on the Hub's.
     """
     activity_label, sep, ctx = line.partition(": ")
     if not sep:
