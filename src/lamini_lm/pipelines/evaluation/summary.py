@@ -66,7 +66,9 @@ def summarise_model(
 ) -> dict[str, Any]:
     """Everything measured for one herd member, in one JSON-ready record for the herd report."""
     results = {r["task"]: r for r in benchmark_results}
-    paper_tasks = [t for t in results if not t.startswith("truthfulqa")]
+    # The task file says whether a task is one of the paper's 15 (TruthfulQA is an extra); a result whose task
+    # file could not be read (paper_task None) counts as a paper task that was not scored.
+    paper_tasks = [t for t, r in results.items() if r.get("paper_task") is not False]
     scored = [results[t]["value"] for t in paper_tasks if results[t]["status"] == Status.OK]
     falseqa_status, toxicity_status, fidelity_status = map(frame_status, (falseqa, toxic, fidelity_scores))
     return info | {
