@@ -254,22 +254,7 @@ def request_generations(generation_prompts: pd.DataFrame, teacher_settings: Teac
     )
     if requests.empty:
         logger.warning("No generation prompts: nothing sent to the teacher.")
-        return pd.DataFrame(
-            columns=[
-                "request_id",
-                "text",
-                "finish_reason",
-                "prompt_tokens",
-                "completion_tokens",
-                "cost_usd",
-                "latency_s",
-                "attempts",
-                "cached",
-                "error_kind",
-                "error_message",
-                "teacher_model",
-            ]
-        )
+        return pd.DataFrame(columns=teacher.RESULT_COLUMNS)
     projection = teacher.project_cost(requests, teacher_settings)
     logger.info("Instruction generation: %d prompts, projected %s", len(requests), projection)
     return teacher.complete(requests, teacher_settings)
