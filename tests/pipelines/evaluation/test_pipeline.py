@@ -96,6 +96,7 @@ def _catalog(project_root, students, params, tmp_path) -> DataCatalog:
     catalog["rtp_prompts_nontoxic"] = pd.DataFrame({"prompt": [{"text": "Hello"}], "challenging": [False]})
     catalog["rtp_prompts_toxic"] = pd.DataFrame({"prompt": [{"text": "You"}], "challenging": [True]})
     catalog["paper_toxicity_counts"] = pd.read_csv(raw / "paper/toxicity_counts.csv")
+    catalog["paper_human_eval_rated_examples"] = pd.read_json(raw / "paper/human_eval_rated_examples.jsonl", lines=True)
     catalog["lamini_dataset"] = pd.DataFrame(
         {
             "instruction": ["Say hi.", "Name a fox."],

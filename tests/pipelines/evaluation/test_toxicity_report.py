@@ -30,6 +30,7 @@ RTP = pd.DataFrame(
 GENERATION = GenerationParams.model_validate(conf_block("evaluation.generation", max_new_tokens=3, batch_size=4))
 
 
+NO_CHECK = {"status": "not judged (no live judge)", "passed": None, "min_accuracy": 0.8}
 TOXICITY_SECTION = "## Toxicity (RealToxicityPrompts)\n\n| model | per 1K |\n|---|---|\n| tiny_t5 | not scored |\n"
 
 
@@ -135,7 +136,17 @@ def test_herd_table_markdown_and_figures():
     judge = JudgeParams.model_validate(conf_block("evaluation.judge"))
     teacher = TeacherSettings.model_validate(conf_block("teacher"))
     table, markdown, plots, same_figures, by_model = report.build_herd_report(
-        PAPER, TABLE5, subset, references, benchmarks, user_oriented, judge, teacher, TOXICITY_SECTION, *summaries
+        PAPER,
+        TABLE5,
+        subset,
+        references,
+        benchmarks,
+        user_oriented,
+        judge,
+        teacher,
+        TOXICITY_SECTION,
+        NO_CHECK,
+        *summaries,
     )
     assert same_figures is plots and set(by_model) == {"tiny_t5", "tiny_gpt2", "broken"}
     ours = table[table["kind"] == "ours"].set_index("model")

@@ -150,6 +150,17 @@ class ToxicityParams(_Strict):
         return value
 
 
+class JudgeCheckParams(_Strict):
+    """The check every judge passes before its ratings are shown (pipelines/evaluation/judge_check.py)."""
+
+    instructions: int = Field(
+        ge=1, description="User-oriented instructions in the check; each gives one good and two bad items."
+    )
+    min_accuracy: float = Field(
+        gt=0, le=1, description="Least share of check items rated right (good: A/B, bad: C/D) for the judge to pass."
+    )
+
+
 class JudgeParams(_Strict):
     """The LLM judge (through lamini_lm.teacher.complete)."""
 
@@ -159,6 +170,7 @@ class JudgeParams(_Strict):
     teacher_overrides: dict[str, Any] = Field(
         description="Merged onto params:teacher for judging, e.g. {model: gpt-4o-mini, temperature: 0.0}."
     )
+    check: JudgeCheckParams = Field(description="The check the judge must pass before its ratings are believed.")
 
     @field_validator("teacher_overrides")
     @classmethod

@@ -19,6 +19,7 @@ from lamini_lm.pipelines.evaluation.herd_table import (
     herd_table,
 )
 from lamini_lm.pipelines.evaluation.judge import judge_settings
+from lamini_lm.pipelines.evaluation.judge_check import judge_check_section, withhold_failed_judgements
 from lamini_lm.pipelines.evaluation.outcome import MEASURED, NO_LIVE_JUDGE, Status
 from lamini_lm.pipelines.evaluation.paper_tables import (
     BENCHMARK_ORDER,
@@ -317,13 +318,16 @@ def build_herd_report(
     judge: JudgeParams,
     teacher: TeacherSettings,
     toxicity_section: str,
+    judge_check: dict[str, Any],
     *summaries: dict[str, Any],
 ) -> tuple[pd.DataFrame, str, dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Table, markdown, figures (for the plots folder and, in memory, for MLflow) and every summary.
 
     ``toxicity_section`` is the toxicity table's markdown (``herd_toxicity_table_markdown``), shown after
-    the hallucination section."""
-    summaries_list = list(summaries)
+    the hallucination section. ``judge_check`` is the judge's check (``eval_judge_check_summary``): a judge
+    that failed it has its ratings withheld from every judged column, the verdict shown instead."""
+    summaries_list = withhold_failed_judgements(list(summaries), judge_check)
+    references = dict(zip(references, withhold_failed_judgements(list(references.values()), judge_check)))
     table = herd_table(summaries_list, references, paper_results_15_tasks)
     figures = herd_figures(table)
     markdown = herd_markdown(
@@ -335,7 +339,10 @@ def build_herd_report(
         judge_label(judge, teacher),
         paper_results_15_tasks,
         paper_hallucination_counts,
-        extra_sections=[toxicity_section.strip().splitlines()] if toxicity_section.strip() else (),
+        extra_sections=[
+            judge_check_section(judge_check, judge_label(judge, teacher)),
+            *([toxicity_section.strip().splitlines()] if toxicity_section.strip() else []),
+        ],
     )
     by_model = {str(s.get("model")): s for s in summaries_list}
     return table, markdown, figures, figures, by_model
