@@ -7,14 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conf_params import conf_block
 
 from lamini_lm.datasets.packaged_gguf import PackagedGGUFDataset
 from lamini_lm.datasets.packaged_model import PackagedModelDataset
 from lamini_lm.pipelines.packaged_model.nodes import convert_packaged_model
-from lamini_lm.pipelines.packaged_model.params import PackagedModelParams
 
 sys.path.insert(0, str(Path(__file__).parent))
+from local_llm_helpers import packaged_params  # noqa: E402
 from tiny_gguf import fake_package  # noqa: E402
 
 TEXTS = [
@@ -42,10 +41,6 @@ def tiny_site(tmp_path_factory):
 @pytest.fixture
 def tiny_gguf_dataset(tiny_site):
     return PackagedGGUFDataset(package="tiny_llm_pkg", file="tiny.F32.gguf", distribution="tiny-llm-pkg")
-
-
-def packaged_params(**overrides) -> PackagedModelParams:
-    return PackagedModelParams.model_validate(conf_block("packaged_model", env="local_llm", **overrides))
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,8 @@ default run is unchanged (no conversion there)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
@@ -17,7 +19,19 @@ CONVERSION = "convert_packaged_model_node"
 
 
 @pytest.fixture
-def session_for(project_root):
+def session_for(project_root, monkeypatch):
+    """Kedro sessions of an environment; kedro-mlflow's process-wide state (MLFLOW_TRACKING_URI,
+    MLFLOW_EXPERIMENT_ID, mlflow's active experiment) is put back afterwards for the tests that follow."""
+    import mlflow.tracking.fluent
+
+    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID"):
+        value = os.environ.get(key)
+        monkeypatch.setenv(key, "recorded")  # the original (set or not) is restored at teardown
+        if value is None:
+            monkeypatch.delenv(key)
+        else:
+            monkeypatch.setenv(key, value)
+    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", mlflow.tracking.fluent._active_experiment_id)
     bootstrap_project(project_root)
     opened = []
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from conf_params import conf_block
+from local_llm_helpers import packaged_params
 
 from lamini_lm.datasets.packaged_model import PackagedModelDataset
 from lamini_lm.pipelines.distillation.nodes import build_requests
@@ -22,7 +23,7 @@ from lamini_lm.teacher import TeacherSettings, complete
     reason=(
         "distillation/nodes.py build_requests: `limit` keeps pool.head(limit), and instruction_generation's "
         "deduplicate_pool puts the originals first, so with a limit the teacher never answers an instruction it "
-        "generated (conf/local_llm: 48 of 1.7K Alpaca rows, 0 generated). Needed: the limit taken across sources "
+        "generated (conf/local_llm asks the first 40 of ~1.7K rows: all Alpaca). Needed: the limit taken across sources "
         "(e.g. generated sources first, or a per-source share)."
     ),
 )
@@ -41,7 +42,6 @@ def test_a_limited_distillation_asks_about_generated_instructions_too():
 
 @pytest.fixture
 def tiny_folder(tiny_gguf_dataset, tmp_path):
-    from conftest import packaged_params
 
     dataset = PackagedModelDataset(filepath=str(tmp_path / "tiny"))
     dataset.save(convert_packaged_model(tiny_gguf_dataset.load(), packaged_params()))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import packaged_params
 from kedro.io.core import DatasetError
+from local_llm_helpers import packaged_params
 
 from lamini_lm.datasets.packaged_gguf import PackagedGGUFDataset
 from lamini_lm.datasets.packaged_model import ConvertedModel, PackagedModelDataset
