@@ -13,6 +13,7 @@ A run without ``params:local_server`` (conf/base, conf/paper) is left alone.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
@@ -45,6 +46,7 @@ class LocalServerHooks:
     def __init__(self) -> None:
         self._planned: dict[str | None, LocalServerSettings] = {}  # run id -> how to serve
         self._servers: dict[str | None, LocalServer] = {}  # run id -> the server that run started
+        self._lock = threading.Lock()  # a ThreadRunner may reach two teacher nodes at once: one server
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
@@ -70,12 +72,13 @@ class LocalServerHooks:
         if settings is None or TEACHER_INPUT not in node.inputs:
             return None
         teacher = load_settings(inputs[TEACHER_INPUT])
-        server = self._servers.get(run_id)
-        if server is None or not server.running():
-            if server is not None:
-                logger.warning("The local model server stopped during the run; starting it again.")
-                server.stop(settings.stop_timeout_s)
-            server = self._servers[run_id] = self._start(settings, catalog, teacher.model)
+        with self._lock:
+            server = self._servers.get(run_id)
+            if server is None or not server.running():
+                if server is not None:
+                    logger.warning("The local model server stopped during the run; starting it again.")
+                    server.stop(settings.stop_timeout_s)
+                server = self._servers[run_id] = self._start(settings, catalog, teacher.model)
         return {TEACHER_INPUT: teacher.model_copy(update={"base_url": server.base_url})}
 
     @staticmethod
