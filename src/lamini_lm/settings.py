@@ -4,8 +4,9 @@ from kedro.config import OmegaConfigLoader
 
 from lamini_lm.hooks import ActiveEnvironmentHook
 from lamini_lm.teacher.hooks import TeacherHooks
+from lamini_lm.teacher.local_server_hooks import LocalServerHooks
 
-HOOKS = (ActiveEnvironmentHook(), TeacherHooks())
+HOOKS = (ActiveEnvironmentHook(), TeacherHooks(), LocalServerHooks())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
