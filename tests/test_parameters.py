@@ -14,13 +14,18 @@ from lamini_lm.parameters import ParameterError, load_parameters, pipeline_model
 PROJECT_WIDE = {"seed"}  # conf/base/parameters.yml: shared values, interpolated into the pipeline blocks
 
 
-@pytest.mark.parametrize("env", ["base", "paper"])
-def test_every_pipeline_block_of_the_environment_validates(env):
+EVERY_ENV = {"teacher", "instruction_generation", "distillation", "herd", "training", "evaluation"}
+
+
+@pytest.mark.parametrize(
+    ("env", "optional"), [("base", set()), ("paper", set()), ("local_llm", {"packaged_model", "local_server"})]
+)
+def test_every_pipeline_block_of_the_environment_validates(env, optional):
     typed = validate_parameters(load_parameters(env), where=f"conf/{env}")
-    assert set(typed) == {"teacher", "instruction_generation", "distillation", "herd", "training", "evaluation"}
+    assert set(typed) == EVERY_ENV | optional
 
 
-@pytest.mark.parametrize("env", ["base", "paper"])
+@pytest.mark.parametrize("env", ["base", "paper", "local_llm"])
 def test_every_top_level_key_belongs_to_a_typed_model(env):
     covered = {key for keys in pipeline_models() for key in keys}
     assert set(load_parameters(env)) - covered == PROJECT_WIDE

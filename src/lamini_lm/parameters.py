@@ -28,8 +28,10 @@ def pipeline_models() -> dict[tuple[str, ...], type]:
     from lamini_lm.pipelines.distillation.params import DistillationParams
     from lamini_lm.pipelines.evaluation.params import EvaluationParams
     from lamini_lm.pipelines.instruction_generation.params import InstructionGenerationParams
+    from lamini_lm.pipelines.packaged_model.params import PackagedModelParams
     from lamini_lm.pipelines.training.params import TrainingParams
     from lamini_lm.teacher.config import TeacherSettings
+    from lamini_lm.teacher.local_server import LocalServerSettings
 
     return {
         ("teacher",): TeacherSettings,
@@ -38,7 +40,13 @@ def pipeline_models() -> dict[tuple[str, ...], type]:
         (*HERD_KEYS,): Herd,
         ("training",): TrainingParams,
         ("evaluation",): EvaluationParams,
+        ("packaged_model",): PackagedModelParams,
+        ("local_server",): LocalServerSettings,
     }
+
+
+# Blocks only some environments have (conf/local_llm): validated where they are set.
+OPTIONAL_BLOCKS = frozenset({"packaged_model", "local_server"})
 
 
 class ParameterError(ValueError):
@@ -57,6 +65,8 @@ def validate_parameters(parameters: dict[str, Any], where: str = "parameters") -
     problems: list[str] = []
     for keys, model in pipeline_models().items():
         single = len(keys) == 1
+        if single and keys[0] in OPTIONAL_BLOCKS and keys[0] not in parameters:
+            continue
         raw = parameters.get(keys[0]) if single else {k: parameters[k] for k in keys if k in parameters}
         try:
             typed[keys[0] if single else "herd"] = model.model_validate(raw)
