@@ -180,11 +180,9 @@ def current_rss_mb() -> float:
     return float("nan")
 
 
-def run_child(n: int, args: argparse.Namespace) -> dict:
-    texts = build_pool(n, args.seed)
-    before = current_rss_mb()
-    start = time.perf_counter()
-    result = dedup.deduplicate(
+def ours(texts, args: argparse.Namespace):
+    """The project's de-duplication with the benchmark's settings (ROUGE-L > 0.7, Self-Instruct's criterion)."""
+    return dedup.deduplicate(
         texts,
         lsh_threshold=args.lsh_threshold,
         num_perm=args.num_perm,
@@ -194,6 +192,13 @@ def run_child(n: int, args: argparse.Namespace) -> dict:
         jaccard_floor=args.jaccard_floor,
         progress=False,
     )
+
+
+def run_child(n: int, args: argparse.Namespace) -> dict:
+    texts = build_pool(n, args.seed)
+    before = current_rss_mb()
+    start = time.perf_counter()
+    result = ours(texts, args)
     seconds = time.perf_counter() - start
     return {
         "n": n,
@@ -274,16 +279,7 @@ def greedy_keep(n: int, pairs: set) -> list[bool]:
 def compare(n: int, args: argparse.Namespace) -> dict:
     texts = build_pool(n, args.seed + n)
     start = time.perf_counter()
-    result = dedup.deduplicate(
-        texts,
-        lsh_threshold=args.lsh_threshold,
-        num_perm=args.num_perm,
-        rouge_threshold=0.7,
-        seed=args.seed,
-        bucket_window=args.bucket_window,
-        jaccard_floor=args.jaccard_floor,
-        progress=False,
-    )
+    result = ours(texts, args)
     ours_s = time.perf_counter() - start
 
     per_pair, difference = rouge_score_cost(texts, args.rouge_sample_pairs, args.seed, args.full_rouge_baseline)
