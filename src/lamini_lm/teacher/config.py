@@ -75,6 +75,10 @@ class LocalSettings(_Strict):
     device: str = Field(description="Torch device of the local model (cpu, cuda, cuda:1, ...).")
     batch_size: int = Field(ge=1, description="Prompts per generate() call.")
     torch_dtype: str = Field(description="dtype passed to from_pretrained (auto, float32, bfloat16, ...).")
+    path: str | None = Field(
+        default=None,
+        description="Folder or hub id to load; null: teacher.model. Set it to keep teacher.model as the results' label.",
+    )
 
 
 class TeacherSettings(_Strict):

@@ -1,5 +1,7 @@
 """The ``transformers`` backend: a local Hugging Face causal LM (hub id or path) as the teacher.
 
+It loads ``local.path`` (or ``model`` when that is null) and labels results ``local:<model>``.
+
 Batched generation with left padding; the tokenizer's chat template when it has one, otherwise a
 plain ``role: content`` transcript ending in ``assistant:``. Token counts are the model's own;
 cost is zero; results are cached like any other backend.
@@ -38,18 +40,18 @@ class TransformersBackend:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         cfg = self.settings.local
+        source, key = (cfg.path, "teacher.local.path") if cfg.path else (self.settings.model, "teacher.model")
         try:
-            tokenizer = AutoTokenizer.from_pretrained(self.settings.model)
-            model = AutoModelForCausalLM.from_pretrained(self.settings.model, dtype=cfg.torch_dtype)
+            tokenizer = AutoTokenizer.from_pretrained(source)
+            model = AutoModelForCausalLM.from_pretrained(source, dtype=cfg.torch_dtype)
         except OSError as exc:
-            raise RuntimeError(
-                f"params:teacher.model={self.settings.model!r} cannot be loaded as a local causal LM ({exc})."
-            ) from exc
+            raise RuntimeError(f"params:{key}={source!r} cannot be loaded as a local causal LM ({exc}).") from exc
         model.to(cfg.device).eval()
         tokenizer.padding_side = "left"
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
-        name = f"local:{self.settings.model}"
+        model_name = self.settings.model
+        name = model_name if model_name.startswith("local:") else f"local:{model_name}"
         ordered = sorted(jobs, key=lambda j: (j.temperature or 0.0, j.top_p or 1.0, j.max_tokens))
         for start in range(0, len(ordered), cfg.batch_size):
             batch = ordered[start : start + cfg.batch_size]

@@ -92,3 +92,20 @@ def test_ask_teacher_projects_then_sends(monkeypatch):
     results, projection = nodes.ask_teacher(requests, TeacherSettings.model_validate(conf_block("teacher")))
     assert calls == ["project", "complete"]
     assert projection["requests"] == 2 and len(results) == 2
+
+
+def test_a_limit_is_taken_in_turn_from_each_source():
+    """The pool lists originals first: a limited run must still ask about generated instructions."""
+    pool = pd.DataFrame(
+        {
+            "instruction": [f"Original instruction number {i}." for i in range(100)]
+            + [f"Generated instruction number {i}." for i in range(10)],
+            "instruction_source": ["alpaca"] * 100 + ["self_instruct_without_topic"] * 10,
+        }
+    )
+    settings = RequestParams.model_validate(conf_block("distillation.requests", limit=20))
+    requests = nodes.build_requests(pool, settings)
+    assert requests["instruction_source"].value_counts().to_dict() == {"alpaca": 10, "self_instruct_without_topic": 10}
+    # Pool order is kept within (and across) the sources asked.
+    assert requests["instruction"].tolist()[:2] == ["Original instruction number 0.", "Original instruction number 1."]
+    assert requests["instruction"].tolist()[-1] == "Generated instruction number 9."

@@ -9,6 +9,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lamini_lm import teacher
@@ -42,12 +43,22 @@ def _request_id(system_prompt: str | None, instruction: str) -> str:
     return f"distill-{digest[:20]}"
 
 
+def _take_across_sources(pool: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """``limit`` rows taken in turn from each ``instruction_source`` (pool order within a source).
+
+    The pool lists the originals first, so a plain head would never ask about generated instructions.
+    """
+    turn = pool.groupby("instruction_source", sort=False, dropna=False).cumcount().to_numpy()
+    order = np.lexsort((np.arange(len(pool)), turn))[:limit]
+    return pool.iloc[np.sort(order)]
+
+
 def build_requests(instruction_pool: pd.DataFrame, settings: RequestParams) -> pd.DataFrame:
     """One chat request per distinct pool instruction: optional system prompt, the instruction as user.
 
     ``settings`` is ``params:distillation.requests``: ``system_prompt``, per-request
     ``temperature``/``max_tokens``/``top_p`` (null → ``params:teacher``'s) and ``limit`` (null →
-    every row). Returns ``request_id, messages, temperature, max_tokens, top_p`` and the pool's
+    every row; else taken in turn from each source). Returns ``request_id, messages, temperature, max_tokens, top_p`` and the pool's
     ``instruction, instruction_source`` for cleaning. ``request_id`` is a hash of the prompt, so it
     is stable across runs.
     """
@@ -71,7 +82,7 @@ def build_requests(instruction_pool: pd.DataFrame, settings: RequestParams) -> p
         logger.info("instruction_pool: %d repeated instruction(s) asked once.", int(duplicated.sum()))
         pool = pool[~duplicated.to_numpy()]
     if settings.limit is not None:
-        pool = pool.head(settings.limit)
+        pool = _take_across_sources(pool, settings.limit)
     system_prompt = settings.system_prompt or None
     prefix = [{"role": "system", "content": system_prompt}] if system_prompt else []
     texts = pool["instruction"].tolist()

@@ -27,7 +27,9 @@ class RequestParams(_Strict):
     temperature: float | None = Field(ge=0, description="Sampling temperature per request; null: params:teacher's.")
     max_tokens: int | None = Field(ge=1, description="Completion token cap per request; null: params:teacher's.")
     top_p: float | None = Field(gt=0, le=1, description="Nucleus sampling per request; null: params:teacher's.")
-    limit: int | None = Field(ge=0, description="Ask only the first N distinct instructions; null: all of them.")
+    limit: int | None = Field(
+        ge=0, description="Ask only N distinct instructions, taken in turn from each source; null: all of them."
+    )
 
 
 class CleaningParams(_Strict):
