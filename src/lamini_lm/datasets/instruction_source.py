@@ -35,7 +35,10 @@ class InstructionSourceDataset(AbstractDataset[None, "pd.DataFrame | None"]):
 
     With neither ``filepath`` nor ``hf_dataset`` (``{path, name, split}``) the source is *not
     configured*: ``load()`` returns None and the pipeline skips it with a log line. Malformed JSON
-    fails here, naming the file and line. ``max_rows`` keeps the first records only.
+    or a byte that is not UTF-8 fails here, naming the file and line. A configured source with no
+    records (an empty file, ``[]``, an empty hub split) fails too, naming the file, unless the entry
+    says ``optional: true`` (then it loads as an empty frame and the pipeline logs it). ``max_rows``
+    keeps the first records only.
 
     Example (catalog)::
 
@@ -50,6 +53,7 @@ class InstructionSourceDataset(AbstractDataset[None, "pd.DataFrame | None"]):
         file_format: str = "auto",
         hf_dataset: dict[str, Any] | None = None,
         max_rows: int | None = None,
+        optional: bool = False,
         metadata: dict[str, Any] | None = None,
     ) -> None:
         if file_format not in {"auto", "jsonl", "json"}:
@@ -61,6 +65,7 @@ class InstructionSourceDataset(AbstractDataset[None, "pd.DataFrame | None"]):
         self._filepath = filepath
         self._format = file_format
         self._max_rows = max_rows
+        self._optional = optional
         self.metadata = metadata
 
     def _describe(self) -> dict[str, Any]:
@@ -68,17 +73,25 @@ class InstructionSourceDataset(AbstractDataset[None, "pd.DataFrame | None"]):
             "filepath": self._filepath,
             "hf_dataset": self._hf.model_dump() if self._hf else None,
             "max_rows": self._max_rows,
+            "optional": self._optional,
         }
 
     def load(self) -> pd.DataFrame | None:
         if self._filepath:
-            records, where = read_json_records(self._filepath, self._format, self._max_rows)
+            records, where = read_json_records(self._filepath, self._format, self._max_rows, self._optional)
             frame = pd.DataFrame.from_records(records) if records else pd.DataFrame()
             frame["_file"] = str(self._filepath)
             frame["_line"] = where
+            frame.attrs["source_file"] = str(self._filepath)
             return frame
         if self._hf:
-            return _load_hub(self._hf, self._max_rows)
+            frame = _load_hub(self._hf, self._max_rows)
+            if frame.empty and not self._optional and self._max_rows != 0:
+                raise DatasetError(
+                    f"{frame.attrs['source_file']}: the hub split {self._hf.split!r} holds no records. "
+                    "Point the catalog entry at a split with records, or mark the source 'optional: true'."
+                )
+            return frame
         return None
 
     def save(self, data: Any) -> None:
@@ -97,4 +110,5 @@ def _load_hub(source: HubSource, max_rows: int | None) -> pd.DataFrame:
     frame = data.to_pandas()
     frame["_file"] = f"hf://{source.path}" + (f"/{source.name}" if source.name else "")
     frame["_line"] = range(1, len(frame) + 1)
+    frame.attrs["source_file"] = f"hf://{source.path}" + (f"/{source.name}" if source.name else "")
     return frame

@@ -69,11 +69,12 @@ def test_unconfigured_source_is_skipped_with_a_log_line(tmp_path, caplog):
     ]
 
 
-def test_empty_source_is_reported(tmp_path, caplog):
+def test_an_empty_optional_source_is_reported(tmp_path, caplog):
     (tmp_path / "empty.jsonl").write_text("", encoding="utf-8")
+    source = InstructionSourceDataset(filepath=str(tmp_path / "empty.jsonl"), optional=True)
     with caplog.at_level(logging.WARNING):
-        frame = normalise_source(InstructionSourceDataset(filepath=str(tmp_path / "empty.jsonl")).load(), "original_p3")
-    assert frame.empty and "'original_p3' is empty" in caplog.text
+        frame = normalise_source(source.load(), "original_p3")
+    assert frame.empty and "'original_p3'" in caplog.text and "empty.jsonl" in caplog.text and "optional" in caplog.text
 
 
 def test_p3_and_flan_rows_name_their_subset(tmp_path):

@@ -30,6 +30,13 @@ class RequestParams(_Strict):
     limit: int | None = Field(
         ge=0, description="Ask only N distinct instructions, taken in turn from each source; null: all of them."
     )
+    max_prompt_tokens: int = Field(
+        ge=1,
+        description="A request whose prompt (system message + instruction) counts more tokens than this "
+        "(lamini_lm.teacher.tokens.count_prompt_tokens: words and punctuation marks, approximate) is not sent: "
+        "it is recorded as failed:prompt_too_long in the cleaning log. Set it to the teacher model's context "
+        "length minus the completion cap.",
+    )
 
 
 class CleaningParams(_Strict):

@@ -87,7 +87,15 @@ def wrap_requests(lm: Any, template: str = CAUSAL_WRAPPER) -> Any:
 
 
 def prepare_benchmark_docs(raw: dict[str, Any], data_key: str) -> dict[str, Any]:
-    """Normalise one benchmark's raw records into its task YAML's schema (or say why not)."""
+    """Normalise one benchmark's raw records into its task YAML's schema (or say why not).
+
+    A file the dataset could not read (``raw["error"]``: a malformed line, a byte that is not UTF-8, no
+    records) gives ``reason`` ``bad data: <file>, line <n>: ...``: that benchmark is reported as an error
+    for every member and the others are scored.
+    """
+    if raw.get("error"):
+        logger.error("Benchmark %s: %s", data_key, raw["error"])
+        return {"data": data_key, "source": raw.get("source"), "docs": None, "reason": f"bad data: {raw['error']}"}
     if raw.get("records") is None:
         return {"data": data_key, "source": None, "docs": None, "reason": Status.NO_DATA.prefix(raw.get("reason"))}
     try:

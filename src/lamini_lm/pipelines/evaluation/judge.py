@@ -5,10 +5,15 @@ The paper's ratings and hallucination counts were made by human judges; this jud
 them, and the report says so.
 
 Every judgement goes through :func:`lamini_lm.teacher.complete` (the one door to an LLM). A reply
-that does not parse is asked again (a new request id, so the teacher's cache does not hand back the
-same reply) up to ``max_retries`` times, then counted as ``unparsed``. When no request at all was
-answered — the replay teacher holds no recorded judgements — the status says so and no number is
-produced.
+that does not parse is asked again up to ``max_retries`` times, each retry a *new request*: the
+teacher's cache key covers the model, the messages and the sampling settings (not the request id),
+so a retry's system message carries its attempt number and a reminder of the format
+(:func:`retry_messages`) — without it, two retries at the same temperature are one cached request.
+Each attempt is still cached, so a re-run pays for none of them again. A judgement that never
+parses is ``unparsed`` (its ``judgement`` says ``not judged (unparsable)``) and counts in no share;
+when none at all parsed, the summaries say ``not judged (unparsable)`` instead of a number. When no
+request at all was answered — the replay teacher holds no recorded judgements — the status says so
+and no number is produced.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any
 
 import pandas as pd
 
-from lamini_lm.pipelines.evaluation.outcome import NO_LIVE_JUDGE, Status
+from lamini_lm.pipelines.evaluation.outcome import NO_LIVE_JUDGE, UNPARSABLE, Status
 from lamini_lm.pipelines.evaluation.params import JudgeParams
 from lamini_lm.teacher.config import TeacherSettings
 
@@ -140,6 +145,24 @@ def hallucination_messages(question: str, category: str, answer: str) -> list[di
     return [{"role": "system", "content": HALLUCINATION_SYSTEM}, {"role": "user", "content": user}]
 
 
+def retry_messages(messages: list[dict[str, str]], attempt: int, max_retries: int) -> list[dict[str, str]]:
+    """``messages`` as asked on ``attempt`` (0: the first ask, unchanged).
+
+    A retry's system message ends with its attempt number and a reminder of the format, so every retry
+    is a distinct request for the teacher's cache (and a real judge sees why it is asked again); the user
+    message — what is judged — is untouched.
+    """
+    if attempt == 0:
+        return messages
+    note = (
+        f"\n\n(Attempt {attempt + 1} of {max_retries + 1}: an earlier reply did not follow the required "
+        "format. Reply in exactly the two lines asked for.)"
+    )
+    if messages and messages[0].get("role") == "system":
+        return [{**messages[0], "content": messages[0]["content"] + note}, *messages[1:]]
+    return [{"role": "system", "content": note.strip()}, *messages]
+
+
 def request_id(kind: str, messages: list[dict[str, str]], attempt: int) -> str:
     """Stable id of a judge request; ``attempt`` > 0 makes a retry a new request."""
     digest = hashlib.sha256(json.dumps([kind, messages, attempt], sort_keys=True).encode()).hexdigest()
@@ -170,11 +193,14 @@ def run_judge(
     judge: JudgeParams,
     complete: Callable[[pd.DataFrame, TeacherSettings], pd.DataFrame] | None = None,
 ) -> tuple[pd.DataFrame, str]:
-    """Judge every message list; returns (one row per item: ``label, reason, attempts, error, judge_model``,
-    status). ``judge_model`` is the model that answered (the teacher's reply), None where none did.
+    """Judge every message list; returns (one row per item: ``label, reason, attempts, error, judgement,
+    judge_model``, status). ``judge_model`` is the model that answered (the teacher's reply), None where none
+    did. ``judgement`` is ``judged``, ``not judged (unparsable)`` (every one of the 1 + ``max_retries``
+    replies failed to parse; ``error`` is ``unparsed``) or ``not judged (<the teacher's error>)``.
 
-    ``status`` is ``judged``; ``not judged (no live judge)`` when the teacher answered nothing (e.g.
-    replay); or ``not judged (<the teacher's error>)``.
+    ``status`` is ``judged`` when the teacher answered at all (items that never parsed count in no share:
+    :func:`rating_summary`); ``not judged (no live judge)`` when it answered nothing (e.g. replay); or
+    ``not judged (<the teacher's error>)``.
     """
     if complete is None:
         from lamini_lm.teacher import complete
@@ -194,7 +220,7 @@ def run_judge(
         requests = pd.DataFrame(
             {
                 "request_id": [request_id(kind, messages[i], attempt) for i in pending],
-                "messages": [messages[i] for i in pending],
+                "messages": [retry_messages(messages[i], attempt, max_retries) for i in pending],
                 "temperature": [judge.temperature if attempt == 0 else 0.7] * len(pending),
                 "max_tokens": [judge.max_tokens] * len(pending),
             }
@@ -215,8 +241,23 @@ def run_judge(
             else:
                 labels[i], reasons[i], errors[i] = label, reason, None
         pending = still
+    judgements = [
+        Status.JUDGED.value
+        if label is not None
+        else UNPARSABLE
+        if error == "unparsed"
+        else Status.NOT_JUDGED.because(error)
+        for label, error in zip(labels, errors)
+    ]
     frame = pd.DataFrame(
-        {"label": labels, "reason": reasons, "attempts": attempts, "error": errors, "judge_model": models}
+        {
+            "label": labels,
+            "reason": reasons,
+            "attempts": attempts,
+            "error": errors,
+            "judgement": judgements,
+            "judge_model": models,
+        }
     )
     if answered == 0 and n:
         first_error = next((e for e in errors if e), "no reply")
@@ -231,16 +272,25 @@ def run_judge(
 
 
 def rating_summary(ratings: pd.DataFrame, status: str) -> dict[str, Any]:
-    """Shares of A/B/C/D among parsed ratings, plus counts of unparsed and failed judgements."""
+    """Shares of A/B/C/D among parsed ratings, plus counts of unparsed and failed judgements.
+
+    Ratings that never parsed count in no share; when none parsed the summary is ``not judged
+    (unparsable)`` (or the teacher's error), never 0 %.
+    """
     if status != Status.JUDGED:
         return {"status": status}
     parsed = ratings["label"].dropna()
-    total = max(len(parsed), 1)
+    unparsed = int((ratings["error"] == "unparsed").sum())
+    if parsed.empty:
+        errors = ratings["error"].dropna()
+        why = UNPARSABLE if unparsed or errors.empty else Status.NOT_JUDGED.because(errors.iloc[0])
+        return {"status": why, "n_rated": 0, "n_unparsed": unparsed, "n_failed": int(len(errors) - unparsed)}
+    total = len(parsed)
     summary: dict[str, Any] = {f"rating_{g}": float((parsed == g).sum() / total) for g in "ABCD"}
     summary.update(
         status=Status.JUDGED,
         n_rated=int(len(parsed)),
-        n_unparsed=int((ratings["error"] == "unparsed").sum()),
-        n_failed=int(ratings["error"].notna().sum() - (ratings["error"] == "unparsed").sum()),
+        n_unparsed=unparsed,
+        n_failed=int(ratings["error"].notna().sum() - unparsed),
     )
     return summary

@@ -55,6 +55,8 @@ class Status(StrEnum):
 
 MEASURED = frozenset({Status.OK, Status.JUDGED, Status.PUBLISHED})
 NO_LIVE_JUDGE = Status.NOT_JUDGED.because("no live judge")
+# A judgement whose every reply (1 + judge.max_retries) failed to parse: counted in no share, never as 0 %.
+UNPARSABLE = Status.NOT_JUDGED.because("unparsable")
 
 
 def student_problem(student: Any) -> str | None:

@@ -13,6 +13,10 @@ from collections.abc import Iterable
 
 from lamini_lm.pipelines.instruction_generation.dedup import rouge_l, rouge_tokens
 
+# Ours: the word bound alone lets a run of text without spaces through (one 100,000-character "word"),
+# so an instruction longer than ``max_words`` x this many characters is ``too_long`` too.
+MAX_CHARS_PER_WORD = 20
+
 
 def keyword_pattern(keywords: Iterable[str]) -> re.Pattern:
     """Whole-word, case-insensitive alternation of ``keywords`` (``go to`` matches ``Go  to``)."""
@@ -29,7 +33,8 @@ def rejection_reason(
     blocked: re.Pattern,
     echo_threshold: float,
 ) -> str | None:
-    """Why ``instruction`` is rejected (``too_short``, ``too_long``, ``keyword:<kw>``,
+    """Why ``instruction`` is rejected (``too_short``, ``too_long`` — more than ``max_words`` words or
+    ``max_words`` x :data:`MAX_CHARS_PER_WORD` characters —, ``keyword:<kw>``,
     ``starts_with_punctuation``, ``non_ascii_start``, ``echo_of_example``), or None to keep it."""
     text = instruction.strip()
     if not text:
@@ -37,7 +42,7 @@ def rejection_reason(
     words = len(text.split())
     if words < min_words:
         return "too_short"
-    if words > max_words:
+    if words > max_words or len(text) > max_words * MAX_CHARS_PER_WORD:
         return "too_long"
     match = blocked.search(text)
     if match:

@@ -110,6 +110,8 @@ def normalise_source(records: pd.DataFrame | None, source: str) -> pd.DataFrame:
         logger.info("Instruction source %r is not configured in this environment: skipped.", source)
         return pd.DataFrame(columns=NORMALISED_COLUMNS)
     if len(records) == 0:
-        logger.warning("Instruction source %r is empty.", source)
+        # Only a source marked ``optional: true`` in its catalog entry loads empty; any other fails to load.
+        where = records.attrs.get("source_file", "?")
+        logger.warning("Instruction source %r (%s) is empty; it is marked optional, so it adds no rows.", source, where)
         return pd.DataFrame(columns=NORMALISED_COLUMNS)
     return NORMALISERS[source](records)

@@ -22,6 +22,7 @@ import pandas as pd
 from lamini_lm.herd import Hyperparameters
 from lamini_lm.pipelines.training.collate import DynamicPaddingCollator, LengthGroupedOrder, PaddingStats
 from lamini_lm.pipelines.training.params import TrainingParams
+from lamini_lm.pipelines.training.resume import last_complete_checkpoint
 from lamini_lm.pipelines.training.tokenize import as_records, tokenizer_fingerprint
 
 logger = logging.getLogger(__name__)
@@ -162,7 +163,6 @@ def fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
     import datasets
     import torch
     from transformers import Trainer, TrainerCallback, set_seed
-    from transformers.trainer_utils import get_last_checkpoint
 
     settings, hp = job.settings, job.hyperparameters
     seed = settings.seed
@@ -225,7 +225,7 @@ def fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
     )
     loss_before = trainer.evaluate(metric_key_prefix="before")["before_loss"]
     logger.info("Model '%s': validation loss before training %.4f", job.name, loss_before)
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None
+    last = last_complete_checkpoint(checkpoints)  # a half-written checkpoint is skipped, and named
     if last:
         logger.info("Model '%s': resuming from %s", job.name, last)
     result = trainer.train(resume_from_checkpoint=last)
