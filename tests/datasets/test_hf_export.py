@@ -6,7 +6,6 @@ from kedro.io import DatasetError
 
 from lamini_lm.datasets.hf_export import HFDatasetExport
 
-
 CARD = "---\nlicense: cc-by-nc-4.0\n---\n\n# card\n"
 
 

@@ -52,10 +52,10 @@ def test_card_lists_only_the_columns_that_exist_and_explains_each_teacher_model(
     dataset = _dataset().assign(teacher_model=["text-davinci-003", "local:SmolLM2", "gpt-4o-mini", "replay:human-seed"])
     dataset["request_id"] = [None, "r0", "r2", "r1"]
     text = str(build_dataset_card(dataset.drop(columns=["cost_usd", "prompt_tokens"]), SETTINGS, "2026-01-02"))
-    columns = text.split("## Columns")[1].split("##")[0]
+    columns = text.split("## Columns")[1].split("##", maxsplit=1)[0]
     assert "`instruction`" in columns and "`completion_tokens`" in columns and "`request_id`" in columns
     assert "cost_usd" not in columns and "prompt_tokens" not in columns and "`split`" not in columns
-    teachers = text.split("## Teacher models")[1].split("## Licence")[0]
+    teachers = text.split("## Teacher models")[1].split("## Licence", maxsplit=1)[0]
     kinds = {line.split(" | ")[0].strip("| `"): line.split(" | ")[2] for line in teachers.splitlines() if "| `" in line}
     assert kinds["text-davinci-003"].startswith("imported from a published dataset")
     assert kinds["local:SmolLM2"].startswith("answered in this run by a model on this machine")
