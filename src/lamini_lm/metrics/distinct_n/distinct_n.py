@@ -43,12 +43,11 @@ Examples:
 _WORD = re.compile(r"\w+")
 
 
-def distinct_ratio(texts: list[str], n: int) -> float:
-    """Distinct n-grams / all n-grams over the lower-cased ``\\w+`` words of each text."""
+def distinct_ratio(texts_words: list[list[str]], n: int) -> float:
+    """Distinct n-grams / all n-grams over the words of each text (an n-gram never spans two texts)."""
     seen: set[tuple[str, ...]] = set()
     total = 0
-    for text in texts:
-        words = _WORD.findall(text.lower())
+    for words in texts_words:
         grams = list(zip(*(words[i:] for i in range(n))))
         total += len(grams)
         seen.update(grams)
@@ -70,4 +69,5 @@ class DistinctN(evaluate.Measurement):
     def _compute(self, data: list[str], max_n: int = 2) -> dict[str, float]:
         if max_n < 1:
             raise ValueError(f"distinct_n: max_n must be at least 1; got {max_n}.")
-        return {f"distinct_{n}": distinct_ratio(data, n) for n in range(1, max_n + 1)}
+        words = [_WORD.findall(text.lower()) for text in data]  # once for every order
+        return {f"distinct_{n}": distinct_ratio(words, n) for n in range(1, max_n + 1)}
