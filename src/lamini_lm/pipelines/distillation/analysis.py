@@ -4,7 +4,8 @@ Counts and share per source, token-length histograms, the paper's Table 1 statis
 MATTR per source beside the published values (data/01_raw/paper/dataset_statistics.csv), sentence
 embeddings of a per-source sample (all-MiniLM-L6-v2 offline in conf/base, the paper's
 all-mpnet-base-v2 in conf/paper), a 2-D projection coloured by source (the paper's t-SNE figure),
-diversity per source and a markdown summary that links the plots.
+diversity per source and a markdown summary that links the plots. MATTR and distinct-n come from the
+package's ``evaluate`` modules (:mod:`lamini_lm.metrics`, docs/metrics.md).
 """
 
 from __future__ import annotations
