@@ -163,7 +163,7 @@ def complete(requests: pd.DataFrame, teacher_settings: TeacherSettings | Mapping
             "possibly_paid_twice_usd": sum(earlier.values()),
             "possibly_paid_twice_keys": sorted(earlier),
         }
-        run = Run(settings, cache, Budget(settings), total=len(pending), cached=len(hits))
+        run = Run(settings, cache, Budget(settings), total=len(pending), cached=len(hits), inherited=set(earlier))
         interrupted = False
         try:
             if settings.dry_run:

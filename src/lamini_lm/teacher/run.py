@@ -129,6 +129,7 @@ class Run:
     reached: bool = False  # the endpoint has answered something (any status) in this call
     interrupts: Any = None  # the call's Interrupts (Ctrl-C / SIGTERM drain), where the backend drains
     _bar: Any = None
+    inherited: set = field(default_factory=set)  # keys an earlier run left in flight: marked until answered
     _journalled: set = field(default_factory=set)
     _failed_kinds: collections.Counter = field(default_factory=collections.Counter)
 
@@ -176,13 +177,14 @@ class Run:
     def sending(self, job: Job) -> None:
         """Mark ``job`` in flight in the cache before its first attempt: a run killed now may already
         have paid for it, and the next run says so (:meth:`ResultCache.in_flight`)."""
-        if job.key not in self._journalled:
+        if job.key not in self._journalled and job.key not in self.inherited:
             self.cache.mark_in_flight(job.key, self.budget.cost(job.prompt_tokens_est, job.max_tokens))
             self._journalled.add(job.key)
 
     def unmark(self, job: Job) -> None:
-        """``job`` is not outstanding after all (not sent, or its last attempt was answered with an error)."""
-        if job.key in self._journalled:
+        """``job`` is not outstanding after all (not sent, or its last attempt was answered with an error).
+        A mark an earlier run left stays until an answer is committed: that run may have paid for it."""
+        if job.key in self._journalled and job.key not in self.inherited:
             self.cache.clear_in_flight(job.key)
             self._journalled.discard(job.key)
 
