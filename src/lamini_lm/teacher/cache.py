@@ -3,7 +3,9 @@
 Each finished request is committed the moment it arrives, keyed by :func:`request_key`, with a
 checksum over key and payload: a corrupt or unreadable entry is reported and re-requested, never
 returned. Batch ids are recorded here too, so an interrupted Batch API run resumes its batch.
-Only successes are stored (failures are retried by the next run); the API key never is.
+Only successes are stored (failures are retried by the next run); the API key never is. The
+``in_flight`` table marks each request before it is sent; the commit of its answer clears the mark,
+so marks left behind are requests a killed run may have paid for (reported by the next run).
 """
 
 from __future__ import annotations
