@@ -36,6 +36,7 @@ def tracked_project(project_root, tmp_path, monkeypatch):
     mlflow_yml = yaml.safe_load((project_root / "conf" / "base" / "mlflow.yml").read_text())
     mlflow_yml["server"]["mlflow_tracking_uri"] = f"file://{store}"
     (tmp_path / "conf" / "local" / "mlflow.yml").write_text(yaml.safe_dump(mlflow_yml))
+    (tmp_path / "src").mkdir()  # the package itself is imported from the installed project
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "01_raw").symlink_to(project_root / "data" / "01_raw")
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
