@@ -43,22 +43,29 @@ def fresh_clone(project_root, tmp_path) -> Path:
     return clone
 
 
-def test_kedro_run_in_a_fresh_clone_leaves_git_clean_and_the_log_quiet(fresh_clone):
-    env = {k: v for k, v in os.environ.items() if k not in ("KEDRO_DISABLE_TELEMETRY", "DO_NOT_TRACK")}
-    env["PYTHONPATH"] = str(fresh_clone / "src")
-    env["COLUMNS"] = "200"  # rich's log width in a pipe; one record per line
+def run_kedro(clone: Path, *args: str, drop_env: tuple[str, ...] = ()) -> str:
+    """``kedro <args>`` in ``clone`` with the clone's own package; returns the log (stdout + stderr)."""
+    env = {k: v for k, v in os.environ.items() if k not in drop_env}
+    env["PYTHONPATH"] = str(clone / "src")
+    env["COLUMNS"] = "200"  # rich's log width in a pipe: one record per line
     kedro = Path(sys.executable).with_name("kedro")
-    small = "training.max_train_rows=160,training.max_validation_rows=16,training.logging_steps=2"
     done = subprocess.run(
-        [str(kedro), "run", "--pipelines=training", f"--params={small}"],
-        cwd=fresh_clone,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
+        [str(kedro), *args], cwd=clone, env=env, capture_output=True, text=True, timeout=900, check=False
     )
     log = done.stdout + done.stderr
     assert done.returncode == 0, log[-4000:]
+    return log
+
+
+def test_kedro_run_in_a_fresh_clone_leaves_git_clean_and_the_log_quiet(fresh_clone):
+    small = "training.max_train_rows=160,training.max_validation_rows=16,training.logging_steps=2"
+    log = run_kedro(
+        fresh_clone,
+        "run",
+        "--pipelines=training",
+        f"--params={small}",
+        drop_env=("KEDRO_DISABLE_TELEMETRY", "DO_NOT_TRACK"),  # as a user types it, without the Makefile
+    )
     status = subprocess.run(
         ["git", "status", "--porcelain"], cwd=fresh_clone, capture_output=True, text=True, check=True
     )
@@ -69,3 +76,19 @@ def test_kedro_run_in_a_fresh_clone_leaves_git_clean_and_the_log_quiet(fresh_clo
     warnings = warning_lines(log)
     assert not [line for line in warnings if "Warning: " in line], warnings  # no library Python warnings
     assert len(warnings) <= 5, warnings
+
+
+# Warnings of the demo that others' modules raise and that the logging config must not hide (they can
+# be real): the judge's "no request answered — not judged (no live judge)" once per judged task and
+# member, the distillation's data-cleaning counts, Kedro's dotted-dataset-name note on the herd report.
+# Until they are one actionable line each, the demo logs ~14 (docs/training.md, "A quiet log").
+@pytest.mark.xfail(
+    strict=True,
+    reason="judge.py, imports.py, cleaning.py and evaluation/pipeline.py still warn about the demo's design",
+)
+def test_the_demo_logs_at_most_five_warnings(fresh_clone):
+    log = run_kedro(fresh_clone, "run", "--params=training.max_train_rows=160,training.max_validation_rows=16")
+    assert "{'loss'" not in log
+    warnings = warning_lines(log)
+    assert not [line for line in warnings if "Warning: " in line], warnings
+    assert len(warnings) <= 5, "\n".join(warnings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,10 @@ from lamini_lm.herd import ACTIVE_HERD
 
 logger = logging.getLogger(__name__)
 
-# Library warnings that a user of this project cannot act on (they come from the libraries' own
-# calls); the project's logging config (conf/logging.yml) sets the levels of noisy library loggers.
-# Python's `warnings` are not records until they are emitted, and Kedro only lets a logging config
-# name filter classes from `logging` and `kedro.logging`: the filters live here, installed when
-# Kedro imports the project's settings, before the libraries that raise them are loaded.
+# Python warnings from libraries that a user of this project cannot act on (they come from the
+# libraries' own calls); conf/logging.yml sets the levels of noisy library loggers. Kedro lets a
+# logging config name filter classes from `logging` and `kedro.logging` only, so these filters are
+# installed here, when Kedro imports the project's settings, before the libraries are loaded.
 LIBRARY_WARNINGS = (
     # omegaconf 2.4 deprecates the call that Kedro's config loader and kedro-mlflow make.
     (r"register_new_resolver\(\) is deprecated", UserWarning),
@@ -26,10 +26,28 @@ LIBRARY_WARNINGS = (
 )
 
 
+class LibraryWarningsFilter(logging.Filter):
+    """Drops the ``py.warnings`` records of :data:`LIBRARY_WARNINGS`.
+
+    Kedro's rich handler routes Python warnings through the ``py.warnings`` logger. mlflow raises its
+    warning inside ``catch_warnings()`` + ``simplefilter("once")``, which overrides any
+    ``warnings.filterwarnings`` of ours, so the record is dropped here instead.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        return not any(
+            f"{category.__name__}: " in text and re.search(pattern, text) for pattern, category in LIBRARY_WARNINGS
+        )
+
+
 def filter_library_warnings() -> None:
-    """Ignore :data:`LIBRARY_WARNINGS` (each a message pattern and a category) in this process."""
+    """Ignore :data:`LIBRARY_WARNINGS` in this process: as Python warnings and as log records."""
     for message, category in LIBRARY_WARNINGS:
         warnings.filterwarnings("ignore", message=message, category=category)
+    py_warnings = logging.getLogger("py.warnings")
+    if not any(isinstance(f, LibraryWarningsFilter) for f in py_warnings.filters):
+        py_warnings.addFilter(LibraryWarningsFilter())
 
 
 filter_library_warnings()
