@@ -96,10 +96,10 @@ class ProjectMlflowHook(MlflowHook):
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         super().before_pipeline_run(run_params, pipeline, catalog)
         if self._is_mlflow_enabled:
-            experiment = self.mlflow_config.tracking.experiment._experiment
-            self.mlflow_config.server._mlflow_client.set_experiment_tag(
-                experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND
-            )
+            import mlflow
+
+            experiment_id = mlflow.active_run().info.experiment_id
+            mlflow.MlflowClient().set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
 
     @hook_impl
     def before_node_run(self, node: Any, catalog: Any, inputs: dict[str, Any], is_async: bool) -> None:
