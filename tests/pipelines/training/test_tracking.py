@@ -60,9 +60,9 @@ def file_tracking(tmp_path, monkeypatch):
     mlflow.set_tracking_uri(None)
 
 
-def _train(lamini_rows, models, hyperparameters, training, name="tiny_gpt2"):
+def _train(lamini_rows, models, hyperparameters, training, rows=80, name="tiny_gpt2"):
     entry = models[name]
-    train, validation = nodes.split_dataset(lamini_rows.head(120), training, name=name)
+    train, validation = nodes.split_dataset(lamini_rows.head(rows), training, name=name)
     tokenizer = nodes.build_tokenizer(train, entry, name=name)
     tables = nodes.tokenize_dataset(train, validation, tokenizer, entry, hyperparameters, name=name)
     student = nodes.initialise_student(tokenizer, entry, training, name=name)
@@ -104,9 +104,55 @@ def test_training_is_a_child_run_with_flat_params_and_per_step_curves(
 
 
 def test_without_an_active_run_nothing_is_tracked(lamini_rows, models, hyperparameters, training, file_tracking):
-    _, metrics, _ = _train(lamini_rows, models, hyperparameters, training)
+    _, metrics, _ = _train(lamini_rows, models, hyperparameters, training, rows=30)
     assert metrics["mlflow_run_id"] is None
     assert file_tracking.search_experiments() == [] or not file_tracking.search_runs(
         [e.experiment_id for e in file_tracking.search_experiments()]
     )
     json.dumps(metrics)  # the metrics file stays plain JSON
+
+
+def test_a_launched_rank_zero_reattaches_to_the_member_run(file_tracking):
+    """Under torchrun / accelerate the node's child run is re-opened by id in rank 0 only."""
+    import mlflow
+
+    with mlflow.start_run(run_name="tiny_gpt2/training") as run:
+        run_id = run.info.run_id
+    uri = mlflow.get_tracking_uri()
+    with tracking.attached(run_id, uri, is_main_process=False):
+        assert mlflow.active_run() is None
+    with tracking.attached(run_id, uri, is_main_process=True):
+        assert mlflow.active_run().info.run_id == run_id
+        mlflow.log_metric("loss", 1.5, step=3)
+    assert mlflow.active_run() is None
+    assert [(m.step, m.value) for m in file_tracking.get_metric_history(run_id, "loss")] == [(3, 1.5)]
+    with tracking.attached(None, uri, is_main_process=True):  # not tracked: nothing opened
+        assert mlflow.active_run() is None
+
+
+def test_the_launched_job_carries_the_member_run(lamini_rows, models, hyperparameters, training):
+    from pathlib import Path
+
+    from lamini_lm.pipelines.training.launch import read_job, write_job
+    from lamini_lm.pipelines.training.trainer import TrainingJob
+
+    name, entry = "tiny_gpt2", models["tiny_gpt2"]
+    train, validation = nodes.split_dataset(lamini_rows.head(40), training, name=name)
+    tokenizer = nodes.build_tokenizer(train, entry, name=name)
+    tables = nodes.tokenize_dataset(train, validation, tokenizer, entry, hyperparameters, name=name)
+    student = nodes.initialise_student(tokenizer, entry, training, name=name)
+    job = TrainingJob(
+        name=name,
+        family=student.family,
+        model=student.model,
+        tokenizer=tokenizer,
+        train=tables[0],
+        validation=tables[1],
+        hyperparameters=hyperparameters,
+        settings=training,
+        work_dir=Path(training.work_dir_for(name)),
+        tracking_run_id="0123abcd",
+        tracking_uri="sqlite:///mlflow.db",
+    )
+    back = read_job(write_job(job))
+    assert (back.tracking_run_id, back.tracking_uri) == ("0123abcd", "sqlite:///mlflow.db")
