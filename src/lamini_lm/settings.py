@@ -3,10 +3,14 @@
 from kedro.config import OmegaConfigLoader
 
 from lamini_lm.context import ProjectContext
+from lamini_lm.hooks import ProjectMlflowHook, TrainingCheckpointHook
 from lamini_lm.teacher.hooks import TeacherHooks
 from lamini_lm.teacher.local_server_hooks import LocalServerHooks
 
-HOOKS = (TeacherHooks(), LocalServerHooks())
+HOOKS = (ProjectMlflowHook(), TrainingCheckpointHook(), TeacherHooks(), LocalServerHooks())
+
+# kedro-mlflow's own hook runs as ProjectMlflowHook (typed parameters logged one key per value).
+DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)
 
 # Records the session's environment for the herd (kedro-viz runs without project hooks).
 CONTEXT_CLASS = ProjectContext

@@ -141,7 +141,7 @@ def test_two_processes_through_torchrun_give_the_same_checkpoint_layout(
     for label, settings in (("ddp", {"launcher": "torchrun", "nproc_per_node": 2}), ("single", {})):
         student = nodes.initialise_student(tokenizer, entry, training, name=name)
         run_settings = training.model_copy(update={**settings, "work_dir": str(tmp_path / f"work_{label}")})
-        students[label], metrics = nodes.train_student(
+        students[label], metrics, _ = nodes.train_student(
             student, *tokenized, train_rows, entry, hyperparameters, run_settings, None, name=name
         )
         assert metrics["world_size"] == (2 if label == "ddp" else 1)

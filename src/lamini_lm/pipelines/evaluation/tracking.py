@@ -86,6 +86,7 @@ def log_students(figures: dict[str, Any], tracking: TrackingParams, *summaries: 
                         "lamini.model": name,
                         "lamini.family": str(summary.get("family")),
                         "lamini.tiny": str(bool(summary.get("tiny"))),
+                        "lamini.stage": "evaluation",  # training runs: "training" (pipelines/training/tracking.py)
                     }
                 )
                 mlflow.log_params(student_params(summary))

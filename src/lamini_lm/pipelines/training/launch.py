@@ -86,6 +86,8 @@ def write_job(job: TrainingJob) -> Path:
             "hyperparameters": job.hyperparameters.model_dump(mode="json"),
             "settings": job.settings.model_dump(mode="json"),
             "work_dir": str(job.work_dir),
+            "tracking_run_id": job.tracking_run_id,
+            "tracking_uri": job.tracking_uri,
         }
         (tmp / "job.json").write_text(json.dumps(spec, indent=2))
 
@@ -109,6 +111,8 @@ def read_job(job_dir: Path) -> TrainingJob:
         hyperparameters=Hyperparameters.model_validate(spec["hyperparameters"]),
         settings=TrainingParams.model_validate(spec["settings"]),
         work_dir=Path(spec["work_dir"]),
+        tracking_run_id=spec["tracking_run_id"],
+        tracking_uri=spec["tracking_uri"],
     )
 
 

@@ -21,7 +21,8 @@ from lamini_lm.herd import (
     auto_model_class,
     resolve_hyperparameters,
 )
-from lamini_lm.pipelines.training import launch
+from lamini_lm.pipelines.training import launch, tracking
+from lamini_lm.pipelines.training.curves import loss_curve_figure
 from lamini_lm.pipelines.training.params import TrainingParams
 from lamini_lm.pipelines.training.tiny import build_tiny_model, train_bpe_tokenizer
 from lamini_lm.pipelines.training.tokenize import RESPONSE_SEPARATOR, tokenize_frame, tokenizer_fingerprint
@@ -153,18 +154,25 @@ def tokenize_dataset(
     stored tables made with another tokenizer or length.
     """
     max_length = hyperparameters.max_length
-    tables = []
+    tables, dropped = [], {}
     for split, frame in (("train", train), ("validation", validation)):
-        table, dropped = tokenize_frame(frame, tokenizer, model_spec.family, max_length)
-        if dropped:
-            logger.warning(
-                "Model '%s': dropped %d %s row(s) whose prompt fills max_length %d", name, dropped, split, max_length
-            )
+        table, dropped[split] = tokenize_frame(frame, tokenizer, model_spec.family, max_length)
         if table.empty:
             raise ValueError(
                 f"Model '{name}': no {split} row fits max_length {max_length} (key 'size_classes.*.max_length')."
             )
         tables.append(table)
+    if any(dropped.values()):
+        logger.warning(
+            "Model '%s': dropped %d training and %d validation row(s) whose prompt fills max_length %d; raise "
+            "'size_classes.%s.max_length' (or 'models.%s.overrides.max_length') to keep them.",
+            name,
+            dropped["train"],
+            dropped["validation"],
+            max_length,
+            model_spec.size_class,
+            name,
+        )
     tables[1] = tables[1].sort_values("length", kind="stable").reset_index(drop=True)
     return tables[0], tables[1]
 
@@ -207,22 +215,51 @@ def train_student(
     size_class_variant: str | None,
     *,
     name: str,
-) -> tuple[Student, dict[str, Any]]:
-    """Fine-tune the student (in-process or through ``training.launcher``); returns it and its metrics."""
+) -> tuple[Student, dict[str, Any], Any]:
+    """Fine-tune the student (in-process or through ``training.launcher``).
+
+    Returns the trained student, its metrics and its loss-curve figure. With ``training.tracking``
+    and an active MLflow run (kedro-mlflow's), the training is logged to a child run
+    ``<model>/training`` (:mod:`lamini_lm.pipelines.training.tracking`).
+    """
     _check_tokenized(name, student.tokenizer, hyperparameters.max_length, tokenized_train, tokenized_validation)
     _check_positions(name, student.model, hyperparameters.max_length)
-    job = TrainingJob(
-        name=name,
-        family=student.family,
-        model=student.model,
-        tokenizer=student.tokenizer,
-        train=tokenized_train,
-        validation=tokenized_validation,
-        hyperparameters=hyperparameters,
-        settings=training,
-        work_dir=Path(training.work_dir_for(name)),
-    )
-    network, metrics = launch.train(job)
+    with tracking.member_run(name, training.tracking) as run:
+        run_id = run.info.run_id if run is not None else None
+        if run is not None:
+            tracking.log_params(
+                tracking.member_params(
+                    name,
+                    student.family,
+                    str(student.metadata["base_model"]),
+                    {
+                        **hyperparameters.model_dump(mode="json"),
+                        "size_class": model_spec.size_class,
+                        "size_class_variant": size_class_variant,
+                    },
+                    training.model_dump(mode="json"),
+                    model_spec.config,
+                    {"train_rows": len(tokenized_train), "validation_rows": len(tokenized_validation)},
+                )
+            )
+        job = TrainingJob(
+            name=name,
+            family=student.family,
+            model=student.model,
+            tokenizer=student.tokenizer,
+            train=tokenized_train,
+            validation=tokenized_validation,
+            hyperparameters=hyperparameters,
+            settings=training,
+            work_dir=Path(training.work_dir_for(name)),
+            tracking_run_id=run_id,
+            tracking_uri=_tracking_uri() if run is not None else None,
+        )
+        network, metrics = launch.train(job)
+        metrics = {**metrics, "mlflow_run_id": run_id}
+        figure = loss_curve_figure(metrics)
+        if run is not None:
+            tracking.log_summary(metrics, figure, name)
     metadata = {
         **student.metadata,
         "hyperparameters": {
@@ -243,6 +280,7 @@ def train_student(
         "validation_loss_before": metrics["validation_loss_before"],
         "validation_loss_after": metrics["validation_loss_after"],
         "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "mlflow_run_id": run_id,
     }
     metrics = {
         **metrics,
@@ -251,7 +289,13 @@ def train_student(
         "base_model": student.metadata["base_model"],
     }
     trained = Student(name=name, family=student.family, model=network, tokenizer=student.tokenizer, metadata=metadata)
-    return trained, metrics
+    return trained, metrics, figure
+
+
+def _tracking_uri() -> str:
+    import mlflow
+
+    return mlflow.get_tracking_uri()
 
 
 def is_local_path(checkpoint: str) -> bool:

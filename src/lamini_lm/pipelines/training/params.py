@@ -49,6 +49,10 @@ class TrainingParams(BaseModel):
     launcher_args: list[str] = Field(
         description="Extra launcher flags, e.g. [--nnodes, 2, --rdzv_endpoint, host:29500]."
     )
+    tracking: bool = Field(
+        description="Log each member's training to an MLflow child run `<model>/training` of the kedro-mlflow "
+        "run (hyper-parameters, loss and learning rate per step, validation losses, throughput, loss curve)."
+    )
 
     @field_validator("launcher_args", mode="before")
     @classmethod

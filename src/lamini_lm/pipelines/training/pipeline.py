@@ -88,7 +88,7 @@ def template(name: str) -> Pipeline:
                     "params:training",
                     "params:size_class_variant",
                 ],
-                outputs=["checkpoint", "training_metrics"],
+                outputs=["checkpoint", "training_metrics", "loss_curve"],
                 name="train_student_node",
             ),
         ]

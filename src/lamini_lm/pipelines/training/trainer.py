@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from lamini_lm.herd import Hyperparameters
+from lamini_lm.pipelines.training import tracking
 from lamini_lm.pipelines.training.collate import DynamicPaddingCollator, LengthGroupedOrder, PaddingStats
 from lamini_lm.pipelines.training.params import TrainingParams
 from lamini_lm.pipelines.training.resume import last_complete_checkpoint
@@ -47,6 +48,8 @@ class TrainingJob:
     settings: TrainingParams
     work_dir: Path
     callbacks: list[Any] = field(default_factory=list)
+    tracking_run_id: str | None = None  # the member's MLflow child run (pipelines/training/tracking.py)
+    tracking_uri: str | None = None
 
     def fingerprint(self) -> str:
         """Identifies the run: resuming is only allowed into checkpoints of the same fingerprint."""
@@ -158,11 +161,35 @@ def training_arguments(job: TrainingJob, world_size: int, use_cpu: bool) -> Any:
     )
 
 
+def progress_callback() -> Any:
+    """The Trainer's progress bar without its raw ``{'loss': ...}`` lines.
+
+    The logged values go to MLflow (:mod:`tracking`) and to the metrics' loss curve; the log keeps
+    the bar and the node's one line per validation (before and after training).
+    """
+    from transformers.trainer_callback import ProgressCallback
+
+    class BarOnly(ProgressCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            pass
+
+    return BarOnly()
+
+
 def fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
-    """Train ``job.model``; returns the trained model and the run's metrics."""
+    """Train ``job.model``; returns the trained model and the run's metrics.
+
+    Rank 0 of a launched run logs into the member's MLflow child run (``job.tracking_run_id``).
+    """
+    with tracking.attached(job.tracking_run_id, job.tracking_uri, int(os.environ.get("RANK", "0")) == 0):
+        return _fit(job)
+
+
+def _fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
     import datasets
     import torch
     from transformers import Trainer, TrainerCallback, set_seed
+    from transformers.trainer_callback import ProgressCallback
 
     settings, hp = job.settings, job.hyperparameters
     seed = settings.seed
@@ -223,6 +250,10 @@ def fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
         processing_class=job.tokenizer,
         callbacks=[_TrainPadding(), *job.callbacks],
     )
+    trainer.remove_callback(ProgressCallback)
+    trainer.add_callback(progress_callback())
+    if job.tracking_run_id is not None:
+        trainer.add_callback(tracking.member_run_callback())
     loss_before = trainer.evaluate(metric_key_prefix="before")["before_loss"]
     logger.info("Model '%s': validation loss before training %.4f", job.name, loss_before)
     last = last_complete_checkpoint(checkpoints)  # a half-written checkpoint is skipped, and named
@@ -255,6 +286,9 @@ def fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
         "train_runtime_s": round(runtime, 2),
         "useful_tokens_per_s": round(useful_tokens / runtime, 1),
         "loss_curve": [[e["step"], round(e["loss"], 4)] for e in trainer.state.log_history if "loss" in e],
+        "learning_rate_curve": [
+            [e["step"], float(e["learning_rate"])] for e in trainer.state.log_history if "learning_rate" in e
+        ],
     }
     if not settings.keep_checkpoints and args.process_index == 0:
         shutil.rmtree(checkpoints, ignore_errors=True)
