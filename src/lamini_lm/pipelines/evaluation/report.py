@@ -344,7 +344,8 @@ def herd_markdown(
     if references:
         notes.append(
             f"Reference model(s) {', '.join(f'**{m}**' for m in references)}: evaluated from their checkpoint as "
-            "they are, beside the herd, never trained (`reference: true`); they are prompted like the students."
+            "they are, beside the herd, never trained (`reference: true`). Their free-text answers are asked in "
+            "the students' instruction wrapper; their benchmark requests are wrapped as `benchmark_wrapper` says."
         )
     notes.append(
         f"Judge: **{judge_name}** (an LLM judge through the teacher), standing in for the paper's human raters "
