@@ -32,8 +32,8 @@ from lamini_lm.pipelines.evaluation.paper_tables import (
     paper_results,
 )
 from lamini_lm.pipelines.evaluation.params import BenchmarkParams, JudgeParams, UserOrientedParams
+from lamini_lm.pipelines.evaluation.summary import NOT_TRAINED, SECTIONS
 from lamini_lm.pipelines.evaluation.summary import REFERENCE as REFERENCE_ROLE
-from lamini_lm.pipelines.evaluation.summary import SECTIONS
 from lamini_lm.reporting import markdown_table
 from lamini_lm.teacher.config import TeacherSettings
 
@@ -271,10 +271,9 @@ def training_section(summaries: list[dict[str, Any]]) -> list[str]:
         training, fidelity = summary.get("training") or {}, summary.get("fidelity") or {}
         reference = summary.get("role") == REFERENCE_ROLE
         name = _short_name(summary.get("model"), bool(summary.get("tiny")), reference)
-        rouge = (
-            f"{fidelity['rougeL'] * 100:.1f}" if fidelity.get("status") == Status.OK else str(fidelity.get("status"))
-        )
-        rouge += f" ({fidelity['n']})" if fidelity.get("status") == Status.OK else ""
+        scored = fidelity.get("status") == Status.OK and fidelity.get("rougeL") is not None
+        rouge = f"{fidelity['rougeL'] * 100:.1f}" if scored else str(fidelity.get("status") or "–").split(" (")[0]
+        rouge += f" ({fidelity['n']})" if scored and fidelity.get("n") is not None else ""
         if training.get("status") == Status.OK:
             before, after = training["validation_loss_before"], training["validation_loss_after"]
             cells = [_loss(before), _loss(after), f"{after - before:+.3f}", str(training.get("validation_rows") or "–")]
@@ -305,7 +304,7 @@ def problems_section(summaries: list[dict[str, Any]]) -> list[str]:
         (s.get("model"), section, (s.get(section) or {}).get("status"))
         for s in summaries
         for section in SECTIONS
-        if (s.get(section) or {}).get("status") not in (Status.OK, Status.JUDGED, NO_LIVE_JUDGE)
+        if (s.get(section) or {}).get("status") not in (Status.OK, Status.JUDGED, NO_LIVE_JUDGE, NOT_TRAINED)
     ]
     problems += [(s.get("model"), "checkpoint", s.get("status")) for s in summaries if s.get("status") != Status.OK]
     if not problems:

@@ -19,7 +19,7 @@ from lamini_lm.pipelines.evaluation.toxicity import toxicity_summary
 logger = logging.getLogger(__name__)
 
 # The parts of a member's record besides its benchmarks, each a dict with a ``status``.
-SECTIONS = ("user_ratings", "alpaca_eval", "lamini_hallucination", "falseqa", "toxicity", "fidelity")
+SECTIONS = ("user_ratings", "alpaca_eval", "lamini_hallucination", "falseqa", "toxicity", "fidelity", "training")
 
 
 # ``role`` of a member's record: trained by the training pipeline, or a reference evaluated as it is.
@@ -33,12 +33,14 @@ def training_record(student: Any, model_spec: ModelSpec) -> dict[str, Any]:
 
     Training writes the same numbers into the checkpoint (``student.json``) and into
     ``<member>.training_metrics``; the checkpoint's are read because they belong to the very weights
-    evaluated, and a checkpoint that does not load is already reported. A reference was not trained.
+    evaluated, and a checkpoint that does not load is reported (its problem is the status) instead of
+    stopping the herd, which a missing ``training_metrics`` file would. A reference was not trained.
     """
     if model_spec.reference:
         return {"status": NOT_TRAINED}
-    if student_problem(student):
-        return {"status": Status.NOT_SCORED.because("checkpoint not loaded")}
+    problem = student_problem(student)
+    if problem:
+        return {"status": problem}
     metadata = getattr(student, "metadata", None) or {}
     before, after = metadata.get("validation_loss_before"), metadata.get("validation_loss_after")
     if before is None or after is None:
