@@ -80,17 +80,20 @@ def _with_uncertainty(cell: str, row: pd.Series, task: str) -> str:
     return f"{cell}{spread}{count}"
 
 
-def _benchmark_cells(row: pd.Series, statuses: dict[str, Any], tasks: Sequence[str] = BENCHMARK_ORDER) -> list[str]:
-    """One cell per task (the average last unless ``tasks`` are the extras); a reference's read ``score ± stderr
-    (n)``."""
+def _benchmark_cells(
+    row: pd.Series, statuses: dict[str, Any], tasks: Sequence[str] = BENCHMARK_ORDER, average: bool = True
+) -> list[str]:
+    """One cell per task of ``tasks``, then (``average``) the average; a reference's task cells read
+    ``score ± stderr (n)``."""
     fmt = "{:+.1f}" if row["kind"] == DIFFERENCE else "{:.1f}"
-    with_average = list(tasks) == list(BENCHMARK_ORDER)
     cells = []
-    for task in [*tasks, *(["benchmark_average"] if with_average else [])]:
+    for task in tasks:
         cell = _cell(row, task, (statuses.get(task) or {}).get("status"), fmt)
-        cells.append(_with_uncertainty(cell, row, task) if row["kind"] == REFERENCE and task in tasks else cell)
-    if with_average and row["kind"] in (*EVALUATED, DIFFERENCE):
-        cells[-1] += f" ({row['benchmarks_scored']})"
+        cells.append(_with_uncertainty(cell, row, task) if row["kind"] == REFERENCE else cell)
+    if average:
+        cells.append(_cell(row, "benchmark_average", None, fmt))
+        if row["kind"] in (*EVALUATED, DIFFERENCE):
+            cells[-1] += f" ({row['benchmarks_scored']})"
     return cells
 
 
@@ -104,7 +107,7 @@ def benchmark_section(table: pd.DataFrame, summaries: list[dict[str, Any]]) -> l
     rows = []
     for _, row in table[table["kind"].isin(EVALUATED)].iterrows():
         statuses = bench_status.get(row["model"], {})
-        extras = _benchmark_cells(row, statuses, EXTRA_BENCHMARKS)
+        extras = _benchmark_cells(row, statuses, EXTRA_BENCHMARKS, average=False)
         rows.append([_name(row), _params(row["num_parameters"]), *_benchmark_cells(row, statuses), *extras])
         for key in ("paper_reference", "paper_base_reference"):
             if not pd.isna(row[key]):
