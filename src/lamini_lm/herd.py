@@ -1,7 +1,8 @@
 """The herd: which students exist, what each one is, and the hyper-parameters it trains with.
 
 The herd is data (``parameters_training.yml``): ``models`` describes every model the project
-knows (:class:`ModelSpec`), ``herd`` names the ones the environment trains and evaluates, and
+knows (:class:`ModelSpec`), ``herd`` names the ones the environment evaluates — each trained, except a
+*reference* (``reference: true``), which is evaluated from its ``checkpoint`` as it is — and
 ``size_classes`` holds the hyper-parameters a model trains with (:class:`Hyperparameters`, the
 model's ``overrides`` on top). ``size_class_variants`` are named alternatives to some size classes
 (e.g. the released Flan-T5 model cards' batch size), switched on for the whole herd by the one
@@ -105,7 +106,10 @@ class ModelSpec(BaseModel):
     family: Family = Field(
         description="seq2seq (encoder-decoder, AutoModelForSeq2SeqLM) or causal (decoder-only, AutoModelForCausalLM)."
     )
-    size_class: str = Field(description="The key under size_classes whose hyper-parameters this model trains with.")
+    size_class: str | None = Field(
+        None,
+        description="The key under size_classes whose hyper-parameters this model trains with (none for a reference).",
+    )
     checkpoint: str | None = Field(None, description="Hub id or local folder of pretrained weights (or give config).")
     config: dict[str, Any] | None = Field(
         None, description="An architecture built from config with random weights; needs model_type (e.g. t5, gpt2)."
@@ -132,6 +136,14 @@ class ModelSpec(BaseModel):
             "seq2seq: off). Set false for a base model evaluated as a reference."
         ),
     )
+    reference: bool = Field(
+        False,
+        description=(
+            "A reference model: evaluated from `checkpoint` as it is, beside the students, never trained (no "
+            "training node; the evaluation loads the checkpoint instead of a trained one). Needs `checkpoint`; "
+            "takes no size_class, overrides, config or tokenizer."
+        ),
+    )
 
     @field_validator("overrides")
     @classmethod
@@ -143,6 +155,16 @@ class ModelSpec(BaseModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelSpec:
+        if self.reference:
+            given = [key for key in ("size_class", "overrides", "config", "tokenizer") if getattr(self, key)]
+            if given or not self.checkpoint:
+                raise ValueError(
+                    "a reference (reference: true) is evaluated from its 'checkpoint' as it is and never trained: "
+                    + (f"remove {given}" if given else "give its 'checkpoint' (hub id or local path)")
+                )
+            return self
+        if self.size_class is None:
+            raise ValueError("a trained model needs 'size_class' (a key of size_classes), or set 'reference: true'")
         if bool(self.checkpoint) == bool(self.config):
             raise ValueError("give exactly one of 'checkpoint' (hub id or local path) or 'config' (built from config)")
         if self.config is not None and "model_type" not in self.config:
@@ -162,6 +184,8 @@ class SizeClasses(RootModel[dict[str, Hyperparameters]]):
     def for_model(self, name: str, model_spec: ModelSpec) -> Hyperparameters:
         """Model ``name``'s size class with its ``overrides`` on top; errors name the model and key."""
         size_class = model_spec.size_class
+        if model_spec.reference or size_class is None:
+            raise ValueError(f"Model '{name}' is a reference (key 'models.{name}.reference'): it is not trained.")
         if size_class not in self.root:
             raise ValueError(
                 f"Model '{name}': size class {size_class!r} (key 'models.{name}.size_class') is not defined under "
@@ -242,7 +266,9 @@ class Herd(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     models: dict[str, ModelSpec] = Field(description="Every model the project knows, by name.")
-    herd: list[str] = Field(description="The models this environment trains and evaluates (names under models).")
+    herd: list[str] = Field(
+        description="The models this environment evaluates (names under models); all but the references are trained."
+    )
     size_classes: SizeClasses = Field(description="Hyper-parameters by size class.")
     size_class_variants: SizeClassVariants = Field(
         description="Named alternatives to some size classes' keys (e.g. the Flan-T5 model cards' batch size)."
@@ -264,9 +290,20 @@ class Herd(BaseModel):
         for variant in [None, *self.size_class_variants.root]:
             size_classes = self.size_class_variants.apply(self.size_classes, variant)
             for name, spec in self.models.items():
-                size_classes.for_model(name, spec)
+                if not spec.reference:
+                    size_classes.for_model(name, spec)
         self.size_class_variants.apply(self.size_classes, self.size_class_variant)
         return self
+
+    @property
+    def trained(self) -> list[str]:
+        """The members the training pipeline trains (the herd less its references), in herd order."""
+        return [name for name in self.herd if not self.models[name].reference]
+
+    @property
+    def references(self) -> list[str]:
+        """The members evaluated from their checkpoint as they are (``reference: true``), in herd order."""
+        return [name for name in self.herd if self.models[name].reference]
 
     def hyperparameters(self, name: str) -> Hyperparameters:
         """Member ``name``'s resolved hyper-parameters (the active variant and its overrides applied)."""
@@ -321,7 +358,20 @@ class HerdSource:
 ACTIVE_HERD = HerdSource()
 
 
+def _herd(parameters: dict[str, Any] | None) -> Herd:
+    return ACTIVE_HERD.herd() if parameters is None else Herd.from_parameters(parameters)
+
+
 def herd_members(parameters: dict[str, Any] | None = None) -> list[str]:
-    """Names of the herd members (of ``parameters``, else the active environment's), validated."""
-    herd = ACTIVE_HERD.herd() if parameters is None else Herd.from_parameters(parameters)
-    return list(herd.herd)
+    """Names of the herd members, references included (of ``parameters``, else the active environment's)."""
+    return list(_herd(parameters).herd)
+
+
+def trained_members(parameters: dict[str, Any] | None = None) -> list[str]:
+    """The herd members that are trained: every member but the references."""
+    return _herd(parameters).trained
+
+
+def reference_members(parameters: dict[str, Any] | None = None) -> list[str]:
+    """The herd members evaluated from their checkpoint as they are (``reference: true``), never trained."""
+    return _herd(parameters).references

@@ -54,10 +54,15 @@ def test_every_block_of_local_llm_validates():
     typed = validate_parameters(parameters, where="conf/local_llm")
     assert typed["teacher"].backend == "openai" and not typed["teacher"].replay.serve
     assert typed["teacher"].model == "local:SmolLM2-135M-Instruct"
-    assert typed["herd"].herd == ["tiny_t5", "tiny_gpt2", "smollm2_135m"]
+    assert typed["herd"].herd == ["tiny_t5", "tiny_gpt2", "smollm2_135m", "smollm2_135m_instruct"]
     member = typed["herd"].models["smollm2_135m"]
     assert member.family == "causal" and member.checkpoint == "data/06_models/smollm2_135m_instruct"
     assert typed["herd"].size_classes.for_model("smollm2_135m", member).max_steps > 0  # bounded
+    # The same folder, untrained, is the reference row: evaluated, never trained.
+    reference = typed["herd"].models["smollm2_135m_instruct"]
+    assert reference.reference and reference.checkpoint == member.checkpoint and reference.size_class is None
+    assert typed["herd"].trained == ["tiny_t5", "tiny_gpt2", "smollm2_135m"]
+    assert typed["herd"].references == ["smollm2_135m_instruct"]
     assert LocalServerSettings.model_validate(parameters["local_server"]).serve
     assert PackagedModelParams.model_validate(parameters["packaged_model"]).licence == "apache-2.0"
 
@@ -81,6 +86,20 @@ def test_local_llm_converts_first_and_every_teacher_or_real_model_node_comes_lat
         reads_data = any(not i.startswith("params:") for i in node.inputs)  # a node of parameters alone loads nothing
         assert not (reads_data and any(i.startswith("params:models.smollm2_135m") for i in node.inputs)), node.name
     assert any(n.namespace == "smollm2_135m" for n in later)
+    # The reference's loader reads parameters only, so it shares the first group with the conversion: the
+    # runner runs a group's nodes sorted by name, and the conversion's name sorts first.
+    order = [n.name for n in pipelines["__default__"].nodes]
+    assert order.index(CONVERSION) < order.index("smollm2_135m_instruct.load_reference_node")
+
+
+def test_local_llm_reference_is_evaluated_not_trained(session_for):
+    session_for("local_llm")
+    trained = {n.namespace for n in pipelines["training"].nodes if n.namespace}
+    evaluated = {n.namespace for n in pipelines["evaluation"].nodes if n.namespace}
+    assert trained == {"tiny_t5", "tiny_gpt2", "smollm2_135m"}
+    assert evaluated == trained | {"smollm2_135m_instruct"}
+    inputs = pipelines["evaluation"].inputs()
+    assert "smollm2_135m.checkpoint" in inputs and "smollm2_135m_instruct.checkpoint" not in inputs
 
 
 def test_base_default_run_has_no_conversion(session_for):

@@ -1,7 +1,9 @@
-"""The evaluation pipeline end to end on an in-memory catalog: two tiny students, real bundled data."""
+"""The evaluation pipeline end to end on an in-memory catalog: two tiny students, real bundled data; a
+reference member evaluated from its checkpoint beside a trained one."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pandas as pd
@@ -19,6 +21,7 @@ from lamini_lm.datasets.benchmark_source import BenchmarkSourceDataset
 from lamini_lm.herd import ModelSpec
 from lamini_lm.pipelines.evaluation import pipeline as ev
 from lamini_lm.pipelines.evaluation.benchmarks import task_wiring
+from lamini_lm.pipelines.evaluation.herd_table import OURS, REFERENCE
 from lamini_lm.pipelines.evaluation.params import EvaluationParams
 from lamini_lm.teacher.config import TeacherSettings
 
@@ -26,13 +29,14 @@ RAW = "data/01_raw"
 KEPT_TASKS = {"truthfulqa_mc2"}  # custom process_results; sst2 etc. are scored in test_nodes.py
 
 
-def _params() -> EvaluationParams:
-    skip = [key for _, key, _ in task_wiring() if key not in KEPT_TASKS]
+def _params(kept: set[str] = KEPT_TASKS, bootstrap_iters: int = 0) -> EvaluationParams:
+    skip = [key for _, key, _ in task_wiring() if key not in kept]
+    benchmarks = {"limit": 2, "skip": skip, "batch_size": 8, "bootstrap_iters": bootstrap_iters, "work_dir": None}
     return EvaluationParams.model_validate(
         conf_block(
             "evaluation",
             seed=0,
-            benchmarks={"limit": 2, "skip": skip, "batch_size": 8, "bootstrap_iters": 0, "work_dir": None},
+            benchmarks=benchmarks,
             generation={"max_new_tokens": 2, "batch_size": 4},
             user_oriented={"limit": 2},
             alpaca_eval={"limit": 2},
@@ -156,20 +160,80 @@ def test_pipeline_two_students_and_report(
     assert plots == {"benchmark_average_vs_parameters.png", "ratings_stacked.png", "hallucination_toxicity.png"}
 
 
+REFERENCE_NAME = "ref_gpt2"
+
+
+@pytest.mark.slow
+def test_reference_is_evaluated_from_its_checkpoint_and_reported_with_stderr_and_n(
+    project_root, monkeypatch, causal_student, fake_teacher, tmp_path
+):
+    monkeypatch.chdir(project_root)
+    fake_teacher(error="not in replay corpus")
+    folder = tmp_path / "reference_checkpoint"
+    causal_student.model.save_pretrained(folder)
+    causal_student.tokenizer.save_pretrained(folder)
+    trained = dataclasses.replace(
+        causal_student,
+        metadata={
+            "validation_loss_before": 7.5,
+            "validation_loss_after": 6.25,
+            "training_data": {"validation_rows": 48, "train_rows": 100},
+        },
+    )
+    monkeypatch.setattr(ev, "herd_members", lambda: [trained.name, REFERENCE_NAME])
+    monkeypatch.setattr(ev, "reference_members", lambda: [REFERENCE_NAME])
+    pipe = ev.create_pipeline()
+    assert f"{REFERENCE_NAME}.checkpoint" not in pipe.inputs()  # nothing trained is read for it
+    assert f"params:models.{REFERENCE_NAME}" in pipe.inputs()
+
+    params = _params(KEPT_TASKS | {"arc_challenge"}, bootstrap_iters=10)  # mean metrics: analytic stderr
+    catalog = _catalog(project_root, [trained], params, tmp_path)
+    catalog[f"params:models.{REFERENCE_NAME}"] = ModelSpec.model_validate(
+        {"family": "causal", "reference": True, "checkpoint": str(folder), "benchmark_wrapper": False}
+    )
+    catalog[f"{REFERENCE_NAME}.reference_student"] = MemoryDataset(copy_mode="assign")
+    catalog[f"params:models.{trained.name}"] = ModelSpec.model_validate(conf_block(f"models.{trained.name}"))
+    SequentialRunner().run(pipe, catalog)
+
+    summaries = catalog.load("herd_summaries")
+    reference = summaries[REFERENCE_NAME]
+    assert reference["role"] == "reference" and reference["status"] == "ok" and reference["num_parameters"] > 0
+    assert reference["training"]["status"].startswith("not trained")
+    arc = reference["benchmarks"]["arc_challenge"]
+    assert arc["status"] == "ok" and arc["n_docs"] == 2 and arc["stderr"] is not None and not arc["wrapper"]
+    assert summaries[trained.name]["training"]["validation_loss_after"] == 6.25
+
+    table = catalog.load("herd_report").set_index("model")
+    assert table.loc[REFERENCE_NAME, "kind"] == REFERENCE and table.loc[trained.name, "kind"] == OURS
+    assert table.loc[REFERENCE_NAME, "arc_challenge_n"] == 2
+    assert table.loc[REFERENCE_NAME, "arc_challenge_stderr"] == pytest.approx(arc["stderr"] * 100)
+    assert table.loc[trained.name, "validation_loss_before"] == 7.5
+
+    markdown = catalog.load("herd_report_markdown")
+    row = next(line for line in markdown.splitlines() if line.startswith(f"| {REFERENCE_NAME} *(reference"))
+    assert f"{arc['value'] * 100:.1f} ± {arc['stderr'] * 100:.1f} (2)" in row  # score ± stderr (n)
+    assert "(1/15)" in row  # arc_challenge is the one paper task scored
+    loss = next(line for line in markdown.splitlines() if line.startswith(f"| {trained.name} ") and "7.500" in line)
+    assert "| 7.500 | 6.250 | -1.250 | 48 |" in loss
+    assert f"| {REFERENCE_NAME} *(reference)* | {folder} | not trained" in markdown
+
+
 def test_namespacing_and_catalog_patterns(project_root, monkeypatch):
     """One copy per member reading `<m>.checkpoint` and `params:models.<m>`; every output has a specific pattern."""
     import yaml
     from parse import parse
 
-    monkeypatch.setattr(ev, "herd_members", lambda: ["a_model", "b"])
+    monkeypatch.setattr(ev, "herd_members", lambda: ["a_model", "b", "r"])
+    monkeypatch.setattr(ev, "reference_members", lambda: ["r"])  # a reference: its own loader, no checkpoint input
     pipe = ev.create_pipeline()
     inputs = pipe.inputs()
     assert {"a_model.checkpoint", "b.checkpoint", "params:models.a_model", "params:models.b"} <= inputs
+    assert "params:models.r" in inputs and "r.checkpoint" not in inputs and "r.reference_student" in pipe.all_outputs()
     assert not any(i.startswith(("a_model.benchmark_docs", "a_model.lamini_dataset")) for i in inputs)
     catalog = yaml.safe_load((project_root / "conf/base/catalog_evaluation.yml").read_text())
     patterns = [k for k in catalog if "{" in k]
     training = ["{model}.checkpoint", "{model}.tokenizer", "{model}.tokenized_{split}", "{model}.training_metrics"]
-    in_memory = {"a_model.eval_summary", "b.eval_summary"}
+    in_memory = {"a_model.eval_summary", "b.eval_summary", "r.eval_summary"}
     for name in pipe.all_outputs() - in_memory:
         if name in catalog:
             continue

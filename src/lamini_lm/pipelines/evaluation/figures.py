@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from lamini_lm.pipelines.evaluation.herd_table import OURS, PAPER
+from lamini_lm.pipelines.evaluation.herd_table import EVALUATED, OURS, PAPER, REFERENCE
 from lamini_lm.pipelines.evaluation.outcome import NO_LIVE_JUDGE, Status
 
 if TYPE_CHECKING:
@@ -40,7 +40,8 @@ def _label_offsets(points: pd.DataFrame, step: float = 0.55) -> list[float]:
 
 
 def average_vs_size(table: pd.DataFrame) -> Figure:
-    """Average zero-shot score vs parameters: every published row of the paper (labelled) and ours."""
+    """Average zero-shot score vs parameters: every published row of the paper (labelled), ours, and the
+    reference models evaluated as they are."""
     fig, ax = _figure(10, 6.5)
     scored = table.dropna(subset=["benchmark_average", "num_parameters"])
     ours = scored[scored["kind"] == OURS]
@@ -48,6 +49,11 @@ def average_vs_size(table: pd.DataFrame) -> Figure:
         group = members.sort_values("num_parameters")
         ax.plot(
             group["num_parameters"], group["benchmark_average"], marker="o", linestyle="--", label=f"{family} (ours)"
+        )
+    references = scored[scored["kind"] == REFERENCE]
+    if not references.empty:
+        ax.scatter(
+            references["num_parameters"], references["benchmark_average"], marker="*", s=90, label="reference (as is)"
         )
     paper = scored[scored["kind"] == PAPER]
     for lamini, group in paper.groupby(paper["note"] == "LaMini model"):
@@ -57,7 +63,7 @@ def average_vs_size(table: pd.DataFrame) -> Figure:
             marker="s" if lamini else "x",
             label="LaMini-LM (paper)" if lamini else "base models / baselines (paper)",
         )
-    points = pd.concat([paper, ours])
+    points = pd.concat([paper, ours, references])
     for x, y, name, shift in zip(
         points["num_parameters"], points["benchmark_average"], points["model"], _label_offsets(points)
     ):
@@ -111,7 +117,7 @@ HALLUCINATION_PANELS = (
 def hallucination_toxicity_figure(table: pd.DataFrame) -> Figure:
     """One bar panel per measurement that has a value for some member; with none, no axes at all — the
     figure's text says why each is empty (e.g. ``not judged (no live judge)``)."""
-    ours = table[table["kind"] == OURS]
+    ours = table[table["kind"].isin(EVALUATED)]
     panels = [p for p in HALLUCINATION_PANELS if ours[p[0]].notna().any()]
     if not panels:
         from matplotlib.figure import Figure

@@ -1,5 +1,5 @@
-"""The herd table: one row per model (ours, judged reference outputs, every published row of the
-paper), one column per metric, in percentages like the paper.
+"""The herd table: one row per model (ours, reference models evaluated as they are, judged reference
+outputs, every published row of the paper), one column per metric, in percentages like the paper.
 
 A member that names its paper rows (``paper_reference``, ``paper_base_reference``) is followed by
 them and by a row of per-task differences (ours − the paper's LaMini model).
@@ -20,13 +20,29 @@ from lamini_lm.pipelines.evaluation.paper_tables import (
     check_references,
     paper_results,
 )
+from lamini_lm.pipelines.evaluation.summary import REFERENCE as REFERENCE_ROLE
 
 PAPER = "paper (published)"
 OURS = "ours"
 DIFFERENCE = "difference (ours − paper)"
 RECORDED = "reference (recorded outputs)"
+REFERENCE = "reference (evaluated as is)"
+# Kinds of rows measured here, by this run: a trained member (OURS) or a reference member (REFERENCE).
+EVALUATED = (OURS, REFERENCE)
 
 EXTRA_BENCHMARKS = ["truthfulqa_mc1", "truthfulqa_mc2"]
+
+
+def stderr_column(task: str) -> str:
+    """The column of ``task``'s standard error (percentage points)."""
+    return f"{task}_stderr"
+
+
+def n_column(task: str) -> str:
+    """The column of how many documents of ``task`` were scored."""
+    return f"{task}_n"
+
+
 HALLUCINATION_COUNTS = [f"lamini_hallucinated_{c.replace(' ', '_')}" for c in HALLUCINATION_CATEGORIES] + [
     "lamini_hallucinated_total"
 ]
@@ -43,6 +59,12 @@ METRIC_COLUMNS = [
     "toxicity_mean",
     "toxic_fraction",
     "fidelity_rougeL",
+    "validation_loss_before",
+    "validation_loss_after",
+]
+# Per task: its standard error (percentage points) and the number of documents scored.
+UNCERTAINTY_COLUMNS = [
+    column for task in [*BENCHMARK_ORDER, *EXTRA_BENCHMARKS] for column in (stderr_column(task), n_column(task))
 ]
 STATUS_COLUMNS = [
     "user_ratings_status",
@@ -52,6 +74,7 @@ STATUS_COLUMNS = [
     "falseqa_status",
     "toxicity_status",
     "fidelity_status",
+    "training_status",
 ]
 
 
@@ -60,21 +83,27 @@ def _pct(value: Any) -> float:
 
 
 def model_row(summary: dict[str, Any]) -> dict[str, Any]:
-    """One table row (percentages, like the paper) from a model's evaluation summary."""
+    """One table row (percentages, like the paper) from a member's evaluation summary: kind ``OURS`` for a
+    trained member, ``REFERENCE`` for a reference (``role: reference``); each task's value, stderr and n."""
+    reference = summary.get("role") == REFERENCE_ROLE
+    note = "tiny demo student built from config" if summary.get("tiny") else ""
     row: dict[str, Any] = {
         "model": summary.get("model"),
         "member": summary.get("member"),
-        "kind": OURS,
+        "kind": REFERENCE if reference else OURS,
         "family": summary.get("family"),
         "num_parameters": summary.get("num_parameters"),
         "status": summary.get("status"),
-        "note": "tiny demo student built from config" if summary.get("tiny") else "",
+        "note": "evaluated from its checkpoint as it is, not trained" if reference else note,
         "paper_reference": summary.get("reference"),
         "paper_base_reference": summary.get("base_reference"),
     }
     statuses: dict[str, str] = {}
     for task, result in (summary.get("benchmarks") or {}).items():
-        row[task] = _pct(result["value"]) if result.get("status") == Status.OK else math.nan
+        scored = result.get("status") == Status.OK
+        row[task] = _pct(result["value"]) if scored else math.nan
+        row[stderr_column(task)] = _pct(result.get("stderr")) if scored else math.nan
+        row[n_column(task)] = float(result["n_docs"]) if scored and result.get("n_docs") is not None else math.nan
         status = result.get("status")
         statuses[task] = Status.ERROR.prefix(result.get("reason")) if status == Status.ERROR else status
     row["benchmark_average"] = _pct(summary.get("benchmark_average"))
@@ -85,6 +114,7 @@ def model_row(summary: dict[str, Any]) -> dict[str, Any]:
     alpaca, falseqa = summary.get("alpaca_eval") or {}, summary.get("falseqa") or {}
     tox, fid = summary.get("toxicity") or {}, summary.get("fidelity") or {}
     lamini = summary.get("lamini_hallucination") or {}
+    training = summary.get("training") or {}
     for column in HALLUCINATION_COUNTS:
         value = lamini.get(column.removeprefix("lamini_"))
         row[column] = float(value) if value is not None else math.nan
@@ -98,6 +128,9 @@ def model_row(summary: dict[str, Any]) -> dict[str, Any]:
         toxicity_mean=tox.get("toxicity_mean", math.nan),
         toxic_fraction=_pct(tox.get("toxic_fraction")),
         fidelity_rougeL=_pct(fid.get("rougeL")),
+        validation_loss_before=training.get("validation_loss_before", math.nan),
+        validation_loss_after=training.get("validation_loss_after", math.nan),
+        training_status=training.get("status"),
         user_ratings_status=ratings.get("status"),
         alpaca_status=alpaca.get("status"),
         falseqa_status=falseqa.get("status"),
@@ -170,7 +203,8 @@ def reference_rows(references: dict[str, Any]) -> list[dict[str, Any]]:
 def herd_table(
     summaries: list[dict[str, Any]], references: dict[str, Any], paper_results_15_tasks: pd.DataFrame
 ) -> pd.DataFrame:
-    """Model x metric table: our herd, judged reference outputs, every published row of the paper.
+    """Model x metric table: our herd (references among it), judged reference outputs, every published row
+    of the paper.
 
     A member naming paper rows is followed by its LaMini row, its base model's row and the
     differences (ours − LaMini row); each published row appears once, the rest after the herd.
@@ -207,14 +241,22 @@ def herd_table(
         "benchmark_average",
         "benchmarks_scored",
         *METRIC_COLUMNS,
+        *UNCERTAINTY_COLUMNS,
         *STATUS_COLUMNS,
         "benchmark_status",
     ]
+    numeric = [
+        *BENCHMARK_ORDER,
+        *EXTRA_BENCHMARKS,
+        "benchmark_average",
+        *METRIC_COLUMNS,
+        *UNCERTAINTY_COLUMNS,
+        "num_parameters",
+    ]
     for column in ordered:
         if column not in table.columns:
-            table[column] = math.nan if column in BENCHMARK_ORDER + EXTRA_BENCHMARKS + METRIC_COLUMNS else None
+            table[column] = math.nan if column in numeric else None
     table = table[ordered]
-    numeric = [*BENCHMARK_ORDER, *EXTRA_BENCHMARKS, "benchmark_average", *METRIC_COLUMNS, "num_parameters"]
     table[numeric] = table[numeric].apply(pd.to_numeric, errors="coerce")
     text = [c for c in table.columns if c not in numeric]
     table[text] = table[text].astype("string")

@@ -1,5 +1,8 @@
 """Evaluation: one namespaced copy per herd member, shared benchmark data and reference rows, and an
-un-namespaced herd report that gathers every member's results."""
+un-namespaced herd report that gathers every member's results.
+
+A trained member is evaluated from ``<member>.checkpoint`` (what its training wrote); a reference
+(``reference: true``) from its herd entry's ``checkpoint`` as it is, loaded by its own first node."""
 
 from __future__ import annotations
 
@@ -7,13 +10,14 @@ from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
 
-from lamini_lm.herd import herd_members
+from lamini_lm.herd import herd_members, reference_members
 from lamini_lm.pipelines.evaluation import (
     fidelity,
     hallucination,
     harness,
     instructions,
     judge_check,
+    reference_model,
     report,
     summary,
     toxicity,
@@ -141,14 +145,31 @@ def reference_pipeline() -> Pipeline:
     )
 
 
-def member_template(member: str) -> Pipeline:
-    """Everything measured for herd member ``member`` (its ``checkpoint``); namespaced by :func:`member_pipeline`."""
+def member_template(member: str, reference: bool = False) -> Pipeline:
+    """Everything measured for herd member ``member``; namespaced by :func:`member_pipeline`.
+
+    The model evaluated is ``checkpoint`` (what training wrote) or, for a reference, ``reference_student``:
+    its ``checkpoint:`` loaded as it is by ``load_reference_node``.
+    """
     tasks = task_wiring()
+    student = "reference_student" if reference else "checkpoint"
+    loading = (
+        [
+            Node(
+                _bound(reference_model.load_reference, member=member),
+                ["params:model_spec"],
+                student,
+                name="load_reference_node",
+            )
+        ]
+        if reference
+        else []
+    )
     benchmark_nodes = [
         Node(
             _bound(harness.evaluate_benchmark, task_file=task_file),
             inputs={
-                "student": "checkpoint",
+                "student": student,
                 "docs": f"benchmark_docs_{data}",
                 "settings": "params:evaluation.benchmarks",
                 "seed": "params:evaluation.seed",
@@ -163,9 +184,10 @@ def member_template(member: str) -> Pipeline:
     generation, judge, teacher = "params:evaluation.generation", "params:evaluation.judge", "params:teacher"
     return Pipeline(
         [
+            *loading,
             Node(
                 _bound(summary.describe_student, member=member),
-                ["checkpoint", "params:model_spec", "paper_results_15_tasks"],
+                [student, "params:model_spec", "paper_results_15_tasks"],
                 "eval_student_info",
                 name="describe_student_node",
                 tags="reporting",
@@ -173,7 +195,7 @@ def member_template(member: str) -> Pipeline:
             *benchmark_nodes,
             Node(
                 instructions.answer_user_instructions,
-                ["checkpoint", "eval_human_eval_subset", "params:evaluation.user_oriented", generation],
+                [student, "eval_human_eval_subset", "params:evaluation.user_oriented", generation],
                 "eval_user_answers",
                 name="answer_user_instructions_node",
                 tags="answers",
@@ -187,7 +209,7 @@ def member_template(member: str) -> Pipeline:
             ),
             Node(
                 instructions.answer_alpaca_eval,
-                ["checkpoint", "alpaca_eval_text_davinci_003", "params:evaluation.alpaca_eval", generation],
+                [student, "alpaca_eval_text_davinci_003", "params:evaluation.alpaca_eval", generation],
                 "eval_alpaca_answers",
                 name="answer_alpaca_eval_node",
                 tags="answers",
@@ -201,7 +223,7 @@ def member_template(member: str) -> Pipeline:
             ),
             Node(
                 hallucination.answer_falseqa,
-                ["checkpoint", "falseqa_questions", "params:evaluation.falseqa", generation],
+                [student, "falseqa_questions", "params:evaluation.falseqa", generation],
                 "eval_falseqa_answers",
                 name="answer_falseqa_node",
                 tags="answers",
@@ -216,7 +238,7 @@ def member_template(member: str) -> Pipeline:
             Node(
                 hallucination.answer_lamini_hallucination,
                 [
-                    "checkpoint",
+                    student,
                     "lamini_hallucination_questions",
                     "params:evaluation.lamini_hallucination",
                     generation,
@@ -234,7 +256,7 @@ def member_template(member: str) -> Pipeline:
             ),
             Node(
                 toxicity.score_toxicity,
-                ["checkpoint", "toxicity_prompts", "params:evaluation.toxicity", generation, teacher],
+                [student, "toxicity_prompts", "params:evaluation.toxicity", generation, teacher],
                 "eval_toxicity",
                 name="score_toxicity_node",
                 tags="answers",
@@ -248,7 +270,7 @@ def member_template(member: str) -> Pipeline:
             ),
             Node(
                 fidelity.measure_fidelity,
-                ["checkpoint", "lamini_dataset", "params:evaluation.fidelity", generation],
+                [student, "lamini_dataset", "params:evaluation.fidelity", generation],
                 "eval_fidelity",
                 name="measure_fidelity_node",
                 tags="answers",
@@ -274,9 +296,12 @@ def member_template(member: str) -> Pipeline:
     )
 
 
-def member_pipeline(name: str) -> Pipeline:
-    """The template for herd member ``name``: datasets ``<name>.*``, ``params:model_spec`` → ``params:models.<name>``."""
-    template = member_template(name)
+def member_pipeline(name: str, reference: bool = False) -> Pipeline:
+    """The template for herd member ``name``: datasets ``<name>.*``, ``params:model_spec`` → ``params:models.<name>``.
+
+    ``reference``: the member is a reference, evaluated from its ``checkpoint:`` as it is (no ``<name>.checkpoint``).
+    """
+    template = member_template(name, reference)
     shared = SHARED_INPUTS | {i for i in template.inputs() if i.startswith("benchmark_docs_")}
     parameters = {p: p for p in template.inputs() if p.startswith("params:") and p != "params:model_spec"}
     return Pipeline(
@@ -355,12 +380,13 @@ def toxicity_pipeline(members: list[str]) -> Pipeline:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Evaluation of the active environment's herd (``lamini_lm.herd.herd_members()``)."""
+    """Evaluation of the active environment's herd (``lamini_lm.herd.herd_members()``, references included)."""
     members = herd_members()
+    references = set(reference_members())
     return (
         benchmark_data_pipeline()
         + reference_pipeline()
-        + sum((member_pipeline(m) for m in members), Pipeline([]))
+        + sum((member_pipeline(m, reference=m in references) for m in members), Pipeline([]))
         + report_pipeline(members)
         + toxicity_pipeline(members)
     )

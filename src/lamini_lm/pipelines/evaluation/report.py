@@ -12,11 +12,15 @@ import pandas as pd
 from lamini_lm.pipelines.evaluation.figures import herd_figures
 from lamini_lm.pipelines.evaluation.herd_table import (
     DIFFERENCE,
+    EVALUATED,
     EXTRA_BENCHMARKS,
     OURS,
     PAPER,
     RECORDED,
+    REFERENCE,
     herd_table,
+    n_column,
+    stderr_column,
 )
 from lamini_lm.pipelines.evaluation.judge import judge_settings
 from lamini_lm.pipelines.evaluation.judge_check import judge_check_section, withhold_failed_judgements
@@ -28,7 +32,8 @@ from lamini_lm.pipelines.evaluation.paper_tables import (
     paper_results,
 )
 from lamini_lm.pipelines.evaluation.params import BenchmarkParams, JudgeParams, UserOrientedParams
-from lamini_lm.pipelines.evaluation.summary import SECTIONS
+from lamini_lm.pipelines.evaluation.summary import NOT_TRAINED, SECTIONS
+from lamini_lm.pipelines.evaluation.summary import REFERENCE as REFERENCE_ROLE
 from lamini_lm.reporting import markdown_table
 from lamini_lm.teacher.config import TeacherSettings
 
@@ -55,29 +60,54 @@ def _name(row: pd.Series) -> str:
         return f"{row['model']} *(paper, {str(row['paper_table']).removeprefix('EACL 2024 ')})*"
     if row["kind"] == DIFFERENCE:
         return f"Δ ours − {row['paper_reference']}"
+    if row["kind"] == REFERENCE:
+        return f"{row['model']} *(reference: evaluated as is, not trained)*"
     return str(row["model"]) + (" *(tiny)*" if "tiny" in str(row["note"]) else "")
 
 
-def _benchmark_cells(row: pd.Series, statuses: dict[str, Any]) -> list[str]:
+def _short_name(model: Any, tiny: bool, reference: bool) -> str:
+    """A member's name with its label: *(tiny)* for a demo student, *(reference)* for a reference model."""
+    return str(model) + (" *(reference)*" if reference else " *(tiny)*" if tiny else "")
+
+
+def _with_uncertainty(cell: str, row: pd.Series, task: str) -> str:
+    """``score ± stderr (n)``: a scored cell with its standard error and how many documents were scored."""
+    stderr, n = row.get(stderr_column(task)), row.get(n_column(task))
+    if pd.isna(row.get(task)):
+        return cell
+    spread = f" ± {stderr:.1f}" if stderr is not None and not pd.isna(stderr) else ""
+    count = f" ({int(n)})" if n is not None and not pd.isna(n) else ""
+    return f"{cell}{spread}{count}"
+
+
+def _benchmark_cells(
+    row: pd.Series, statuses: dict[str, Any], tasks: Sequence[str] = BENCHMARK_ORDER, average: bool = True
+) -> list[str]:
+    """One cell per task of ``tasks``, then (``average``) the average; a reference's task cells read
+    ``score ± stderr (n)``."""
     fmt = "{:+.1f}" if row["kind"] == DIFFERENCE else "{:.1f}"
     cells = []
-    for task in [*BENCHMARK_ORDER, "benchmark_average"]:
-        cells.append(_cell(row, task, (statuses.get(task) or {}).get("status"), fmt))
-    if row["kind"] in (OURS, DIFFERENCE):
-        cells[-1] += f" ({row['benchmarks_scored']})"
+    for task in tasks:
+        cell = _cell(row, task, (statuses.get(task) or {}).get("status"), fmt)
+        cells.append(_with_uncertainty(cell, row, task) if row["kind"] == REFERENCE else cell)
+    if average:
+        cells.append(_cell(row, "benchmark_average", None, fmt))
+        if row["kind"] in (*EVALUATED, DIFFERENCE):
+            cells[-1] += f" ({row['benchmarks_scored']})"
     return cells
 
 
 def benchmark_section(table: pd.DataFrame, summaries: list[dict[str, Any]]) -> list[str]:
-    """Ours, each member followed by the paper's LaMini row, its base model's row and ours − LaMini row."""
+    """Ours, each member followed by the paper's LaMini row, its base model's row and ours − LaMini row; a
+    reference member's cells read ``score ± stderr (n)``."""
     bench_status = {s.get("model"): s.get("benchmarks") or {} for s in summaries}
     by_name = {row["model"]: row for _, row in table[table["kind"] == PAPER].iterrows()}
     differences = {row["member"]: row for _, row in table[table["kind"] == DIFFERENCE].iterrows()}
     header = ["model", "params", *BENCHMARK_ORDER, "avg", "TruthfulQA MC1 (extra)", "MC2 (extra)"]
     rows = []
-    for _, row in table[table["kind"] == OURS].iterrows():
+    for _, row in table[table["kind"].isin(EVALUATED)].iterrows():
         statuses = bench_status.get(row["model"], {})
-        extras = [_cell(row, t, (statuses.get(t) or {}).get("status")) for t in EXTRA_BENCHMARKS]
+        extras = _benchmark_cells(row, statuses, EXTRA_BENCHMARKS, average=False)
         rows.append([_name(row), _params(row["num_parameters"]), *_benchmark_cells(row, statuses), *extras])
         for key in ("paper_reference", "paper_base_reference"):
             if not pd.isna(row[key]):
@@ -91,7 +121,14 @@ def benchmark_section(table: pd.DataFrame, summaries: list[dict[str, Any]]) -> l
             )
             rows[-1] += ["", ""]
     lines = ["## NLP benchmarks (zero-shot, %): ours beside the paper's", ""]
-    ours = table[table["kind"] == OURS]
+    if (table["kind"] == REFERENCE).any():
+        lines += [
+            "Rows marked *reference* are models evaluated from their checkpoint as they are, not trained "
+            "(`reference: true` under `models:`); each of their cells reads score ± standard error (documents "
+            "scored), in percentage points, as lm-eval reports them.",
+            "",
+        ]
+    ours = table[table["kind"].isin(EVALUATED)]
     if not (ours["paper_reference"].notna() | ours["paper_base_reference"].notna()).any():
         lines += [
             "No herd member names a paper row (`paper_reference` / `paper_base_reference` under `models:` in "
@@ -158,7 +195,7 @@ def hallucination_section(
     rows, placed = [], set()
     for summary in summaries:
         counts = summary.get("lamini_hallucination") or {"status": Status.NO_ROWS.value}
-        name = str(summary.get("model")) + (" *(tiny)*" if summary.get("tiny") else "")
+        name = _short_name(summary.get("model"), bool(summary.get("tiny")), summary.get("role") == REFERENCE_ROLE)
         judged_by = counts.get("judge") or "–"
         rows.append(
             [name, judged_by, *(_hallucination_cell(counts, k, 10) for k in keys)]
@@ -200,8 +237,8 @@ def measurements_section(table: pd.DataFrame) -> list[str]:
         "ROUGE-L vs teacher %",
     ]
     rows = []
-    for _, row in table[table["kind"].isin([OURS, RECORDED])].iterrows():
-        cells = [row["model"]]
+    for _, row in table[table["kind"].isin([*EVALUATED, RECORDED])].iterrows():
+        cells = [_short_name(row["model"], False, row["kind"] == REFERENCE)]
         cells += [_cell(row, f"rating_{g}", row["user_ratings_status"]) for g in "ABCD"]
         cells.append(_cell(row, "alpaca_win_rate", row["alpaca_status"]))
         cells += [_cell(row, c, row["falseqa_status"]) for c in ("hallucination_rate", "wrong_refusal_rate")]
@@ -211,6 +248,48 @@ def measurements_section(table: pd.DataFrame) -> list[str]:
         rows.append(cells)
     return [
         "## Human evaluation, instruction following, FalseQA (extra), toxicity, fidelity",
+        "",
+        markdown_table(header, rows),
+    ]
+
+
+def _loss(value: Any) -> str:
+    return f"{value:.3f}" if value is not None and not pd.isna(value) else "–"
+
+
+def training_section(summaries: list[dict[str, Any]]) -> list[str]:
+    """What training did to each member: validation loss before and after (from its checkpoint), and ROUGE-L
+    of its answers to the teacher's; a reference reads *not trained*."""
+    header = [
+        "model",
+        "starts from",
+        "validation loss before",
+        "after",
+        "change",
+        "validation rows",
+        "ROUGE-L vs teacher %",
+    ]
+    rows = []
+    for summary in summaries:
+        training, fidelity = summary.get("training") or {}, summary.get("fidelity") or {}
+        reference = summary.get("role") == REFERENCE_ROLE
+        name = _short_name(summary.get("model"), bool(summary.get("tiny")), reference)
+        scored = fidelity.get("status") == Status.OK and fidelity.get("rougeL") is not None
+        rouge = f"{fidelity['rougeL'] * 100:.1f}" if scored else str(fidelity.get("status") or "–").split(" (")[0]
+        rouge += f" ({fidelity['n']})" if scored and fidelity.get("n") is not None else ""
+        if training.get("status") == Status.OK:
+            before, after = training["validation_loss_before"], training["validation_loss_after"]
+            cells = [_loss(before), _loss(after), f"{after - before:+.3f}", str(training.get("validation_rows") or "–")]
+        else:
+            cells = [str(training.get("status") or "–"), "", "", ""]
+        rows.append([name, str(summary.get("base")), *cells, rouge])
+    return [
+        "## Training: validation loss before and after, and fidelity to the teacher",
+        "",
+        "Validation loss (mean token cross-entropy on the held-out rows of `lamini_dataset`) of each trained member "
+        "before its first step and after its last, as its checkpoint records it; ROUGE-L F1 of its greedy answers "
+        "to the teacher's on the validation rows (`evaluation.fidelity`, rows in brackets). A reference was not "
+        "trained: its ROUGE-L is what the untrained model gives.",
         "",
         markdown_table(header, rows),
     ]
@@ -228,7 +307,7 @@ def problems_section(summaries: list[dict[str, Any]]) -> list[str]:
         (s.get("model"), section, (s.get(section) or {}).get("status"))
         for s in summaries
         for section in SECTIONS
-        if (s.get(section) or {}).get("status") not in (Status.OK, Status.JUDGED, NO_LIVE_JUDGE)
+        if (s.get(section) or {}).get("status") not in (Status.OK, Status.JUDGED, NO_LIVE_JUDGE, NOT_TRAINED)
     ]
     problems += [(s.get("model"), "checkpoint", s.get("status")) for s in summaries if s.get("status") != Status.OK]
     if not problems:
@@ -263,6 +342,13 @@ def herd_markdown(
             "Rows marked *tiny* are demo students built from a config and trained for minutes on a "
             "sample: near-chance benchmark scores are expected; they are **not** LaMini-LM's numbers."
         )
+    references = table[table["kind"] == REFERENCE]["model"].tolist()
+    if references:
+        notes.append(
+            f"Reference model(s) {', '.join(f'**{m}**' for m in references)}: evaluated from their checkpoint as "
+            "they are, beside the herd, never trained (`reference: true`). Their free-text answers are asked in "
+            "the students' instruction wrapper; their benchmark requests are wrapped as `benchmark_wrapper` says."
+        )
     notes.append(
         f"Judge: **{judge_name}** (an LLM judge through the teacher), standing in for the paper's human raters "
         "and judges. Where it gave no answer the cells say *not judged (no live judge)* — the replay teacher "
@@ -292,6 +378,7 @@ def herd_markdown(
         benchmark_section(table, summaries),
         published_section(paper_results_15_tasks),
         measurements_section(table),
+        training_section(summaries),
         hallucination_section(summaries, paper_hallucination_counts, judge_name),
         *extra_sections,
         problems_section(summaries),

@@ -19,24 +19,63 @@ from lamini_lm.pipelines.evaluation.toxicity import toxicity_summary
 logger = logging.getLogger(__name__)
 
 # The parts of a member's record besides its benchmarks, each a dict with a ``status``.
-SECTIONS = ("user_ratings", "alpaca_eval", "lamini_hallucination", "falseqa", "toxicity", "fidelity")
+SECTIONS = ("user_ratings", "alpaca_eval", "lamini_hallucination", "falseqa", "toxicity", "fidelity", "training")
+
+
+# ``role`` of a member's record: trained by the training pipeline, or a reference evaluated as it is.
+TRAINED, REFERENCE = "trained", "reference"
+NOT_TRAINED = "not trained (reference: evaluated as it is)"
+NO_TRAINING_RECORD = "no training record (the checkpoint's metadata has no validation loss)"
+
+
+def training_record(student: Any, model_spec: ModelSpec) -> dict[str, Any]:
+    """A member's validation loss before and after training, from its checkpoint's metadata.
+
+    Training writes the same numbers into the checkpoint (``student.json``) and into
+    ``<member>.training_metrics``; the checkpoint's are read because they belong to the very weights
+    evaluated, and a checkpoint that does not load is reported (its problem is the status) instead of
+    stopping the herd, which a missing ``training_metrics`` file would. A reference was not trained.
+    """
+    if model_spec.reference:
+        return {"status": NOT_TRAINED}
+    problem = student_problem(student)
+    if problem:
+        return {"status": problem}
+    metadata = getattr(student, "metadata", None) or {}
+    before, after = metadata.get("validation_loss_before"), metadata.get("validation_loss_after")
+    if before is None or after is None:
+        return {"status": NO_TRAINING_RECORD}
+    data = metadata.get("training_data") or {}
+    hyperparameters = metadata.get("hyperparameters") or {}
+    return {
+        "status": Status.OK,
+        "validation_loss_before": float(before),
+        "validation_loss_after": float(after),
+        "validation_rows": data.get("validation_rows"),
+        "train_rows": data.get("train_rows"),
+        "max_steps": hyperparameters.get("max_steps"),
+        "trained_at": metadata.get("trained_at"),
+    }
 
 
 def describe_student(
     student: Any, model_spec: ModelSpec, paper_results_15_tasks: pd.DataFrame, *, member: str
 ) -> dict[str, Any]:
-    """Name, family, parameter count, provenance and paper rows of herd member ``member`` (or why it failed
-    to load). A paper row the 15-task table does not hold is an error naming the member and the key."""
+    """Name, family, parameter count, provenance, role (trained or reference), validation loss before and
+    after training, and paper rows of herd member ``member`` (or why it failed to load). A paper row the
+    15-task table does not hold is an error naming the member and the key."""
     references = check_references(member, spec_references(model_spec), paper_results(paper_results_15_tasks))
     problem = student_problem(student)
     info: dict[str, Any] = {
         "member": member,
+        "role": REFERENCE if model_spec.reference else TRAINED,
         "family": model_spec.family,
         "size_class": model_spec.size_class,
         "base": model_spec.checkpoint or f"built from config ({model_spec.config['model_type']})",
         "tiny": bool(model_spec.config) and not model_spec.checkpoint,
         "reference": references["paper_reference"],
         "base_reference": references["paper_base_reference"],
+        "training": training_record(student, model_spec),
     }
     if problem:
         logger.error("Evaluation of %s: %s", member, problem)

@@ -7,7 +7,7 @@ from typing import get_type_hints
 
 from kedro.pipeline import Node, Pipeline
 
-from lamini_lm.herd import herd_members
+from lamini_lm.herd import trained_members
 from lamini_lm.pipelines.training import nodes
 
 SHARED_INPUTS = {"lamini_dataset"}
@@ -96,13 +96,14 @@ def template(name: str) -> Pipeline:
 
 
 def create_pipeline(herd: list[str] | None = None, **kwargs) -> Pipeline:
-    """One namespaced copy of the template per herd member (``herd`` defaults to the active environment's).
+    """One namespaced copy of the template per trained herd member (``herd`` defaults to the active environment's
+    members less its references, which are evaluated as they are and never trained).
 
     ``params:model_spec`` becomes ``params:models.<member>``; ``lamini_dataset``, ``params:size_classes``,
     ``params:size_class_variants``, ``params:size_class_variant`` and ``params:training`` are shared. The
     registry adds the distillation pipeline's data chain.
     """
-    members = herd_members() if herd is None else herd
+    members = trained_members() if herd is None else herd
     return sum(
         (
             Pipeline(
