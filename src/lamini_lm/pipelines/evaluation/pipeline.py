@@ -160,6 +160,7 @@ def member_template(member: str, reference: bool = False) -> Pipeline:
                 ["params:model_spec"],
                 student,
                 name="load_reference_node",
+                tags="benchmarks",  # held in memory: a tagged run of a reference's later stages adds this tag
             )
         ]
         if reference
