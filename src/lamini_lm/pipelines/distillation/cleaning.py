@@ -204,8 +204,8 @@ def clean_teacher_answers(
         "truncated_policy": policy,
     }
     report = {k: ({str(a): int(b) for a, b in v.items()} if isinstance(v, dict) else v) for k, v in report.items()}
-    if report["dropped"]:
-        logger.warning(
+    if report["dropped"]:  # each drop and its reason is in the cleaning log
+        logger.info(
             "Cleaning: kept %d of %d teacher answer(s); dropped %s; flagged %s.",
             report["kept"],
             n,

@@ -169,8 +169,8 @@ def import_published(records: pd.DataFrame, source: ImportSource) -> pd.DataFram
     for marker in source.drop_responses:
         no_answer |= response.str.startswith(marker)
     no_answer &= ~empty
-    if empty.any() or no_answer.any():
-        logger.warning(
+    if empty.any() or no_answer.any():  # the published data's known gaps: recorded, not a problem to act on
+        logger.info(
             "Import source '%s' (%s): dropped %d empty and %d 'no answer' response(s) (lines %s).",
             name,
             _where(records, name),

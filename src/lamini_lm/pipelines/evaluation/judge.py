@@ -263,7 +263,8 @@ def run_judge(
         first_error = next((e for e in errors if e), "no reply")
         replay = settings.replay.serve or "replay" in str(first_error).lower()
         status = NO_LIVE_JUDGE if replay else Status.NOT_JUDGED.because(first_error)
-        logger.warning("Judge (%s): no request answered — %s.", kind, status)
+        # Expected with the replay teacher (no live judge): INFO; a live judge answering nothing: WARNING.
+        logger.log(logging.INFO if replay else logging.WARNING, "Judge (%s): no request answered — %s.", kind, status)
         return frame, status
     unparsed = int((frame["error"] == "unparsed").sum())
     if unparsed:
