@@ -103,6 +103,9 @@ RUNNERS = {
     "causal": ["ours", "hf", "trl-bfd", "trl-wrapped", "trl-padding-free"],
     "seq2seq": ["ours-packed", "ours-unpacked", "hf"],  # "ours" is the one of the two that `auto` picks
 }
+# --shapes real: ours vs the HF default (TRL's padding-free paths take minutes per step on CPU at these shapes), and
+# for causal the prototype of the change that docs/benchmarks/training.md proposes (logits on loss positions only).
+REAL_RUNNERS = {"causal": ["ours", "hf", "ours+target-logits"], "seq2seq": ["ours-packed", "ours-unpacked", "hf"]}
 SLOW_PEERS = {"trl-bfd", "trl-padding-free"}  # attention over a whole flattened batch: minutes per step on CPU
 
 
@@ -174,6 +177,30 @@ def prepare(family: str, rows: pd.DataFrame, vocab: int, hp):
     return tokenizer, tokenized[0], tokenized[1].head(8)
 
 
+def target_logits_model(model):
+    """``model`` (GPT-2) computing the LM head only where a label is learnt: the prototype of a trainer change.
+
+    The prompt's positions (labels -100) need no logits: skipping them saves the ``d x vocab`` matmul and the
+    softmax there. Same loss as the model's own (mean over loss tokens), same weights.
+    """
+    import torch.nn.functional as F
+
+    class TargetLogitsGPT2(type(model)):
+        def forward(self, input_ids=None, attention_mask=None, labels=None, **kwargs):
+            if labels is None:
+                return super().forward(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
+            hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            targets = labels[:, 1:]
+            keep = targets != IGNORE_INDEX
+            logits = self.lm_head(hidden[:, :-1][keep])
+            from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions
+
+            return CausalLMOutputWithCrossAttentions(loss=F.cross_entropy(logits.float(), targets[keep]), logits=logits)
+
+    model.__class__ = TargetLogitsGPT2
+    return model
+
+
 def build_model(family: str, config: dict, tokenizer, real: bool):
     """The student, seeded: the same initial weights for every runner."""
     from transformers import GPT2Config, GPT2LMHeadModel, T5Config, T5ForConditionalGeneration, set_seed
@@ -217,6 +244,8 @@ def lengths(train_rows: pd.DataFrame, hp) -> tuple[list[int], list[int], int, in
 
 def run_ours(label, family, model, tokenizer, train_rows, validation, hp, work: Path) -> dict:
     settings = training_settings(work_dir=str(work))
+    if label == "ours+target-logits":
+        model = target_logits_model(model)
     packing = {"ours-packed": True, "ours-unpacked": False}.get(label)
     if packing is None:  # "ours": training.packing from conf/base, resolved as fit() resolves it
         packing = choose_packing(
@@ -333,6 +362,69 @@ def measure(label, family, config, real, tokenizer, train_rows, validation, hp, 
         return {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"}
 
 
+def probe_packing(name: str, shapes: dict, rows: pd.DataFrame, args, hp) -> None:
+    """Packed vs unpacked on the same batches: forward + backward timed in alternation (A B, B A, ...).
+
+    Isolates the layout from the rest of training (and alternation from the machine's load), and sets the
+    measured ratio beside :func:`packing_cost`'s estimate: the check of ``training.packing: auto``.
+    """
+    from lamini_lm.pipelines.training.collate import DynamicPaddingCollator, layout_cost, pack_rows
+    from lamini_lm.pipelines.training.trainer import packed_model_inputs
+
+    family, config = shapes[name]
+    tokenizer, train_rows, _ = prepare(family, rows, args.vocab, hp)
+    model = build_model(family, config, tokenizer, args.shapes == "real").train()
+    records = as_records(train_rows)
+    batches = training_order(records, family, hp.per_device_batch_size, 42).batches()[: args.probe_batches]
+    features = [[{"input_ids": records["input_ids"][i], "labels": records["labels"][i]} for i in b] for b in batches]
+    collate = {
+        pack: DynamicPaddingCollator(
+            pad_token_id=tokenizer.pad_token_id,
+            family=family,
+            pack=pack,
+            pack_length=hp.max_length,
+            decoder_start_token_id=model.config.decoder_start_token_id,
+        )
+        for pack in (False, True)
+    }
+    estimate = {False: 0.0, True: 0.0}
+    for f in features:
+        src, tgt = [len(x["input_ids"]) for x in f], [len(x["labels"]) for x in f]
+        estimate[False] += layout_cost(model.config, len(f), max(src), max(tgt))
+        packed_rows = pack_rows(src, tgt, hp.max_length)
+        widths = [(sum(src[i] for i in r), sum(tgt[i] for i in r)) for r in packed_rows]
+        estimate[True] += layout_cost(
+            model.config, len(packed_rows), max(w[0] for w in widths), max(w[1] for w in widths)
+        )
+
+    def step(pack: bool, f) -> float:
+        batch = collate[pack](f)
+        started = time.perf_counter()
+        inputs = packed_model_inputs(model, batch) if pack else batch
+        model(**inputs).loss.backward()
+        model.zero_grad(set_to_none=True)
+        return time.perf_counter() - started
+
+    step(False, features[0])  # warm-up
+    ratios = []
+    for rep in range(args.reps):
+        spent = {False: 0.0, True: 0.0}
+        for k, f in enumerate(features):
+            for pack in (False, True) if (rep + k) % 2 == 0 else (True, False):
+                spent[pack] += step(pack, f)
+        ratios.append(spent[True] / spent[False])
+        print(
+            f"  rep {rep + 1} {name}: packed/unpacked time {ratios[-1]:.2f} (load {os.getloadavg()[0]:.1f})", flush=True
+        )
+    padding = {p: c.stats.padding_fraction for p, c in collate.items()}
+    print(
+        f"{name}: packed/unpacked time, median {statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}] "
+        f"over {len(features)} batches of {hp.per_device_batch_size}; estimated {estimate[True] / estimate[False]:.2f}; "
+        f"padding {padding[True]:.1%} packed vs {padding[False]:.1%}; auto packs: "
+        f"{choose_packing('auto', family, 'grouped', model.config, *lengths(train_rows, hp))}"
+    )
+
+
 def spread(values: list[float]) -> str:
     return f"{statistics.median(values):9.0f} [{min(values):.0f}-{max(values):.0f}]"
 
@@ -348,6 +440,9 @@ def main() -> int:
     parser.add_argument("--reps", type=int, default=3, help="repetitions (runners interleaved within each)")
     parser.add_argument(
         "--slow-peer-steps", type=int, default=3, help=f"steps for {sorted(SLOW_PEERS)} (a rate: fewer steps suffice)"
+    )
+    parser.add_argument(
+        "--probe-batches", type=int, default=0, help="instead of training: time N batches packed vs unpacked (seq2seq)"
     )
     parser.add_argument("--vocab", type=int, default=8192, help="BPE tokenizer vocabulary trained on the rows")
     args = parser.parse_args()
@@ -365,11 +460,19 @@ def main() -> int:
         f"{transformers.__version__} trl {trl.__version__} threads={torch.get_num_threads()} load={os.getloadavg()[0]:.1f} "
         f"rows={args.rows} steps={args.steps} batch={args.batch} max_length={MAX_LENGTH} reps={args.reps}"
     )
+    if args.probe_batches:
+        for name in models:
+            probe_packing(name, shapes, rows, args, hp)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         for name in models:
             family, config = shapes[name]
             tokenizer, train_rows, validation = prepare(family, rows, args.vocab, hp)
-            runners = args.runners.split(",") if args.runners else RUNNERS[family]
+            runners = (
+                args.runners.split(",")
+                if args.runners
+                else (REAL_RUNNERS if args.shapes == "real" else RUNNERS)[family]
+            )
             model = build_model(family, config, tokenizer, args.shapes == "real")
             millions = sum(p.numel() for p in model.parameters()) / 1e6
             decision = choose_packing("auto", family, "grouped", model.config, *lengths(train_rows, hp))
