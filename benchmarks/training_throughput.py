@@ -441,6 +441,7 @@ def main() -> int:
     parser.add_argument(
         "--slow-peer-steps", type=int, default=3, help=f"steps for {sorted(SLOW_PEERS)} (a rate: fewer steps suffice)"
     )
+    parser.add_argument("--slow-peer-reps", type=int, default=3, help="repetitions of the slow peers")
     parser.add_argument(
         "--probe-batches", type=int, default=0, help="instead of training: time N batches packed vs unpacked (seq2seq)"
     )
@@ -484,6 +485,8 @@ def main() -> int:
             slow_hp = hp.model_copy(update={"max_steps": min(args.steps, args.slow_peer_steps)})
             for rep in range(args.reps):
                 for runner in runners:
+                    if runner in SLOW_PEERS and rep >= args.slow_peer_reps:
+                        continue
                     run_hp = slow_hp if runner in SLOW_PEERS else hp
                     result = measure(
                         runner,
