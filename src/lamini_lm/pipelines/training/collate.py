@@ -250,3 +250,77 @@ class LengthGroupedOrder(torch.utils.data.Sampler):
     def __iter__(self):
         for batch in self.batches():
             yield from batch.tolist()
+
+
+# Cost of one attention score (one query-key pair, one head) beyond its 4 * d_kv multiply-adds, in
+# FLOP-equivalents: the element-wise passes over the score matrix (position bias and mask, softmax,
+# dropout, their backward). Fitted to packed-vs-unpacked timings of the same batches on this project's
+# CPU machine: tiny T5, T5-small and T5-base shapes (docs/benchmarks/training.md, "Packing rule").
+ATTENTION_ELEMENT_COST = 100.0
+# `auto` packs only when packing is estimated to save at least this fraction of the compute.
+PACKING_MIN_SAVING = 0.03
+
+
+def layout_cost(config: Any, rows: int, encoder_width: int, decoder_width: int) -> float:
+    """Estimated compute (FLOP-equivalents) of one training batch of ``rows`` x (encoder, decoder) widths.
+
+    A T5-shaped model: per token, the projections, feed-forward and LM head (linear in the width);
+    per query-key pair, ``4 * d_kv`` multiply-adds and :data:`ATTENTION_ELEMENT_COST` per head
+    (quadratic in the width). Forward and backward scale alike, so the ratio of two layouts holds.
+    """
+    d, inner, heads = config.d_model, config.num_heads * config.d_kv, config.num_heads
+    ff = 3 if getattr(config, "is_gated_act", False) else 2
+    enc_layers, dec_layers = config.num_layers, config.num_decoder_layers or config.num_layers
+    per_encoder_token = enc_layers * (8 * d * inner + 2 * ff * d * config.d_ff) + dec_layers * 4 * d * inner
+    per_decoder_token = dec_layers * (12 * d * inner + 2 * ff * d * config.d_ff) + 2 * d * config.vocab_size
+    per_pair = 4 * inner + ATTENTION_ELEMENT_COST * heads
+    pairs = enc_layers * encoder_width**2 + dec_layers * (decoder_width**2 + decoder_width * encoder_width)
+    return rows * (encoder_width * per_encoder_token + decoder_width * per_decoder_token + pairs * per_pair)
+
+
+def packing_cost(
+    config: Any,
+    source_lengths: list[int],
+    target_lengths: list[int],
+    batch_size: int,
+    max_length: int,
+    batches: int = 48,
+) -> tuple[float, float]:
+    """Estimated compute of the first ``batches`` length-grouped training batches, packed and not packed."""
+    src, tgt = np.asarray(source_lengths), np.asarray(target_lengths)
+    order = LengthGroupedOrder(list(tgt), batch_size, seed=0, secondary=list(src)).batches()[:batches]
+    packed = unpacked = 0.0
+    for batch in order:
+        s, t = src[batch], tgt[batch]
+        unpacked += layout_cost(config, len(batch), int(s.max()), int(t.max()))
+        rows = pack_rows(s.tolist(), t.tolist(), max_length)
+        widths = [(int(s[row].sum()), int(t[row].sum())) for row in rows]
+        packed += layout_cost(config, len(rows), max(w[0] for w in widths), max(w[1] for w in widths))
+    return packed, unpacked
+
+
+def choose_packing(
+    mode: bool | str,
+    family: str,
+    batching: str,
+    config: Any,
+    source_lengths: list[int],
+    target_lengths: list[int],
+    batch_size: int,
+    max_length: int,
+) -> bool:
+    """Whether seq2seq training batches are packed (``training.packing``: ``true``, ``false`` or ``auto``).
+
+    Never for causal models or the naive ``max_length`` batching. ``auto`` packs when
+    :func:`packing_cost` estimates packing to save at least :data:`PACKING_MIN_SAVING` of the
+    compute: packing removes padding (linear cost) but widens rows (quadratic attention), which wins
+    for wide models and short pairs and loses for narrow models, where attention dominates.
+    """
+    if family != "seq2seq" or batching == "max_length" or mode is False:
+        return False
+    if mode is True:
+        return True
+    if mode != "auto":
+        raise ValueError(f"training.packing must be true, false or auto, got {mode!r}")
+    packed, unpacked = packing_cost(config, source_lengths, target_lengths, batch_size, max_length)
+    return packed <= (1 - PACKING_MIN_SAVING) * unpacked

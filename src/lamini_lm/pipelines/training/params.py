@@ -35,7 +35,10 @@ class TrainingParams(BaseModel):
     save_steps: Count = Field(description="Optimiser steps between Trainer checkpoints.")
     save_total_limit: Count | None = Field(description="Trainer checkpoints kept in the work folder; null = all.")
     logging_steps: Count = Field(description="Optimiser steps between logged training losses.")
-    packing: bool = Field(description="Seq2seq: pack a batch's pairs into rows with block-diagonal masks.")
+    packing: Literal["auto"] | bool = Field(
+        description="Seq2seq: pack a batch's pairs into rows with block-diagonal masks. auto = pack where the "
+        "estimated compute is lower (collate.choose_packing: wide models, short pairs); causal ignores it."
+    )
     batching: Literal["grouped", "max_length"] = Field(
         description="grouped: length-grouped order, each batch padded to its longest example. max_length: random "
         "order, every batch padded to max_length (the naive baseline of benchmarks/training_throughput.py)."
