@@ -21,7 +21,12 @@ import pandas as pd
 
 from lamini_lm.herd import Hyperparameters
 from lamini_lm.pipelines.training import tracking
-from lamini_lm.pipelines.training.collate import DynamicPaddingCollator, LengthGroupedOrder, PaddingStats
+from lamini_lm.pipelines.training.collate import (
+    DynamicPaddingCollator,
+    LengthGroupedOrder,
+    PaddingStats,
+    choose_packing,
+)
 from lamini_lm.pipelines.training.params import TrainingParams
 from lamini_lm.pipelines.training.resume import last_complete_checkpoint
 from lamini_lm.pipelines.training.tokenize import as_records, tokenizer_fingerprint
@@ -56,7 +61,7 @@ class TrainingJob:
         digest = hashlib.sha256()
         digest.update(json.dumps(self.hyperparameters.model_dump(), sort_keys=True, default=str).encode())
         digest.update(str(self.settings.seed).encode())
-        if self.family == "seq2seq" and packing_enabled(self.settings):
+        if packing_enabled(self):
             digest.update(b"packed")
         digest.update(tokenizer_fingerprint(self.tokenizer).encode())
         architecture = {k: v for k, v in self.model.config.to_dict().items() if k not in VOLATILE_CONFIG_KEYS}
@@ -82,9 +87,18 @@ def prepare_work_dir(job: TrainingJob) -> None:
     run_file.write_text(json.dumps({"name": job.name, "fingerprint": fingerprint}))
 
 
-def packing_enabled(settings: TrainingParams) -> bool:
-    """Seq2seq packing (``training.packing``; never with the naive ``max_length`` batching)."""
-    return settings.packing and settings.batching != "max_length"
+def packing_enabled(job: TrainingJob) -> bool:
+    """Seq2seq packing: ``training.packing`` (true, false, or auto = :func:`collate.choose_packing`'s estimate)."""
+    return choose_packing(
+        job.settings.packing,
+        job.family,
+        job.settings.batching,
+        job.model.config,
+        [len(x) for x in job.train["input_ids"]],
+        [len(x) for x in job.train["labels"]],
+        job.hyperparameters.per_device_batch_size,
+        job.hyperparameters.max_length,
+    )
 
 
 def training_order(records: dict[str, list], family: str, batch_size: int, seed: int) -> LengthGroupedOrder:
@@ -210,7 +224,7 @@ def _fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
         pack_length=hp.max_length,
         decoder_start_token_id=getattr(job.model.config, "decoder_start_token_id", None),
     )
-    packing = job.family == "seq2seq" and packing_enabled(settings)
+    packing = packing_enabled(job)
     train_stats = PaddingStats()
 
     class _TrainPadding(TrainerCallback):
