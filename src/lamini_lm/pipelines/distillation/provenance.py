@@ -29,25 +29,33 @@ def teacher_kind(teacher_model: str, imported: bool) -> str:
     return "imported" if imported else "api"
 
 
-def teacher_model_counts(lamini_dataset: pd.DataFrame) -> pd.DataFrame:
-    """One row per (``teacher_model``, imported or not): ``teacher_model, kind, rows, share, meaning``.
-
-    A row is imported when its ``request_id`` is null (or the column is absent: nothing was asked);
-    a null ``teacher_model`` is shown as ``(none)``. Sorted by ``teacher_model``.
-    """
+def _labels(lamini_dataset: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """(``teacher_model`` as text, null → ``(none)``; imported: ``request_id`` null, or no such column)."""
     imported = (
         lamini_dataset["request_id"].isna()
         if "request_id" in lamini_dataset.columns
         else pd.Series(True, index=lamini_dataset.index)
     )
-    named = pd.DataFrame(
-        {
-            "teacher_model": lamini_dataset["teacher_model"].astype("object").fillna(NO_TEACHER).astype(str),
-            "imported": imported.to_numpy(),
-        }
+    return lamini_dataset["teacher_model"].astype("object").fillna(NO_TEACHER).astype(str), imported
+
+
+def teacher_kinds(lamini_dataset: pd.DataFrame) -> pd.Series:
+    """Each row's key of :data:`TEACHER_KINDS` (``replay``, ``local``, ``imported``, ``api``), same index."""
+    models, imported = _labels(lamini_dataset)
+    return pd.Series(
+        [teacher_kind(m, bool(i)) for m, i in zip(models, imported)], index=lamini_dataset.index, dtype=object
     )
-    counts = named.groupby(["teacher_model", "imported"], sort=True).size().rename("rows").reset_index()
-    counts["kind"] = [teacher_kind(m, bool(i)) for m, i in zip(counts["teacher_model"], counts["imported"])]
+
+
+def teacher_model_counts(lamini_dataset: pd.DataFrame) -> pd.DataFrame:
+    """One row per (``teacher_model``, kind): ``teacher_model, kind, rows, share, meaning``, sorted by value.
+
+    A row is imported when its ``request_id`` is null (or the column is absent: nothing was asked);
+    a null ``teacher_model`` is shown as ``(none)``.
+    """
+    models, _ = _labels(lamini_dataset)
+    named = pd.DataFrame({"teacher_model": models.to_numpy(), "kind": teacher_kinds(lamini_dataset).to_numpy()})
+    counts = named.groupby(["teacher_model", "kind"], sort=True).size().rename("rows").reset_index()
     counts["share"] = counts["rows"] / max(len(lamini_dataset), 1)
     counts["meaning"] = counts["kind"].map(TEACHER_KINDS)
     return counts[["teacher_model", "kind", "rows", "share", "meaning"]]
