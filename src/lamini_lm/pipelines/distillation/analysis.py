@@ -401,9 +401,10 @@ def _design_notes(
     if len(imported):
         notes.append(
             f"**Imported rows**: {_rows(imported, total)} were not asked in this "
-            "run: they come from published datasets (`distillation.imports`). Their number — and so each "
-            "source's share in *Sources* — is the size of the files the `distillation_<name>_raw` catalog "
-            "entries read, not a result of this run."
+            "run: they come from published datasets (`distillation.imports`). Their number — the rows of the files "
+            "the `distillation_<name>_raw` catalog entries read, less repeated instructions "
+            "(`distillation.assemble.dedupe`; this run's answers come first) — and so each source's share in "
+            "*Sources* follow from those files, not from this run's work."
         )
     replayed = lamini_dataset[(kinds == "replay").to_numpy()]
     if len(replayed):

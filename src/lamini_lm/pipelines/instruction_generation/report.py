@@ -1,4 +1,5 @@
-"""The generation report: what each source contributed, what was rejected and why, what it cost."""
+"""The generation report: what each source contributed, what was rejected and why, what it cost, and which
+of its numbers come from the run's design (a replay teacher, ``pool_sources``, a source not configured)."""
 
 from __future__ import annotations
 
@@ -39,10 +40,13 @@ def build_generation_report(
     bundled category file allows (``topic_stats`` from the topic node); and whether near-duplicate
     removal — our addition — was on.
 
-    Per generated source: prompts, failed requests, replies that parsed to nothing, items parsed,
-    rejections by reason, duplicates, accepted, acceptance rate (accepted / parsed) and duplicate
-    rate (duplicates / items that passed the filters), tokens and cost. Per original source:
-    rows loaded, duplicates, rows in the pool.
+    Per generated source: prompts (and how many gave an accepted instruction), failed requests,
+    replies that parsed to nothing, items parsed, rejections by reason, duplicates (and the source of
+    the row each repeats), accepted, acceptance rate (accepted / parsed) and duplicate rate
+    (duplicates / items that passed the filters), each with its Wilson 95 % interval (null rates
+    when nothing was counted), tokens and cost. Per original source: rows loaded, duplicates by
+    reason, whether ``pool_sources`` lists it, rows in the pool. ``notes`` (:func:`design_notes`)
+    explain the numbers that follow from the run's set-up; the Markdown shows them as footnotes.
     """
     results = (
         generation_results.merge(
