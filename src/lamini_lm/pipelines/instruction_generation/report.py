@@ -337,7 +337,7 @@ class _Footnotes:
 
 def to_markdown(report: dict) -> str:
     """The report as Markdown: tables via ``DataFrame.to_markdown``, design notes as footnotes below them."""
-    notes = _Footnotes(report.get("notes", []))
+    notes = _Footnotes(report["notes"])
     empty = report["sources_not_configured_or_empty"]
     lines = [
         "# Instruction generation report",
