@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -151,6 +153,7 @@ def test_summary_links_the_plots(raw_data):
     counts = analysis.source_counts(_dataset())
     statistics = analysis.dataset_statistics(_dataset(), _paper_statistics(raw_data), SETTINGS)
     summary = analysis.write_summary(
+        _dataset(),
         counts,
         pd.DataFrame({"instruction_source": ["alpaca"], "rows": [1]}),
         statistics,
@@ -159,6 +162,7 @@ def test_summary_links_the_plots(raw_data):
         {"requests": 3, "cached": 0, "projected_cost_usd": 0.0},
         SETTINGS,
     )
+    summary = re.sub(" +", " ", summary)  # DataFrame.to_markdown pads the cells
     assert "![token lengths](token_lengths.png)" in summary
     assert "![instruction embeddings](embedding_projection.png)" in summary
     assert "refusal: 1" in summary and "| alpaca | 12 | 0.5 |" in summary

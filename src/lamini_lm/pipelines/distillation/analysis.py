@@ -21,7 +21,7 @@ from matplotlib.figure import Figure  # no pyplot: no backend chosen, no global 
 
 from lamini_lm import metrics
 from lamini_lm.pipelines.distillation.params import AnalysisParams
-from lamini_lm.reporting import markdown_table
+from lamini_lm.pipelines.distillation.provenance import TEACHER_KINDS, teacher_kinds, teacher_model_counts
 
 logger = logging.getLogger(__name__)
 
@@ -327,6 +327,11 @@ def diversity_scores(embeddings: pd.DataFrame, lamini_dataset: pd.DataFrame, set
     return pd.DataFrame(rows)
 
 
+def _table(frame: pd.DataFrame) -> str:
+    """``frame`` as a GitHub markdown table (``DataFrame.to_markdown``, no index, thousands separated)."""
+    return frame.to_markdown(index=False, intfmt=",")
+
+
 def _statistics_section(statistics: pd.DataFrame, settings: AnalysisParams) -> str:
     """The Table 1 / Table 2 comparison: ours beside the paper's, one row per source."""
 
@@ -367,11 +372,74 @@ def _statistics_section(statistics: pd.DataFrame, settings: AnalysisParams) -> s
         f"`{settings.length_tokenizer}`'s (the paper does not name its tokenizer; ≈: estimated from the "
         f"{settings.length_sample_size or 'all'}-row sample). MATTR: window of {settings.mattr_window} "
         f"lower-cased words over up to {settings.mattr_sample_per_source:,} texts per source, read one after "
-        "another (the paper's window; how it joined texts is not published).\n\n" + markdown_table(header, rows)
+        "another (the paper's window; how it joined texts is not published).\n\n"
+        + pd.DataFrame(rows, columns=header).to_markdown(index=False, disable_numparse=True)
     )
 
 
+def _rows(part: pd.DataFrame, whole: int) -> str:
+    """ "N of M rows (x %: source n, ...)"."""
+    counts = part["instruction_source"].astype(str).value_counts()
+    per_source = ", ".join(f"{source} {count:,}" for source, count in counts.items())
+    return f"{len(part):,} of {whole:,} rows ({len(part) / whole:.1%}: {per_source})"
+
+
+def _design_notes(
+    lamini_dataset: pd.DataFrame,
+    cleaning_report: dict[str, Any],
+    cost_projection: dict[str, Any],
+) -> list[str]:
+    """Which numbers of the summary follow from how this run was set up rather than from a teacher's work.
+
+    Each note appears only when the data or parameters behind it hold: imported rows (``request_id``
+    null), ``replay:`` and ``local:`` teacher labels, answers dropped as truncated, zero prices.
+    """
+    total = len(lamini_dataset)
+    kinds = teacher_kinds(lamini_dataset)
+    notes = []
+    imported = lamini_dataset[(kinds == "imported").to_numpy()]
+    if len(imported):
+        notes.append(
+            f"**Imported rows**: {_rows(imported, total)} were not asked in this "
+            "run: they come from published datasets (`distillation.imports`). Their number — the rows of the files "
+            "the `distillation_<name>_raw` catalog entries read, less repeated instructions "
+            "(`distillation.assemble.dedupe`; this run's answers come first) — and so each source's share in "
+            "*Sources* follow from those files, not from this run's work."
+        )
+    replayed = lamini_dataset[(kinds == "replay").to_numpy()]
+    if len(replayed):
+        notes.append(
+            f"**Replay answers** (`replay:`): {_rows(replayed, total)} are texts "
+            "recorded in published datasets that the replay teacher served: no model was asked, so their "
+            "content, lengths and the *Teacher run* counts describe those recordings, not a teacher."
+        )
+    local = lamini_dataset[(kinds == "local").to_numpy()]
+    if len(local):
+        models = ", ".join(f"`{m}`" for m in sorted(local["teacher_model"].astype(str).unique()))
+        notes.append(
+            f"**Local model answers** ({models}): {_rows(local, total)} were written "
+            "in this run by a model on this machine, not by the paper's teacher (gpt-3.5-turbo-0301): their "
+            "quality, lengths and truncations are that model's under this run's settings."
+        )
+    truncated = int((cleaning_report.get("dropped_by_reason") or {}).get("truncated", 0))
+    if truncated:
+        notes.append(
+            f"**Truncated answers**: {truncated:,} of {int(cleaning_report.get('requests') or 0):,} requests were "
+            "answered up to the completion cap (finish_reason length) and dropped (`distillation.cleaning.truncated: drop`): "
+            "the cap is `distillation.requests.max_tokens` "
+            "(null: `teacher.max_tokens`), a setting of this run."
+        )
+    prices = (cost_projection.get("price_input_per_million"), cost_projection.get("price_output_per_million"))
+    if all(p is not None for p in prices) and not any(float(p) for p in prices):
+        notes.append(
+            "**Cost $0**: the configured prices (`teacher.price`) are 0 per million tokens, as for the replay and "
+            "local teachers; a run against a priced API records its cost in `cost_usd`."
+        )
+    return notes
+
+
 def write_summary(
+    lamini_dataset: pd.DataFrame,
     counts: pd.DataFrame,
     length_stats: pd.DataFrame,
     statistics: pd.DataFrame,
@@ -380,15 +448,43 @@ def write_summary(
     cost_projection: dict[str, Any],
     settings: AnalysisParams,
 ) -> str:
-    """The markdown summary of data/08_reporting/distillation, linking the plots beside it."""
+    """The markdown summary of data/08_reporting/distillation, linking the plots beside it.
+
+    ``lamini_dataset`` gives the *Provenance* section: rows per ``teacher_model`` value with what the
+    value means (:mod:`lamini_lm.pipelines.distillation.provenance`, as on the dataset card), and
+    notes on the numbers that follow from the run's set-up (imported rows, replay or local answers,
+    truncation at the token cap, zero prices) — each only when it applies.
+    """
     plots = settings.plots
     dropped = cleaning_report.get("dropped_by_reason") or {}
+    teachers = teacher_model_counts(lamini_dataset)
+    teacher_table = pd.DataFrame(
+        {
+            "teacher_model": "`" + teachers["teacher_model"] + "`",
+            "kind": teachers["kind"],
+            "rows": teachers["rows"].map("{:,}".format),
+            "share": teachers["share"].map("{:.1%}".format),
+        }
+    ).to_markdown(index=False, colalign=("left", "left", "right", "right"))
+    meanings = "\n".join(
+        f"- **{kind}**: {TEACHER_KINDS[kind]}" for kind in TEACHER_KINDS if kind in set(teachers["kind"])
+    )
+    notes = _design_notes(lamini_dataset, cleaning_report, cost_projection)
+    provenance = (
+        "## Provenance\n\nWho wrote each response: rows per `teacher_model` value, and what each kind of value "
+        "means (the dataset card explains them the same way).\n\n" + teacher_table + "\n\n" + meanings
+    )
+    if notes:
+        provenance += "\n\n**Numbers that come from the run's design**, not from a teacher's work:\n\n" + "\n".join(
+            f"- {note}" for note in notes
+        )
     return (
         "\n\n".join(
             [
                 "# LaMini dataset — analysis",
                 "Generated by `kedro run --pipelines=distillation`; the plots and tables sit beside this file.",
-                "## Sources\n\n" + markdown_table(counts.columns, counts.itertuples(index=False)),
+                "## Sources\n\n" + _table(counts),
+                provenance,
                 "## Teacher run\n\n"
                 f"- Requests: {cleaning_report.get('requests')} (projected before sending: "
                 f"{cost_projection.get('requests')} to send, {cost_projection.get('cached')} cached, "
@@ -396,17 +492,14 @@ def write_summary(
                 f"- Kept: {cleaning_report.get('kept')}; dropped: {cleaning_report.get('dropped')} "
                 f"({', '.join(f'{k}: {v}' for k, v in dropped.items()) or 'none'}); "
                 f"flagged: {cleaning_report.get('flagged_by_reason') or 'none'}",
-                "## Token lengths\n\n"
-                f"![token lengths]({plots.lengths})\n\n"
-                + markdown_table(length_stats.columns, length_stats.itertuples(index=False)),
+                f"## Token lengths\n\n![token lengths]({plots.lengths})\n\n" + _table(length_stats),
                 _statistics_section(statistics, settings),
                 "## Diversity\n\n"
                 f"![instruction embeddings]({plots.projection})\n\n"
                 f"Embeddings: `{settings.embedding_model}` (the paper's: sentence-transformers/all-mpnet-base-v2); "
                 f"projection: {settings.projection}. "
                 "Mean pairwise cosine distance is over the embedded sample; distinct-n over an equal-size "
-                "sample of instructions per source.\n\n"
-                + markdown_table(diversity.columns, diversity.itertuples(index=False)),
+                "sample of instructions per source.\n\n" + _table(diversity),
             ]
         )
         + "\n"

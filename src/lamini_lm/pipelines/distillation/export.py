@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from lamini_lm.datasets.cards import card_from
 from lamini_lm.pipelines.distillation.params import ExportParams
+from lamini_lm.pipelines.distillation.provenance import teacher_model_counts
 from lamini_lm.reporting import markdown_table
 
 logger = logging.getLogger(__name__)
@@ -29,24 +30,6 @@ COLUMN_DESCRIPTIONS = {
     "cost_usd": "the request's cost at the configured prices (null for imported rows)",
     "request_id": "the teacher request's id (null for rows imported from published datasets)",
 }
-TEACHER_KINDS = {
-    "replay": "the project's replay teacher (the offline demo): an answer recorded from a published dataset, "
-    "served by a local server; after `replay:` is what wrote the recording (a model, `human-seed`, `p3-target`, "
-    "...) — no model was asked in this run",
-    "local": "answered in this run by a model on this machine (`teacher.backend: transformers` or the local "
-    "server); after `local:` is the model's name or folder",
-    "imported": "imported from a published dataset (`distillation.imports`): the model its publishers name, "
-    "not asked in this run (e.g. LaMini-instruction's gpt-3.5-turbo-0301, Alpaca's text-davinci-003)",
-    "api": "answered in this run by the teacher API under this model name (the name the endpoint reported)",
-}
-
-
-def _teacher_kind(teacher_model: str, imported: bool) -> str:
-    if teacher_model.startswith("replay:"):
-        return "replay"
-    if teacher_model.startswith("local:"):
-        return "local"
-    return "imported" if imported else "api"
 
 
 def _size_category(rows: int) -> str:
@@ -99,19 +82,14 @@ def build_dataset_card(lamini_dataset: pd.DataFrame, settings: ExportParams, dat
     )
     columns = [c for c in lamini_dataset.columns if c != "split"]
     column_lines = [f"- `{c}`: {COLUMN_DESCRIPTIONS.get(c, 'not described')}" for c in columns]
-    imported = (
-        lamini_dataset["request_id"].isna()
-        if "request_id" in lamini_dataset.columns
-        else pd.Series(True, index=lamini_dataset.index)
-    )
-    named = lamini_dataset.assign(
-        teacher_model=lamini_dataset["teacher_model"].fillna("(none)").astype(str), imported=imported
-    )
-    kinds = named.groupby(["teacher_model", "imported"], sort=True).size()
-    teacher_rows = [
-        [f"`{model}`", f"{count:,}", TEACHER_KINDS[_teacher_kind(model, bool(was_imported))]]
-        for (model, was_imported), count in kinds.items()
-    ]
+    kinds = teacher_model_counts(lamini_dataset)
+    teacher_table = pd.DataFrame(
+        {
+            "teacher_model": "`" + kinds["teacher_model"] + "`",
+            "rows": kinds["rows"].map("{:,}".format),
+            "what it is": kinds["meaning"],
+        }
+    ).to_markdown(index=False, colalign=("left", "right", "left"))
     body = "\n\n".join(
         [
             f"# {settings.pretty_name}",
@@ -123,8 +101,7 @@ def build_dataset_card(lamini_dataset: pd.DataFrame, settings: ExportParams, dat
             "## Sources\n\n"
             + markdown_table(["instruction_source", "train", "validation", "share", "teacher model(s)"], rows),
             "## Columns\n\nThe split is the file (`data/<split>.parquet`); each row has:\n\n" + "\n".join(column_lines),
-            "## Teacher models\n\nWhat each `teacher_model` value of this dataset means:\n\n"
-            + markdown_table(["teacher_model", "rows", "what it is"], teacher_rows),
+            "## Teacher models\n\nWhat each `teacher_model` value of this dataset means:\n\n" + teacher_table,
             "## Licence\n\n" + settings.licence_notes.strip(),
         ]
     )

@@ -131,6 +131,7 @@ def create_report_pipeline(**kwargs) -> Pipeline:
             Node(
                 func=write_summary,
                 inputs=[
+                    "lamini_dataset",
                     "distillation_source_counts",
                     "distillation_token_length_stats",
                     "distillation_dataset_statistics",

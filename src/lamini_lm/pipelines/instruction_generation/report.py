@@ -1,4 +1,5 @@
-"""The generation report: what each source contributed, what was rejected and why, what it cost."""
+"""The generation report: what each source contributed, what was rejected and why, what it cost, and which
+of its numbers come from the run's design (a replay teacher, ``pool_sources``, a source not configured)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from lamini_lm.pipelines.instruction_generation.params import (
     GENERATED_SOURCES,
     ORIGINAL_SOURCES,
     InstructionGenerationParams,
+    StrategyParams,
 )
 
 NEAR_DUPLICATE_NOTE = (
@@ -38,10 +40,13 @@ def build_generation_report(
     bundled category file allows (``topic_stats`` from the topic node); and whether near-duplicate
     removal — our addition — was on.
 
-    Per generated source: prompts, failed requests, replies that parsed to nothing, items parsed,
-    rejections by reason, duplicates, accepted, acceptance rate (accepted / parsed) and duplicate
-    rate (duplicates / items that passed the filters), tokens and cost. Per original source:
-    rows loaded, duplicates, rows in the pool.
+    Per generated source: prompts (and how many gave an accepted instruction), failed requests,
+    replies that parsed to nothing, items parsed, rejections by reason, duplicates (and the source of
+    the row each repeats), accepted, acceptance rate (accepted / parsed) and duplicate rate
+    (duplicates / items that passed the filters), each with its Wilson 95 % interval (null rates
+    when nothing was counted), tokens and cost. Per original source: rows loaded, duplicates by
+    reason, whether ``pool_sources`` lists it, rows in the pool. ``notes`` (:func:`design_notes`)
+    explain the numbers that follow from the run's set-up; the Markdown shows them as footnotes.
     """
     results = (
         generation_results.merge(
@@ -57,6 +62,11 @@ def build_generation_report(
     duplicates = rejected_instructions[rejected_instructions["reason"].isin(["exact_duplicate", "near_duplicate"])]
     filtered = rejected_instructions[~rejected_instructions.index.isin(duplicates.index)]
     pool_counts = _count(instruction_pool)
+    pool_prompts = (
+        instruction_pool.dropna(subset=["prompt_id"]).groupby("instruction_source")["prompt_id"].nunique()
+        if len(instruction_pool)
+        else pd.Series(dtype=int)
+    )
 
     generated: dict[str, dict] = {}
     for tag in GENERATED_SOURCES:
@@ -72,15 +82,20 @@ def build_generation_report(
         passed_filters = parsed - len(my_filtered)
         generated[tag] = {
             "prompts": int(len(mine)),
+            "prompts_with_accepted": int(pool_prompts.get(tag, 0)),
             "failed_requests": int(len(mine) - len(ok)),
             "errors": _count(mine[mine["error_kind"].notna()], "error_kind"),
             "replies_parsed_to_nothing": empty_replies,
             "items_parsed": parsed,
             "rejected_by_reason": _count(my_filtered, "reason"),
+            "passed_filters": passed_filters,
             "duplicates": my_dups,
+            "duplicates_of": _count(duplicates[duplicates["instruction_source"] == tag], "duplicate_of_source"),
             "accepted": accepted,
-            "acceptance_rate": round(accepted / parsed, 4) if parsed else 0.0,
-            "duplicate_rate": round(my_dups / passed_filters, 4) if passed_filters else 0.0,
+            "acceptance_rate": round(accepted / parsed, 4) if parsed else None,
+            "acceptance_ci95": wilson_interval(accepted, parsed),
+            "duplicate_rate": round(my_dups / passed_filters, 4) if passed_filters else None,
+            "duplicate_ci95": wilson_interval(my_dups, passed_filters),
             "prompt_tokens": int(mine["prompt_tokens"].fillna(0).sum()),
             "completion_tokens": int(mine["completion_tokens"].fillna(0).sum()),
             "cost_usd": round(float(mine["cost_usd"].fillna(0).sum()), 6),
@@ -91,6 +106,9 @@ def build_generation_report(
         source: {
             "loaded": loaded.get(source, 0),
             "duplicates": int((duplicates["instruction_source"] == source).sum()),
+            "duplicates_by_reason": _count(duplicates[duplicates["instruction_source"] == source], "reason"),
+            "duplicates_of": _count(duplicates[duplicates["instruction_source"] == source], "duplicate_of_source"),
+            "in_pool_sources": source in params.pool_sources,
             "in_pool": pool_counts.get(source, 0),
         }
         for source in ORIGINAL_SOURCES
@@ -111,11 +129,19 @@ def build_generation_report(
         "topics": topic_stats,
         "near_duplicate_removal": {
             "enabled": params.dedup.near_duplicates,
+            "rouge_threshold": params.dedup.rouge_threshold,
             "note": NEAR_DUPLICATE_NOTE.format(threshold=params.dedup.rouge_threshold),
         },
     }
+    prompted = set(generation_prompts["instruction_source"]) if len(generation_prompts) else set()
     report = {
         "recipe": recipe,
+        "pool_sources": list(params.pool_sources),
+        "strategies_without_prompts": {
+            tag: _why_no_prompts(g.strategies[tag])
+            for tag in GENERATED_SOURCES
+            if tag in g.strategies and tag not in prompted
+        },
         "pool_size": int(len(instruction_pool)),
         "pool_by_source": pool_counts,
         "sources_not_configured_or_empty": [s for s in ORIGINAL_SOURCES if not loaded.get(s)],
@@ -130,43 +156,278 @@ def build_generation_report(
             "cost_usd": round(sum(g["cost_usd"] for g in generated.values()), 6),
         },
     }
+    report["notes"] = design_notes(report)
     return report, to_markdown(report), source_mix_chart(pool_counts)
 
 
+def wilson_interval(successes: int, trials: int) -> list[float] | None:
+    """The Wilson score 95 % interval of ``successes / trials`` (``scipy.stats.binomtest``); None for 0 trials."""
+    if trials == 0:
+        return None
+    from scipy.stats import binomtest
+
+    interval = binomtest(successes, trials).proportion_ci(confidence_level=0.95, method="wilson")
+    return [round(float(interval.low), 4), round(float(interval.high), 4)]
+
+
+def _why_no_prompts(strategy: StrategyParams) -> str:
+    """Why a strategy sent no prompts (build_generation_prompts skips it for one of these two)."""
+    if strategy.target_instructions == 0:
+        return "target_instructions is 0"
+    return f"no examples: {', '.join(strategy.example_sources)} loaded no rows"
+
+
+def _listing(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count:,}" for name, count in counts.items())
+
+
+def _labels(models: list[str]) -> str:
+    return ", ".join(f"`{m}`" for m in models)
+
+
+def design_notes(report: dict) -> list[dict]:
+    """Explanations of the report's numbers that follow from the run's set-up rather than from a teacher's work.
+
+    Each is derived from the report itself — the teacher labels (``replay:``, ``local:``), the duplicates'
+    ``duplicate_of_source``, ``pool_sources``, the strategies' example sources — and appears only when its
+    cause holds. A note is ``{"id", "source", "text"}``; ``source`` is the row it explains (None: the run).
+    """
+    notes: list[dict] = []
+    generated = report["generated_sources"]
+    strategies = report["recipe"]["strategies"]
+    near = report["recipe"]["near_duplicate_removal"]
+    for tag, g in generated.items():
+        models = g["teacher_models"]
+        if g["duplicates"] and any(m.startswith("replay:") for m in models):
+            of_originals = {s: n for s, n in g["duplicates_of"].items() if s in ORIGINAL_SOURCES}
+            of_generated = {s: n for s, n in g["duplicates_of"].items() if s not in ORIGINAL_SOURCES}
+            parts = []
+            if of_originals:
+                parts.append(f"{sum(of_originals.values()):,} repeat original instructions ({_listing(of_originals)})")
+            if of_generated:
+                parts.append(
+                    f"{sum(of_generated.values()):,} repeat instructions it returned for another prompt "
+                    f"({_listing(of_generated)})"
+                )
+            notes.append(
+                {
+                    "id": "replay_duplicates",
+                    "source": tag,
+                    "text": f"the replay teacher ({_labels(models)}) answers a generation prompt with instructions "
+                    "recorded in its corpus, not new ones, so repeats are expected: of the "
+                    f"{g['duplicates']:,} duplicates, {' and '.join(parts)}. The duplicate rate "
+                    f"({g['duplicates']:,}/{g['passed_filters']:,}) measures the replay corpus, not a teacher.",
+                }
+            )
+        answered = g["prompts"] - g["failed_requests"]
+        if g["replies_parsed_to_nothing"]:
+            local = [m for m in models if m.startswith("local:")]
+            notes.append(
+                {
+                    "id": "empty_replies",
+                    "source": tag,
+                    "text": f"{g['replies_parsed_to_nothing']:,} of {answered:,} replies held no numbered, "
+                    "bulleted or tagged item, so nothing was parsed from them"
+                    + (f"; the teacher is a model on this machine ({_labels(local)})" if local else "")
+                    + ".",
+                }
+            )
+    for source, o in report["original_sources"].items():
+        if o["loaded"] and not o["in_pool_sources"]:
+            users = [tag for tag, st in strategies.items() if source in st["example_sources"]]
+            role = (f"prompt examples of {', '.join(users)} and " if users else "") + "a de-duplication reference"
+            notes.append(
+                {
+                    "id": "not_in_pool_sources",
+                    "source": source,
+                    "text": f"{o['loaded']:,} loaded, none in the pool: `pool_sources` "
+                    f"({', '.join(report['pool_sources'])}) leaves it out. It serves as {role} "
+                    "(a later instruction that repeats one of its rows is dropped).",
+                }
+            )
+        near_count = o["duplicates_by_reason"].get("near_duplicate", 0)
+        if near_count:
+            exact = o["duplicates_by_reason"].get("exact_duplicate", 0)
+            own = o["duplicates_of"].get(source, 0)
+            notes.append(
+                {
+                    "id": "near_duplicates",
+                    "source": source,
+                    "text": f"{near_count:,} of its {o['loaded']:,} rows were dropped as near duplicates "
+                    f"(ROUGE-L > {near['rouge_threshold']} with an earlier kept row)"
+                    + (f" and {exact:,} as exact duplicates" if exact else "")
+                    + f"; {'all' if own == o['duplicates'] else f'{own:,} of these'} {o['duplicates']:,} repeat a row "
+                    f"of {source} itself. Near-duplicate "
+                    "removal is our addition (`dedup.near_duplicates`); the paper removes none.",
+                }
+            )
+    for source in report["sources_not_configured_or_empty"]:
+        skipped = [
+            tag
+            for tag, why in report["strategies_without_prompts"].items()
+            if why.startswith("no examples") and source in strategies[tag]["example_sources"]
+        ]
+        notes.append(
+            {
+                "id": "not_configured_or_empty",
+                "source": source,
+                "text": "no rows loaded: its catalog entry names no file in this environment (not configured), or "
+                "the source is optional and empty"
+                + (
+                    f"; {', '.join(skipped)}, which {'draws its' if len(skipped) == 1 else 'draw their'} examples "
+                    "from it, sent no prompts"
+                    if skipped
+                    else ""
+                )
+                + ".",
+            }
+        )
+    for tag, why in report["strategies_without_prompts"].items():
+        if not why.startswith("no examples"):
+            notes.append({"id": "no_prompts", "source": tag, "text": f"sent no prompts: {why}."})
+    totals = report["totals"]
+    models = sorted({m for g in generated.values() for m in g["teacher_models"]})
+    tokens = totals["prompt_tokens"] + totals["completion_tokens"]
+    if tokens and not totals["cost_usd"] and models and all(m.startswith(("replay:", "local:")) for m in models):
+        who = [
+            what
+            for prefix, what in (("replay:", "the replay teacher"), ("local:", "a model on this machine"))
+            if any(m.startswith(prefix) for m in models)
+        ]
+        notes.append(
+            {
+                "id": "free_teacher",
+                "source": None,
+                "text": f"$0 for {tokens:,} tokens: the teacher ({_labels(models)}) is {' and '.join(who)}, "
+                "which the configured prices do not charge.",
+            }
+        )
+    return notes
+
+
+def _rate(successes: int, trials: int, interval: list[float] | None) -> str:
+    """ "k/n = x% (lo–hi%)" with the Wilson 95 % interval; "–" when nothing was counted."""
+    if not trials or interval is None:
+        return "– (0 items)"
+    return f"{successes:,}/{trials:,} = {successes / trials:.1%} ({interval[0]:.0%}–{interval[1]:.0%})"
+
+
+class _Footnotes:
+    """GitHub footnotes, numbered in the order they are marked; each defined below the table that marks it."""
+
+    def __init__(self, notes: list[dict]) -> None:
+        self.notes = notes
+        self.numbers: dict[int, int] = {}
+
+    def _select(self, sources: list[str | None], ids: tuple[str, ...] | None) -> list[dict]:
+        return [n for n in self.notes if n["source"] in sources and (ids is None or n["id"] in ids)]
+
+    def mark(self, source: str | None, ids: tuple[str, ...] | None = None) -> str:
+        """The markers of ``source``'s notes (of kinds ``ids``; None: all), numbering the new ones."""
+        mine = self._select([source], ids)
+        for note in mine:
+            self.numbers.setdefault(id(note), len(self.numbers) + 1)
+        return "".join(f"[^{self.numbers[id(n)]}]" for n in mine)
+
+    def define(self, sources: list[str | None], ids: tuple[str, ...] | None = None) -> list[str]:
+        """A blank line and the definitions of the marked notes of ``sources``; nothing when there are none."""
+        mine = [n for n in self._select(sources, ids) if id(n) in self.numbers]
+        return [""] + [f"[^{self.numbers[id(n)]}]: {n['source'] or 'cost'}: {n['text']}" for n in mine] if mine else []
+
+
 def to_markdown(report: dict) -> str:
-    """The report as Markdown tables."""
+    """The report as Markdown: tables via ``DataFrame.to_markdown``, design notes as footnotes below them."""
+    notes = _Footnotes(report["notes"])
+    empty = report["sources_not_configured_or_empty"]
     lines = [
         "# Instruction generation report",
         "",
         f"Pool size: **{report['pool_size']:,}**. Sources not configured or empty: "
-        f"{', '.join(report['sources_not_configured_or_empty']) or 'none'}.",
+        + (", ".join(f"{s}{notes.mark(s, ('not_configured_or_empty',))}" for s in empty) or "none")
+        + ".",
+        *notes.define(empty, ("not_configured_or_empty",)),
         "",
         "## Generated sources",
         "",
-        "| source | prompts | failed | empty replies | parsed | rejected | duplicates | accepted "
-        "| acceptance | duplicate rate | prompt tok | completion tok | cost USD |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for tag, g in report["generated_sources"].items():
-        lines.append(
-            f"| {tag} | {g['prompts']} | {g['failed_requests']} | {g['replies_parsed_to_nothing']} "
-            f"| {g['items_parsed']} | {sum(g['rejected_by_reason'].values())} | {g['duplicates']} "
-            f"| {g['accepted']} | {g['acceptance_rate']:.1%} | {g['duplicate_rate']:.1%} "
-            f"| {g['prompt_tokens']:,} | {g['completion_tokens']:,} | {g['cost_usd']:.4f} |"
+    generated = report["generated_sources"]
+    if generated:
+        table = pd.DataFrame(
+            [
+                {
+                    "source": f"{tag}{notes.mark(tag)}",
+                    "prompts": g["prompts"],
+                    "failed": g["failed_requests"],
+                    "empty replies": g["replies_parsed_to_nothing"],
+                    "parsed": g["items_parsed"],
+                    "rejected": sum(g["rejected_by_reason"].values()),
+                    "duplicates": g["duplicates"],
+                    "accepted": f"{g['accepted']:,} ({g['prompts_with_accepted']} of {g['prompts']} prompts)",
+                    "acceptance (accepted/parsed)": _rate(g["accepted"], g["items_parsed"], g["acceptance_ci95"]),
+                    "duplicate rate (duplicates/passed filters)": _rate(
+                        g["duplicates"], g["passed_filters"], g["duplicate_ci95"]
+                    ),
+                    "prompt tok": g["prompt_tokens"],
+                    "completion tok": g["completion_tokens"],
+                    "cost USD": float(g["cost_usd"]),
+                }
+                for tag, g in generated.items()
+            ]
         )
+        lines += [
+            table.to_markdown(index=False, intfmt=",", floatfmt=".4f"),
+            "",
+            "Rates: k/n = share (Wilson 95 % interval). Items of one reply are not independent, so over few prompts "
+            "the real uncertainty is wider than the interval.",
+            *notes.define(list(generated)),
+        ]
+    else:
+        lines.append("No generation prompts were sent.")
+    skipped = report["strategies_without_prompts"]
+    if skipped:
+        lines += [
+            "",
+            "Strategies that sent no prompts: "
+            + "; ".join(f"{tag}{notes.mark(tag, ('no_prompts',))} ({why})" for tag, why in skipped.items())
+            + ".",
+            *notes.define(list(skipped), ("no_prompts",)),
+        ]
     lines += _recipe_markdown(report["recipe"])
-    lines += ["", "## Original sources", "", "| source | loaded | duplicates | in pool |", "|---|---:|---:|---:|"]
-    for source, o in report["original_sources"].items():
-        lines.append(f"| {source} | {o['loaded']:,} | {o['duplicates']:,} | {o['in_pool']:,} |")
-    lines += ["", "## Rejections by reason", "", "| reason | count |", "|---|---:|"]
-    for reason, count in report["rejections_by_reason"].items():
-        lines.append(f"| {reason} | {count:,} |")
+    originals = pd.DataFrame(
+        [
+            {
+                "source": f"{source}{notes.mark(source, ('not_in_pool_sources', 'near_duplicates'))}",
+                "loaded": o["loaded"],
+                "duplicates": o["duplicates"],
+                "in pool_sources": "yes" if o["in_pool_sources"] else "no",
+                "in pool": o["in_pool"],
+            }
+            for source, o in report["original_sources"].items()
+        ]
+    )
+    lines += [
+        "",
+        "## Original sources",
+        "",
+        originals.to_markdown(index=False, intfmt=","),
+        *notes.define(list(report["original_sources"]), ("not_in_pool_sources", "near_duplicates")),
+        "",
+        "## Rejections by reason",
+        "",
+    ]
+    reasons = report["rejections_by_reason"]
+    lines.append(
+        pd.DataFrame({"reason": list(reasons), "count": list(reasons.values())}).to_markdown(index=False, intfmt=",")
+        if reasons
+        else "None."
+    )
     totals = report["totals"]
     lines += [
         "",
         f"Teacher: {totals['prompts']} prompts, {totals['failed_requests']} failed, "
         f"{totals['prompt_tokens']:,} prompt + {totals['completion_tokens']:,} completion tokens, "
-        f"${totals['cost_usd']:.4f}.",
+        f"${totals['cost_usd']:.4f}{notes.mark(None)}.",
+        *notes.define([None]),
         "",
     ]
     return "\n".join(lines)
@@ -180,15 +441,19 @@ def _recipe_markdown(recipe: dict) -> list[str]:
         "",
         f"Examples per prompt: {recipe['examples_per_prompt']}.",
         "",
-        "| strategy | example sources | instructions per prompt | examples from one subset | topic-guided |",
-        "|---|---|---:|---|---|",
+        pd.DataFrame(
+            [
+                {
+                    "strategy": tag,
+                    "example sources": ", ".join(strategy["example_sources"]),
+                    "instructions per prompt": strategy["instructions_per_prompt"],
+                    "examples from one subset": "yes" if strategy["examples_from_one_subset"] else "no",
+                    "topic-guided": "yes" if strategy["topic_guided"] else "no",
+                }
+                for tag, strategy in recipe["strategies"].items()
+            ]
+        ).to_markdown(index=False),
     ]
-    for tag, strategy in recipe["strategies"].items():
-        lines.append(
-            f"| {tag} | {', '.join(strategy['example_sources'])} | {strategy['instructions_per_prompt']} "
-            f"| {'yes' if strategy['examples_from_one_subset'] else 'no'} "
-            f"| {'yes' if strategy['topic_guided'] else 'no'} |"
-        )
     topics = recipe["topics"]
     lines += [
         "",
