@@ -140,9 +140,7 @@ def test_replies_that_parse_to_nothing_are_counted_and_a_local_teacher_named(ori
     def replies(prompts):
         return {pid: "Sure! Here are some ideas for you." for pid in prompts["prompt_id"]}
 
-    # one original repeats another, so that something is rejected: deduplicate_pool fails on no rejections at all
-    repeated = pd.concat([originals, originals.iloc[[3]].assign(source_id="alpaca/3")], ignore_index=True)
-    report, markdown = _report(repeated, topics, replies=replies, teacher="local:SmolLM2-135M-Instruct")
+    report, markdown = _report(originals, topics, replies=replies, teacher="local:SmolLM2-135M-Instruct")
     without = report["generated_sources"]["self_instruct_without_topic"]
     assert without["replies_parsed_to_nothing"] == 2 and without["items_parsed"] == 0
     assert without["acceptance_rate"] is None and without["acceptance_ci95"] is None  # no items: no rate

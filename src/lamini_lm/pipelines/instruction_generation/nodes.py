@@ -383,10 +383,12 @@ def deduplicate_pool(
     dropped["duplicate_of_ref"] = reference.to_numpy()[kept_at]
     dropped["rouge_l"] = decisions.loc[~decisions["keep"], "rouge_l"].to_numpy()
     filtered = filter_rejections.assign(source_id=None)
-    rejected = pd.concat(
-        [frame.reindex(columns=REJECTED_COLUMNS) for frame in (filtered, dropped) if len(frame)],
-        ignore_index=True,
-    ).reindex(columns=REJECTED_COLUMNS)
+    parts = [frame.reindex(columns=REJECTED_COLUMNS) for frame in (filtered, dropped) if len(frame)]
+    rejected = (
+        pd.concat(parts, ignore_index=True).reindex(columns=REJECTED_COLUMNS)
+        if parts
+        else pd.DataFrame(columns=REJECTED_COLUMNS)  # nothing rejected, nothing repeated
+    )
     logger.info(
         "Instruction pool: %d rows %s; %d duplicates dropped.",
         len(pool),
