@@ -50,6 +50,8 @@ llm = curator.LLM(
         "max_requests_per_minute": 100_000_000,
         "max_tokens_per_minute": 100_000_000_000,
         "max_retries": 0,
+        # Its default also fails answers cut at max_tokens ("length"); the other runners keep them.
+        "invalid_finish_reasons": ["content_filter"],
         "request_timeout": 60,
     },
 )
