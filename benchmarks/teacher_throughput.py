@@ -5,6 +5,8 @@ process; every runner sends the same distinct chat requests (recorded LaMini ins
 message each, ``max_tokens`` 512, temperature 0.7) at each concurrency (default 64, then 256):
 
   ours                 ``lamini_lm.teacher.complete`` (conf/base's teacher, fresh SQLite cache)
+  ours_sdk, ours_2_processes  (only when named in ``--runners``) the same with ``transport: sdk``
+                       or ``client_processes: 2`` (its wall and CPU include starting the workers)
   bare_aiohttp         a bare aiohttp client: no retries, cache or SDK (what the machine allows)
   async_openai         plain ``AsyncOpenAI().chat.completions.create`` under an ``asyncio.Semaphore``
   curator              bespokelabs-curator's ``LLM`` (peers' venv, ``peers/teacher_curator.py``)
@@ -56,13 +58,15 @@ from lamini_lm.teacher.replay import corpus_from_settings  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 MODEL, MAX_TOKENS, TEMPERATURE = "gpt-3.5-turbo", 512, 0.7
-IN_PROCESS = ("ours", "bare_aiohttp", "async_openai")
+OURS = {"ours": {}, "ours_sdk": {"transport": "sdk"}, "ours_2_processes": {"client_processes": 2}}
+IN_PROCESS = (*OURS, "bare_aiohttp", "async_openai")
 PEER_SCRIPTS = {
     "curator": "teacher_curator.py",
     "distilabel_llm": "teacher_distilabel_llm.py",
     "distilabel_pipeline": "teacher_distilabel_pipeline.py",
 }
 RUNNERS = (*IN_PROCESS, *PEER_SCRIPTS)
+DEFAULT_RUNNERS = [r for r in RUNNERS if r not in ("ours_sdk", "ours_2_processes")]
 PEERS = ("async_openai", *PEER_SCRIPTS)  # what users would pick instead (bare_aiohttp is a floor, not a peer)
 
 
@@ -118,8 +122,11 @@ def teacher_settings(**overrides) -> TeacherSettings:
     return TeacherSettings.model_validate({**load_parameters("base")["teacher"], **overrides})
 
 
-def run_ours(base_url: str, prompts: list[str], concurrency: int, work: Path) -> tuple[list, Window, pd.DataFrame]:
+def run_ours(
+    base_url: str, prompts: list[str], concurrency: int, work: Path, **overrides
+) -> tuple[list, Window, pd.DataFrame]:
     settings = teacher_settings(
+        **overrides,
         base_url=base_url,
         model=MODEL,
         max_tokens=MAX_TOKENS,
@@ -183,9 +190,12 @@ async def _async_openai(base_url: str, prompts: list[str], concurrency: int) -> 
 
 def run_in_process(name: str, base_url: str, prompts: list[str], concurrency: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        if name == "ours":
-            answers, window, _ = run_ours(base_url, prompts, concurrency, Path(tmp))
-            runner = f"lamini_lm complete() (transport: {teacher_settings().transport})"
+        if name in OURS:
+            answers, window, _ = run_ours(base_url, prompts, concurrency, Path(tmp), **OURS[name])
+            settings = teacher_settings(**OURS[name])
+            runner = (
+                f"lamini_lm complete() (transport: {settings.transport}, client_processes: {settings.client_processes})"
+            )
             versions = f"openai {openai.__version__}, aiohttp {aiohttp.__version__}"
         else:
             coroutine = _bare_aiohttp if name == "bare_aiohttp" else _async_openai
@@ -279,7 +289,8 @@ def summarise(rows: list[dict], concurrency: int, ideal: float) -> tuple[pd.Data
     for line in lines:
         if ours and line["runner"] in medians:
             line["ratio_to_ours"] = f"{medians[line['runner']] / ours:.3f}"
-    return pd.DataFrame(lines), medians
+    table = pd.DataFrame(lines).astype(object)
+    return table.where(table.notna(), ""), medians
 
 
 def check_429s(args, prompts: list[str]) -> dict:
@@ -312,7 +323,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=[64, 256])
     parser.add_argument("--repetitions", type=int, default=3)
     parser.add_argument("--latency-ms", type=float, default=100.0)
-    parser.add_argument("--runners", nargs="+", choices=RUNNERS, default=list(RUNNERS))
+    parser.add_argument("--runners", nargs="+", choices=RUNNERS, default=DEFAULT_RUNNERS)
     parser.add_argument("--rate-429", type=float, default=0.02, help="the final 429 check's rate (0: skip it)")
     parser.add_argument("--peer-timeout-s", type=float, default=600)
     add_peers_python_argument(parser)
