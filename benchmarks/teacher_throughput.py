@@ -277,7 +277,7 @@ def summarise(rows: list[dict], concurrency: int, ideal: float) -> tuple[pd.Data
                 "runner": name,
                 "what": ok[0]["runner"],
                 "versions": ok[0]["version"],
-                "runs": len(ok),
+                "runs": str(len(ok)),
                 "req_per_s": spread(rates, 1),
                 "ratio_to_ideal": spread([x / ideal for x in rates], 3),
                 "client_cpu_ms_per_req": spread([r["client_cpu_ms_per_req"] for r in ok], 2),
