@@ -120,3 +120,48 @@ def test_an_unknown_family_names_the_model_and_key():
     }
     with pytest.raises(ValueError, match=r"models\.odd\.family"):
         herd.herd_members(params)
+
+
+# Stage tags (docs/kedro.md): `kedro run --tags=<stage>` runs `pipelines["__default__"].only_nodes_with_tags(stage)`.
+STAGES = {"generation", "distillation", "training", "benchmarks", "answers", "judging", "reporting"}
+
+
+def _tagged(stage: str) -> set[str]:
+    return {n.name for n in pipelines["__default__"].only_nodes_with_tags(stage).nodes}
+
+
+@pytest.mark.parametrize(("env", "extra"), [(None, set()), ("paper", set()), ("local_llm", {"packaged_model"})])
+def test_every_node_carries_exactly_one_stage_tag(session_for, env, extra):
+    session_for(env)
+    stages = STAGES | extra
+    wrong = {n.name: sorted(n.tags) for n in pipelines["__default__"].nodes if len(n.tags & stages) != 1}
+    assert not wrong, f"nodes without exactly one of {sorted(stages)}: {wrong}"
+    assert {t for n in pipelines["__default__"].nodes for t in n.tags} == stages
+
+
+def test_kedro_run_tags_select_each_stage(session_for):
+    session_for(None)
+    assert _tagged("generation") == {n.name for n in pipelines["instruction_generation"].nodes}
+    assert _tagged("training") == {n.name for n in pipelines["training"].nodes} - _tagged("distillation")
+    assert {n.namespace for n in pipelines["__default__"].only_nodes_with_tags("training").nodes} == {
+        "tiny_t5",
+        "tiny_gpt2",
+    }
+    assert {"ask_teacher_node", "clean_teacher_answers_node", "assemble_lamini_dataset_node"} <= _tagged("distillation")
+    assert {"write_summary_node", "embed_instructions_node", "build_herd_report_node"} <= _tagged("reporting")
+    assert "tiny_t5.evaluate_arc_challenge_node" in _tagged("benchmarks")
+    assert {"tiny_gpt2.answer_falseqa_node", "tiny_gpt2.score_toxicity_node"} <= _tagged("answers")
+    assert {"tiny_gpt2.judge_falseqa_node", "run_judge_check_node"} <= _tagged("judging")
+
+
+def test_stage_tags_follow_what_the_nodes_do(session_for):
+    session_for(None)
+    nodes = pipelines["__default__"].nodes
+    for node in nodes:
+        inputs = set(node.inputs)
+        if "judging" in node.tags:  # only the judge's nodes judge
+            assert "params:evaluation.judge" in inputs, node.name
+        if "benchmarks" in node.tags:  # benchmarks call no teacher and no judge
+            assert not any(i.startswith(("params:teacher", "params:evaluation.judge")) for i in inputs), node.name
+        if node.name.endswith(("answer_user_instructions_node", "answer_alpaca_eval_node", "answer_falseqa_node")):
+            assert "answers" in node.tags, node.name

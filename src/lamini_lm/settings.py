@@ -2,11 +2,14 @@
 
 from kedro.config import OmegaConfigLoader
 
-from lamini_lm.hooks import ActiveEnvironmentHook
+from lamini_lm.context import ProjectContext
 from lamini_lm.teacher.hooks import TeacherHooks
 from lamini_lm.teacher.local_server_hooks import LocalServerHooks
 
-HOOKS = (ActiveEnvironmentHook(), TeacherHooks(), LocalServerHooks())
+HOOKS = (TeacherHooks(), LocalServerHooks())
+
+# Records the session's environment for the herd (kedro-viz runs without project hooks).
+CONTEXT_CLASS = ProjectContext
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

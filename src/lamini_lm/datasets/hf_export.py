@@ -37,7 +37,7 @@ def _write_parquet(dataset: Any, path: Path) -> None:
 class HFDatasetExport(AbstractDataset[dict[str, Any], Any]):
     """A Hugging Face dataset folder: ``save_to_disk`` output, parquet per split and a dataset card.
 
-    Saves ``{"dataset": DatasetDict, "card": str}`` as::
+    Saves ``{"dataset": DatasetDict, "card": huggingface_hub.DatasetCard}`` as::
 
         <path>/README.md              the dataset card
         <path>/hf/                    DatasetDict.save_to_disk (datasets.load_from_disk reads it)
@@ -82,21 +82,14 @@ class HFDatasetExport(AbstractDataset[dict[str, Any], Any]):
             (folder / "data").mkdir()
             for split, table in dataset.items():
                 _write_parquet(table, folder / "data" / f"{split}.parquet")
-            (folder / "README.md").write_text(card, encoding="utf-8")
+            card.save(folder / "README.md")
 
         atomic_directory_write(self._path, write)
         if self._push:
             repo_id = self._push.repo_id
             logger.info("Pushing the dataset to the hub as %s.", repo_id)
             dataset.push_to_hub(repo_id, private=self._push.private)
-            from huggingface_hub import HfApi
-
-            HfApi().upload_file(
-                path_or_fileobj=str(self._path / "README.md"),
-                path_in_repo="README.md",
-                repo_id=repo_id,
-                repo_type="dataset",
-            )
+            card.push_to_hub(repo_id, repo_type="dataset")
 
     def _exists(self) -> bool:
         return (self._path / "hf").exists()

@@ -1,25 +1,38 @@
-"""The model card (README.md) written into every checkpoint, so it can go to the hub as it is."""
+"""The model card (README.md) written into every checkpoint, so it can go to the hub as it is.
+
+Built with ``huggingface_hub``'s card classes: :class:`~huggingface_hub.ModelCardData` holds the hub
+metadata (licence, language, pipeline tag, base model, tags) and :class:`~huggingface_hub.ModelCard`
+validates the front matter and is what ``save``/``push_to_hub`` take.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from lamini_lm.datasets.cards import card_from
 from lamini_lm.prompting import CAUSAL_WRAPPER
+from lamini_lm.reporting import markdown_table
 
 DATA_LICENCE = "cc-by-nc-4.0"
+TAGS = ["lamini-lm", "distillation", "instruction-tuning"]
 
 
-def render_model_card(name: str, family: str, metadata: dict[str, Any]) -> str:
-    """Markdown with hub front matter: base model, data and licence, hyper-parameters, loss, prompting."""
+def model_card(name: str, family: str, metadata: dict[str, Any]) -> Any:
+    """The student's ``ModelCard``: base model, data and licence, hyper-parameters, loss, prompting, provenance."""
+    from huggingface_hub import ModelCard, ModelCardData
+
     base = metadata.get("base_model") or "unknown"
     data = metadata.get("training_data") or {}
     hparams = metadata.get("hyperparameters") or {}
-    pipeline_tag = "text2text-generation" if family == "seq2seq" else "text-generation"
-    front = ["---", f"license: {data.get('licence', DATA_LICENCE)}", "language: en", f"pipeline_tag: {pipeline_tag}"]
-    if metadata.get("base_model_is_hub_id"):
-        front.append(f"base_model: {base}")
-    front += ["tags:", "  - lamini-lm", "  - distillation", "  - instruction-tuning", "---", ""]
+    licence = data.get("licence", DATA_LICENCE)
+    card_data = ModelCardData(
+        license=licence,
+        language="en",
+        pipeline_tag="text2text-generation" if family == "seq2seq" else "text-generation",
+        base_model=base if metadata.get("base_model_is_hub_id") else None,
+        tags=list(TAGS),
+    )
 
     lines = [f"# {name}", ""]
     lines.append(
@@ -36,11 +49,9 @@ def render_model_card(name: str, family: str, metadata: dict[str, Any]) -> str:
     if data.get("teacher_models"):
         lines.append(f"- responses by: {', '.join(data['teacher_models'])}")
     lines.append(
-        f"- licence: {data.get('licence', DATA_LICENCE)} (the distilled data is CC BY-NC; so is this model's "
-        "use of it — not for commercial use)"
+        f"- licence: {licence} (the distilled data is CC BY-NC; so is this model's use of it — not for commercial use)"
     )
-    lines += ["", "## Hyper-parameters", "", "| parameter | value |", "|---|---|"]
-    lines += [f"| {k} | {v} |" for k, v in hparams.items()]
+    lines += ["", "## Hyper-parameters", "", markdown_table(["parameter", "value"], hparams.items())]
     lines += ["", "## Validation loss", ""]
     lines.append(f"- before training: {_fmt(metadata.get('validation_loss_before'))}")
     lines.append(f"- after training: {_fmt(metadata.get('validation_loss_after'))}")
@@ -65,7 +76,12 @@ def render_model_card(name: str, family: str, metadata: dict[str, Any]) -> str:
         "```",
         "",
     ]
-    return "\n".join(front + lines)
+    return card_from(card_data, "\n".join(lines), ModelCard)
+
+
+def render_model_card(name: str, family: str, metadata: dict[str, Any]) -> str:
+    """:func:`model_card` as the text of README.md (hub front matter, then the markdown)."""
+    return str(model_card(name, family, metadata))
 
 
 def _fmt(value: Any) -> str:

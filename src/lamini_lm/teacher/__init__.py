@@ -6,17 +6,28 @@ Backends: ``openai`` (any OpenAI-compatible endpoint), ``openai_batch`` (the Bat
 """
 
 from lamini_lm.teacher.config import TeacherSettings, load_settings
-from lamini_lm.teacher.core import complete, project_cost
+from lamini_lm.teacher.core import complete, project_cost, require_answers
 from lamini_lm.teacher.credentials import register_api_key
-from lamini_lm.teacher.moderation import MODERATION_COLUMNS, TeacherUnreachableError, moderate, moderation_key
-from lamini_lm.teacher.run import RESULT_COLUMNS, TeacherAuthError, TeacherQuotaError
+from lamini_lm.teacher.moderation import MODERATION_COLUMNS, moderate, moderation_key
+from lamini_lm.teacher.run import (
+    RESULT_COLUMNS,
+    AllRequestsFailed,
+    TeacherAuthError,
+    TeacherDryRun,
+    TeacherQuotaError,
+    TeacherUnavailable,
+    TeacherUnreachableError,
+)
 
 __all__ = [
     "MODERATION_COLUMNS",
     "RESULT_COLUMNS",
+    "AllRequestsFailed",
     "TeacherAuthError",
+    "TeacherDryRun",
     "TeacherQuotaError",
     "TeacherSettings",
+    "TeacherUnavailable",
     "TeacherUnreachableError",
     "complete",
     "load_settings",
@@ -24,4 +35,5 @@ __all__ = [
     "moderation_key",
     "project_cost",
     "register_api_key",
+    "require_answers",
 ]

@@ -3,7 +3,9 @@
 Each finished request is committed the moment it arrives, keyed by :func:`request_key`, with a
 checksum over key and payload: a corrupt or unreadable entry is reported and re-requested, never
 returned. Batch ids are recorded here too, so an interrupted Batch API run resumes its batch.
-Only successes are stored (failures are retried by the next run); the API key never is.
+Only successes are stored (failures are retried by the next run); the API key never is. The
+``in_flight`` table marks each request before it is sent; the commit of its answer clears the mark,
+so marks left behind are requests a killed run may have paid for (reported by the next run).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ logger = logging.getLogger(__name__)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
     key TEXT PRIMARY KEY, payload TEXT NOT NULL, checksum TEXT NOT NULL, created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS in_flight (
+    key TEXT PRIMARY KEY, cost_usd REAL NOT NULL, sent_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS batches (
     batch_id TEXT PRIMARY KEY, endpoint TEXT NOT NULL, model TEXT NOT NULL, keys TEXT NOT NULL,
@@ -96,10 +101,44 @@ class ResultCache:
         """Commit one result now (replacing a corrupt entry if there was one)."""
         payload = json.dumps(record, sort_keys=True, ensure_ascii=False)
         with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO results (key, payload, checksum, created_at) VALUES (?, ?, ?, ?)",
+                    (key, payload, _checksum(key, payload), time.time()),
+                )
+                self._db.execute("DELETE FROM in_flight WHERE key=?", (key,))
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- the in-flight journal ---------------------------------------------------------------
+    def mark_in_flight(self, key: str, cost_usd: float) -> None:
+        """Commit that ``key`` is about to be sent (``cost_usd``: its projected cost, every answer at
+        ``max_tokens``). :meth:`put` clears the mark; a mark left behind is a request a killed run
+        may have paid for without receiving the answer."""
+        with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO results (key, payload, checksum, created_at) VALUES (?, ?, ?, ?)",
-                (key, payload, _checksum(key, payload), time.time()),
+                "INSERT OR REPLACE INTO in_flight (key, cost_usd, sent_at) VALUES (?, ?, ?)",
+                (key, float(cost_usd), time.time()),
             )
+
+    def clear_in_flight(self, key: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM in_flight WHERE key=?", (key,))
+
+    def in_flight(self, keys: Iterable[str]) -> dict[str, float]:
+        """Of ``keys``, those an earlier run left in flight (sent, answer never committed): key → projected cost."""
+        keys = list(dict.fromkeys(keys))
+        found: dict[str, float] = {}
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            with self._lock:
+                rows = self._db.execute(f"SELECT key, cost_usd FROM in_flight WHERE key IN ({marks})", chunk)
+                found.update(dict(rows.fetchall()))
+        return found
 
     def __len__(self) -> int:
         with self._lock:

@@ -21,7 +21,7 @@ from typing import Any
 
 from lamini_lm.teacher.config import TeacherSettings
 from lamini_lm.teacher.credentials import redact
-from lamini_lm.teacher.run import Job, Run, TeacherAuthError, TeacherQuotaError
+from lamini_lm.teacher.run import Job, Run, TeacherAuthError, TeacherQuotaError, TeacherUnreachableError
 from lamini_lm.teacher.transport import TRANSPORTS, Reply, SendError, Transport
 from lamini_lm.teacher.wire import MalformedResponse, endpoint, error_kind, is_permanent, read_completion
 
@@ -186,26 +186,61 @@ class OpenAIBackend:
         transport = TRANSPORTS[self.settings.transport](self.settings)
         limiter = Limiter(self.settings)
         queue = list(reversed(jobs))
+        interrupts = run.interrupts
+        self._sending: set[asyncio.Task] = set()
 
         async def worker() -> None:
-            while queue:
+            while queue and not (interrupts is not None and interrupts.draining):
                 await self._one(transport, limiter, queue.pop(), run)
 
-        tasks = [asyncio.create_task(worker()) for _ in range(min(self.settings.max_concurrency, len(jobs)))]
+        tasks = {asyncio.create_task(worker()) for _ in range(min(self.settings.max_concurrency, len(jobs)))}
+        drain = asyncio.create_task(interrupts.attach().wait()) if interrupts is not None else None
         try:
-            done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            for task in done:
-                if task.exception() is not None:
-                    raise task.exception()
+            running = set(tasks)
+            while running:
+                done, _ = await asyncio.wait(
+                    running | ({drain} if drain else set()), return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done & running:
+                    if not task.cancelled() and task.exception() is not None:
+                        raise task.exception()
+                running -= done
+                if drain is not None and drain in done:
+                    await self._drain(running)
+                    break
         finally:
-            for task in tasks:
+            for task in (*tasks, *([drain] if drain else [])):
                 task.cancel()
+            await asyncio.gather(*tasks, *([drain] if drain else []), return_exceptions=True)
             await transport.close()
         if limiter.adaptive_pauses:
             logger.info("Teacher paused %d times on the endpoint's x-ratelimit headers.", limiter.adaptive_pauses)
+        if interrupts is not None and interrupts.draining:
+            interrupts.take_effect()
+
+    async def _drain(self, running: set[asyncio.Task]) -> None:
+        """Cancel the workers that are waiting (backoff, rate limits); wait up to ``drain_timeout_s``
+        for those with a request in flight, logging progress each second."""
+        for task in running - self._sending:
+            task.cancel()
+        deadline = time.monotonic() + self.settings.drain_timeout_s
+        waiting = running & self._sending
+        while waiting:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                logger.warning(
+                    "Teacher: %d request(s) still in flight after drain_timeout_s=%.0f s; stopping without them "
+                    "(the next run reports them as possibly paid twice).",
+                    len(waiting),
+                    self.settings.drain_timeout_s,
+                )
+                return
+            logger.info("Teacher: stopping — %d request(s) in flight, waiting up to %.0f s.", len(waiting), left)
+            done, waiting = await asyncio.wait(waiting, timeout=min(1.0, left))
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    raise task.exception()
+        logger.info("Teacher: every request in flight has finished and is committed; stopping.")
 
     async def _one(self, transport: Transport, limiter: Limiter, job: Job, run: Run) -> None:
         settings = self.settings
@@ -216,55 +251,91 @@ class OpenAIBackend:
         started = time.monotonic()
         body = job.body(settings.model)
         attempts = 0
-        while True:
-            attempts += 1
-            ticket = await limiter.acquire(job)
-            delay: float | None = None
-            try:
-                reply = await transport.post(body)
-            except SendError as exc:
-                reply, kind, message = None, exc.kind, str(exc)
-            finally:
-                limiter.done(job)
-            if reply is not None:
-                limiter.observe(reply.headers, ticket)
-                if 200 <= reply.status < 300:
-                    outcome = self._read(reply)
-                    if isinstance(outcome, dict):
-                        run.success(
-                            job, **outcome, latency_s=time.monotonic() - started, attempts=attempts, reserved=reserved
-                        )
-                        return
-                    kind, message = "malformed_response", outcome
+        maybe_paid = False  # the last attempt got no answer: the endpoint may have billed it
+        interrupts = run.interrupts
+        task = asyncio.current_task()
+        posting = False
+        try:
+            while True:
+                attempts += 1
+                ticket = await limiter.acquire(job)
+                delay: float | None = None
+                if interrupts is not None and interrupts.draining:  # stopping: nothing new leaves
+                    limiter.done(job)
+                    run.budget.settle(reserved, 0.0)
+                    if not maybe_paid:
+                        run.unmark(job)
+                    return
+                run.sending(job)
+                self._sending.add(task)
+                posting = True
+                try:
+                    reply = await transport.post(body)
+                    posting = False
+                except SendError as exc:
+                    if exc.refused and not run.reached:
+                        run.unmark(job)
+                        raise TeacherUnreachableError(
+                            f"The teacher endpoint {endpoint(settings)} is unreachable ({exc}). Check "
+                            f"params:teacher.base_url (now {settings.base_url!r}; null = OpenAI's API) and that the "
+                            "server there is running. Nothing was retried."
+                        ) from None
+                    posting = False
+                    reply, kind, message = None, exc.kind, str(exc)
+                    maybe_paid = not exc.refused
+                finally:
+                    self._sending.discard(task)
+                    limiter.done(job)
+                if reply is not None:
+                    run.reached = True
+                    maybe_paid = False
+                    limiter.observe(reply.headers, ticket)
+                    if 200 <= reply.status < 300:
+                        outcome = self._read(reply)
+                        if isinstance(outcome, dict):
+                            run.success(
+                                job,
+                                **outcome,
+                                latency_s=time.monotonic() - started,
+                                attempts=attempts,
+                                reserved=reserved,
+                            )
+                            return
+                        kind, message = "malformed_response", outcome
+                    else:
+                        kind, message = self._refusal(reply, run, reserved)
+                        if is_permanent(reply.status):
+                            run.failure(
+                                job,
+                                kind,
+                                message,
+                                attempts=attempts,
+                                latency_s=time.monotonic() - started,
+                                reserved=reserved,
+                            )
+                            return
+                        delay = retry_after(reply.headers)
+                run.stats[f"retry:{kind}"] += 1
+                if attempts > settings.max_retries:
+                    run.failure(
+                        job,
+                        kind,
+                        redact(message) or kind,
+                        attempts=attempts,
+                        latency_s=time.monotonic() - started,
+                        reserved=reserved,
+                        maybe_paid=maybe_paid,
+                    )
+                    return
+                if delay is None:
+                    delay = backoff_delay(settings, attempts)
                 else:
-                    kind, message = self._refusal(reply, run, reserved)
-                    if is_permanent(reply.status):
-                        run.failure(
-                            job,
-                            kind,
-                            message,
-                            attempts=attempts,
-                            latency_s=time.monotonic() - started,
-                            reserved=reserved,
-                        )
-                        return
-                    delay = retry_after(reply.headers)
-            run.stats[f"retry:{kind}"] += 1
-            if attempts > settings.max_retries:
-                run.failure(
-                    job,
-                    kind,
-                    redact(message) or kind,
-                    attempts=attempts,
-                    latency_s=time.monotonic() - started,
-                    reserved=reserved,
-                )
-                return
-            if delay is None:
-                delay = backoff_delay(settings, attempts)
-            else:
-                delay *= random.uniform(1.0, 1.1)
-            await asyncio.sleep(delay)
+                    delay *= random.uniform(1.0, 1.1)
+                await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            if not (posting or maybe_paid):  # cancelled while waiting: nothing of this request is outstanding
+                run.unmark(job)
+            raise
 
     def _read(self, reply: Reply) -> dict[str, Any] | str:
         """The result fields of a 2xx answer, or why its body is unreadable."""

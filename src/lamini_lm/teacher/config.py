@@ -105,7 +105,19 @@ class TeacherSettings(_Strict):
     top_p: float | None = Field(gt=0, le=1, description="top_p of rows that do not set it; null: not sent.")
     price: Price = Field(description="Prices used for projections, budgets and result costs.")
     max_cost_usd: float | None = Field(ge=0, description="Hard cap on new spending of one call; null: none.")
-    dry_run: bool = Field(description="Project and log the cost, send nothing.")
+    drain_timeout_s: float = Field(
+        ge=0,
+        description="On the first Ctrl-C or SIGTERM: send nothing new and wait up to this long (seconds) for the "
+        "requests in flight, committing their answers, before stopping; a second signal stops at once.",
+    )
+    fail_fast_after: int | None = Field(
+        ge=1,
+        description="Stop when the first this-many requests to finish all failed the same way and nothing was "
+        "answered yet (neither cached nor sent); null: never. A refused connection stops at once.",
+    )
+    dry_run: bool = Field(
+        description="Project and log the cost, send nothing; a `kedro run` stops after the first teacher step."
+    )
     cache_path: str | None = Field(description="SQLite request cache; null: in memory, this call only.")
     progress: bool = Field(description="Show a progress bar.")
     batch: BatchSettings = Field(description="The openai_batch backend.")

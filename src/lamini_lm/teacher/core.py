@@ -18,8 +18,18 @@ import pandas as pd
 
 from lamini_lm.teacher.cache import ResultCache
 from lamini_lm.teacher.config import TeacherSettings, load_settings
+from lamini_lm.teacher.interrupts import Interrupts
 from lamini_lm.teacher.requests import parse_requests, unique_jobs
-from lamini_lm.teacher.run import RESULT_COLUMNS, Budget, Job, Run, price_factor
+from lamini_lm.teacher.run import (
+    RESULT_COLUMNS,
+    AllRequestsFailed,
+    Budget,
+    Job,
+    Run,
+    TeacherUnavailable,
+    price_factor,
+)
+from lamini_lm.teacher.wire import endpoint
 
 logger = logging.getLogger(__name__)
 
@@ -92,9 +102,14 @@ def complete(requests: pd.DataFrame, teacher_settings: TeacherSettings | Mapping
     Columns: ``request_id, text, finish_reason, prompt_tokens, completion_tokens, cost_usd,
     latency_s, attempts, cached, error_kind, error_message, teacher_model``. ``error_kind`` is
     null on success. ``dry_run`` sends nothing and marks unanswered rows ``error_kind="dry_run"``;
-    requests that would break ``max_cost_usd`` get ``"budget_exceeded"``. A 401/403 raises
-    :class:`TeacherAuthError` and an exhausted quota :class:`TeacherQuotaError`; Ctrl-C raises ``KeyboardInterrupt`` after every finished result is
-    committed to the cache.
+    requests that would break ``max_cost_usd`` get ``"budget_exceeded"``. An endpoint where nothing
+    can succeed (a refused connection before any answer; the first ``fail_fast_after`` requests all
+    failing the same way) stops the call at once: the rest get ``"teacher_unavailable"`` with the
+    reason — :func:`require_answers` turns that into an error for a pipeline step. A 401/403 raises
+    :class:`TeacherAuthError` and an exhausted quota :class:`TeacherQuotaError`. The first Ctrl-C or
+    SIGTERM drains (:mod:`lamini_lm.teacher.interrupts`), then raises ``KeyboardInterrupt`` /
+    ``SystemExit``. ``frame.attrs["teacher"]`` holds the call's projection and what it found in
+    flight from an earlier, killed run (``possibly_paid_twice``, ``possibly_paid_twice_usd``).
     """
     settings = load_settings(teacher_settings)
     ids, jobs = parse_requests(requests, settings)
@@ -131,20 +146,46 @@ def complete(requests: pd.DataFrame, teacher_settings: TeacherSettings | Mapping
             projection["projected_cost_usd"],
             "none" if settings.max_cost_usd is None else f"${settings.max_cost_usd:.4f}",
         )
-        run = Run(settings, cache, Budget(settings), total=len(pending))
+        earlier = {} if settings.dry_run else cache.in_flight(j.key for j in pending)
+        if earlier:
+            logger.warning(
+                "Teacher: %d of the requests to send were in flight when an earlier run stopped without their "
+                "answers (killed?). The endpoint may already have answered and billed them: sending them again "
+                "may pay twice for them (<= $%.4f at max_tokens each).",
+                len(earlier),
+                sum(earlier.values()),
+            )
+        report = {
+            **projection,
+            "cached": len(hits),
+            "dry_run": settings.dry_run,
+            "possibly_paid_twice": len(earlier),
+            "possibly_paid_twice_usd": sum(earlier.values()),
+            "possibly_paid_twice_keys": sorted(earlier),
+        }
+        run = Run(settings, cache, Budget(settings), total=len(pending), cached=len(hits), inherited=set(earlier))
         interrupted = False
         try:
             if settings.dry_run:
+                logger.warning(
+                    "Teacher dry run: nothing sent (teacher.dry_run: true). %d request(s) would be sent: "
+                    "~%d prompt tokens, <= %d completion tokens, <= $%.4f.",
+                    len(pending),
+                    projection["prompt_tokens"],
+                    projection["max_completion_tokens"],
+                    projection["projected_cost_usd"],
+                )
                 for job in pending:
                     run.failure(job, "dry_run", "dry_run: not sent")
-            elif pending and settings.backend == "openai" and settings.client_processes > 1:
-                from lamini_lm.teacher.shard import run_sharded
-
-                run_sharded(pending, run)
             elif pending:
-                backend = _backend(settings)
-                run_coroutine(lambda: backend.run(pending, run))
-        except KeyboardInterrupt:
+                _send(pending, run, settings)
+        except TeacherUnavailable as exc:
+            logger.error("Teacher stopped: %s", exc)
+            report["unavailable"] = str(exc)
+            for job in pending:
+                if job.key not in run.results:
+                    run.results[job.key] = _unsent(str(exc))
+        except (KeyboardInterrupt, SystemExit):
             interrupted = True
             raise
         finally:
@@ -161,7 +202,65 @@ def complete(requests: pd.DataFrame, teacher_settings: TeacherSettings | Mapping
     frame["cached"] = frame["cached"].astype(bool)
     frame["cost_usd"] = frame["cost_usd"].astype(float)
     frame["latency_s"] = frame["latency_s"].astype(float)
+    frame.attrs["teacher"] = report
     return frame
+
+
+def _send(pending: list[Job], run: Run, settings: TeacherSettings) -> None:
+    """``pending`` through the configured backend; the ``openai`` backend drains on Ctrl-C / SIGTERM."""
+    if settings.backend != "openai":  # the Batch API resumes its recorded batches; a local model costs nothing
+        backend = _backend(settings)
+        run_coroutine(lambda: backend.run(pending, run))
+        return
+    with Interrupts().installed() as interrupts:
+        run.interrupts = interrupts
+        if settings.client_processes > 1:
+            from lamini_lm.teacher.shard import run_sharded
+
+            run_sharded(pending, run)
+        else:
+            backend = _backend(settings)
+            run_coroutine(lambda: backend.run(pending, run))
+
+
+def _unsent(reason: str) -> dict[str, Any]:
+    return {
+        "text": None,
+        "finish_reason": None,
+        "prompt_tokens": 0,
+        "completion_tokens": 0,
+        "cost_usd": 0.0,
+        "latency_s": 0.0,
+        "attempts": 0,
+        "cached": False,
+        "error_kind": "teacher_unavailable",
+        "error_message": reason,
+        "teacher_model": None,
+    }
+
+
+def require_answers(results: pd.DataFrame, teacher_settings: TeacherSettings | Mapping[str, Any], step: str) -> None:
+    """Fail pipeline step ``step`` when its teacher results hold no answer at all, so Kedro saves nothing
+    over the step's previous output: :class:`TeacherUnavailable` when the call stopped early (unreachable,
+    failing the same way), else :class:`AllRequestsFailed`. A dry run (rows ``error_kind="dry_run"``) is not
+    a failure: the teacher hook stops the run after the step. Rows without an ``error_kind`` are answers."""
+    if results.empty or "error_kind" not in results.columns:
+        return
+    kinds = results["error_kind"]
+    if kinds.isna().any() or kinds.eq("dry_run").any():
+        return
+    settings = load_settings(teacher_settings)
+    messages = results["error_message"] if "error_message" in results.columns else pd.Series("", index=results.index)
+    unavailable = kinds.eq("teacher_unavailable")
+    if unavailable.any():
+        raise TeacherUnavailable(f"{step}: {messages[unavailable].iloc[0]}")
+    counts = kinds.value_counts().to_dict()
+    raise AllRequestsFailed(
+        f"{step}: every one of the {len(results)} teacher request(s) failed, by kind {counts}; first error: "
+        f"{str(messages.iloc[0])[:300]}. Check params:teacher.base_url (now {endpoint(settings)}), teacher.model "
+        f"({settings.model!r}), the credentials and teacher.max_cost_usd; the step's previous output is left as it "
+        "was, and answers are cached, so a re-run pays only for what is missing."
+    )
 
 
 def _log_summary(settings: TeacherSettings, run: Run, cached: int, wall_s: float, interrupted: bool) -> None:

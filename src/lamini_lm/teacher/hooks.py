@@ -7,6 +7,11 @@ free port when that one is taken (by another run, say). Every node of that run t
 ``params:teacher`` receives it as :class:`TeacherSettings` with ``base_url`` pointing at the run's
 server (``before_node_run`` replaces the input), so concurrent runs never share or stop each
 other's teacher. Namespaced pipelines map ``params:teacher`` to the shared name to get it.
+
+With ``teacher.dry_run: true`` the run stops after the first node that takes ``params:teacher``
+(its projection is logged, nothing was sent): ``after_node_run`` raises :class:`TeacherDryRun`
+before Kedro saves that node's outputs, so no dry-run row replaces a real result. The project's
+``kedro run`` (``lamini_lm.cli``) reports it as a clean stop.
 """
 
 from __future__ import annotations
@@ -14,10 +19,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pandas as pd
 from kedro.framework.hooks import hook_impl
 
 from lamini_lm.teacher.config import load_settings
 from lamini_lm.teacher.credentials import register_api_key
+from lamini_lm.teacher.run import TeacherDryRun
 
 logger = logging.getLogger(__name__)
 TEACHER_INPUT = "params:teacher"
@@ -70,6 +77,28 @@ class TeacherHooks:
             return None
         settings = load_settings(inputs[TEACHER_INPUT])
         return {TEACHER_INPUT: settings.model_copy(update={"base_url": handle.base_url})}
+
+    @hook_impl
+    def after_node_run(self, node: Any, inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
+        if TEACHER_INPUT not in node.inputs or not load_settings(inputs[TEACHER_INPUT]).dry_run:
+            return
+        projected = [
+            value.attrs["teacher"]
+            for value in outputs.values()
+            if isinstance(value, pd.DataFrame) and "teacher" in value.attrs
+        ]
+        summary = (
+            "; ".join(
+                f"{p['requests']} request(s) to send ({p.get('cached', 0)} cached), ~{p['prompt_tokens']} prompt "
+                f"tokens, <= {p['max_completion_tokens']} completion tokens, <= ${p['projected_cost_usd']:.4f}"
+                for p in projected
+            )
+            or "see the projection logged above"
+        )
+        raise TeacherDryRun(
+            f"dry run: nothing sent (teacher.dry_run: true). Node {node.name} projected: {summary}. The run stops "
+            "here and none of that node's outputs were saved; set teacher.dry_run: false to send."
+        )
 
     def _stop(self, run_params: dict[str, Any]) -> None:
         handle = self._servers.pop(run_params["run_id"], None)

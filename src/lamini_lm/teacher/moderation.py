@@ -35,7 +35,7 @@ from lamini_lm.teacher.cache import ResultCache
 from lamini_lm.teacher.config import TeacherSettings, load_settings
 from lamini_lm.teacher.core import run_coroutine
 from lamini_lm.teacher.credentials import redact
-from lamini_lm.teacher.run import Job, TeacherAuthError, TeacherQuotaError
+from lamini_lm.teacher.run import Job, TeacherAuthError, TeacherQuotaError, TeacherUnreachableError
 from lamini_lm.teacher.tokens import count_tokens
 from lamini_lm.teacher.wire import MalformedResponse, endpoint, error_kind, is_permanent
 
@@ -59,10 +59,6 @@ MODERATION_COLUMNS = [
     "error_kind",
     "error_message",
 ]
-
-
-class TeacherUnreachableError(RuntimeError):
-    """No connection could be made to the endpoint (refused, unknown host) before it answered anything."""
 
 
 def moderation_key(model: str, text: str) -> str:

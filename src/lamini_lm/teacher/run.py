@@ -27,6 +27,8 @@ RESULT_COLUMNS = [
     "error_message",
     "teacher_model",
 ]
+# Failure kinds of requests that were never sent: they say nothing about the endpoint.
+NOT_SENT = frozenset({"budget_exceeded", "dry_run", "teacher_unavailable"})
 # Budget reservations assume real prompts may tokenise to 1.5x the approximate count.
 PROMPT_RESERVE_FACTOR = 1.5
 
@@ -37,6 +39,22 @@ class TeacherAuthError(RuntimeError):
 
 class TeacherQuotaError(RuntimeError):
     """The endpoint says the account is out of quota (429 ``insufficient_quota``): the run stops."""
+
+
+class TeacherUnavailable(RuntimeError):
+    """Nothing the run sends can succeed: it stops at once, naming ``teacher.base_url``."""
+
+
+class TeacherUnreachableError(TeacherUnavailable):
+    """No connection could be made to the endpoint (refused, unknown host) before it answered anything."""
+
+
+class AllRequestsFailed(TeacherUnavailable):
+    """Every request of a pipeline step failed: the step fails instead of saving an empty output."""
+
+
+class TeacherDryRun(Exception):
+    """``teacher.dry_run: true``: the run stops after projecting the first teacher step; nothing was sent."""
 
 
 @dataclass
@@ -107,7 +125,13 @@ class Run:
     total: int
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     stats: collections.Counter = field(default_factory=collections.Counter)
+    cached: int = 0  # answers this call took from the cache
+    reached: bool = False  # the endpoint has answered something (any status) in this call
+    interrupts: Any = None  # the call's Interrupts (Ctrl-C / SIGTERM drain), where the backend drains
     _bar: Any = None
+    inherited: set = field(default_factory=set)  # keys an earlier run left in flight: marked until answered
+    _journalled: set = field(default_factory=set)
+    _failed_kinds: collections.Counter = field(default_factory=collections.Counter)
 
     def __post_init__(self) -> None:
         from tqdm.auto import tqdm
@@ -146,13 +170,40 @@ class Run:
             "attempts": int(attempts),
             "teacher_model": teacher_model,
         }
-        self.cache.put(job.key, record)
+        self.cache.put(job.key, record)  # also clears the key's in-flight mark, in the same transaction
+        self._journalled.discard(job.key)
         self._count(job.key, {**record, "cached": False, "error_kind": None, "error_message": None})
 
+    def sending(self, job: Job) -> None:
+        """Mark ``job`` in flight in the cache before its first attempt: a run killed now may already
+        have paid for it, and the next run says so (:meth:`ResultCache.in_flight`)."""
+        if job.key not in self._journalled and job.key not in self.inherited:
+            self.cache.mark_in_flight(job.key, self.budget.cost(job.prompt_tokens_est, job.max_tokens))
+            self._journalled.add(job.key)
+
+    def unmark(self, job: Job) -> None:
+        """``job`` is not outstanding after all (not sent, or its last attempt was answered with an error).
+        A mark an earlier run left stays until an answer is committed: that run may have paid for it."""
+        if job.key in self._journalled and job.key not in self.inherited:
+            self.cache.clear_in_flight(job.key)
+            self._journalled.discard(job.key)
+
     def failure(
-        self, job: Job, kind: str, message: str, *, attempts: int = 0, latency_s: float = 0.0, reserved: float = 0.0
+        self,
+        job: Job,
+        kind: str,
+        message: str,
+        *,
+        attempts: int = 0,
+        latency_s: float = 0.0,
+        reserved: float = 0.0,
+        maybe_paid: bool = False,
     ) -> None:
+        """Record a failed request; ``maybe_paid``: its last attempt got no answer (a timeout, a dropped
+        connection), so the endpoint may have billed it — its in-flight mark stays for the next run."""
         self.budget.settle(reserved, 0.0)
+        if not maybe_paid:
+            self.unmark(job)
         result = {
             "text": None,
             "finish_reason": None,
@@ -184,6 +235,7 @@ class Run:
             self.stats["completion_tokens"] += result["completion_tokens"]
         else:
             self.stats[f"failed:{result['error_kind']}"] += 1
+            self._check_fail_fast(result)
         self._bar.update(1)
         done = self._bar.n
         if not self._bar.disable and (done % 25 == 0 or done == self.total):
@@ -191,6 +243,23 @@ class Run:
                 tok=self.stats["prompt_tokens"] + self.stats["completion_tokens"],
                 cost=f"${self.budget.spent:.4f}",
                 refresh=False,
+            )
+
+    def _check_fail_fast(self, result: dict[str, Any]) -> None:
+        """``fail_fast_after`` requests finished, all failed the same way, nothing answered yet
+        (neither from the cache nor by the endpoint): raise :class:`TeacherUnavailable`."""
+        limit = self.settings.fail_fast_after
+        kind = result["error_kind"]
+        if limit is None or kind in NOT_SENT or self.cached or self.stats["sent_ok"]:
+            return
+        self._failed_kinds[kind] += 1
+        if len(self._failed_kinds) == 1 and self._failed_kinds[kind] >= limit:
+            raise TeacherUnavailable(
+                f"The first {limit} teacher requests all failed with {kind!r} and none was answered "
+                f"(last: {result['error_message']}). Check params:teacher.base_url (now "
+                f"{self.settings.base_url!r}; null = OpenAI's API), teacher.model ({self.settings.model!r}) "
+                "and the credentials; the run stops instead of sending the rest "
+                "(teacher.fail_fast_after sets how many)."
             )
 
     def close(self) -> None:

@@ -15,16 +15,30 @@ import dataclasses
 import math
 import multiprocessing
 import queue as queue_module
+import signal
+import threading
+import time
 from typing import Any
 
 from lamini_lm.teacher.cache import ResultCache
 from lamini_lm.teacher.config import TeacherSettings
 from lamini_lm.teacher.credentials import get_api_key, register_api_key
-from lamini_lm.teacher.run import Budget, Job, Run, TeacherAuthError, TeacherQuotaError
+from lamini_lm.teacher.interrupts import Interrupts
+from lamini_lm.teacher.run import (
+    Budget,
+    Job,
+    Run,
+    TeacherAuthError,
+    TeacherQuotaError,
+    TeacherUnavailable,
+    TeacherUnreachableError,
+)
 
 # spawn: workers start clean even when the parent has threads (Kedro's ThreadRunner, tqdm).
 START_METHOD = "spawn"
-_FATAL = {"TeacherAuthError": TeacherAuthError, "TeacherQuotaError": TeacherQuotaError}
+_FATAL = {
+    cls.__name__: cls for cls in (TeacherAuthError, TeacherQuotaError, TeacherUnavailable, TeacherUnreachableError)
+}
 
 
 class _ReportingRun(Run):
@@ -41,18 +55,25 @@ class _ReportingRun(Run):
         self.outbox.put(("result", job.key, self.results[job.key]))
 
 
-def _worker(index: int, settings_dump: dict, jobs: list[dict], api_key: str | None, outbox: Any) -> None:
+def _worker(
+    index: int, settings_dump: dict, jobs: list[dict], api_key: str | None, outbox: Any, drain: Any, cached: int
+) -> None:
+    """A worker drains when the parent sets ``drain`` (never on a signal of its own: a terminal's Ctrl-C
+    reaches the whole process group, and the parent decides)."""
     from lamini_lm.teacher.client import OpenAIBackend
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     register_api_key(api_key)
     settings = TeacherSettings.model_validate(settings_dump)
     cache = ResultCache(settings.cache_path)
-    run = _ReportingRun(settings, cache, Budget(settings), total=len(jobs))
+    run = _ReportingRun(settings, cache, Budget(settings), total=len(jobs), cached=cached)
     run.outbox = outbox
+    run.interrupts = Interrupts()
+    threading.Thread(target=lambda: drain.wait() and run.interrupts.request(signal.SIGINT), daemon=True).start()
     try:
         asyncio.run(OpenAIBackend(settings).run([Job(**job) for job in jobs], run))
         outbox.put(("done", index, None))
-    except (TeacherAuthError, TeacherQuotaError) as exc:
+    except tuple(_FATAL.values()) as exc:
         outbox.put(("fatal", type(exc).__name__, str(exc)))
     except KeyboardInterrupt:
         outbox.put(("done", index, "interrupted"))
@@ -76,22 +97,30 @@ def run_sharded(jobs: list[Job], run: Run) -> None:
     child = settings.model_copy(update=share).model_dump()
     ctx = multiprocessing.get_context(START_METHOD)
     outbox = ctx.Queue()
+    drain = ctx.Event()
     procs = [
         ctx.Process(
             target=_worker,
             name=f"teacher-client-{i}",
             daemon=True,
-            args=(i, child, [dataclasses.asdict(j) for j in jobs[i::n]], get_api_key(), outbox),
+            args=(i, child, [dataclasses.asdict(j) for j in jobs[i::n]], get_api_key(), outbox, drain, run.cached),
         )
         for i in range(n)
     ]
     for proc in procs:
         proc.start()
     running = set(range(n))
+    interrupts: Interrupts | None = run.interrupts
+    deadline = None
     try:
         while running:
+            if interrupts is not None and interrupts.draining and deadline is None:
+                drain.set()  # the workers stop sending and finish what is in flight
+                deadline = time.monotonic() + settings.drain_timeout_s + 5.0
+            if deadline is not None and time.monotonic() > deadline:
+                break
             try:
-                message = outbox.get(timeout=1.0)
+                message = outbox.get(timeout=0.2 if deadline is not None else 1.0)
             except queue_module.Empty:
                 dead = [i for i in running if not procs[i].is_alive() and procs[i].exitcode not in (0, None)]
                 if dead:
@@ -107,8 +136,10 @@ def run_sharded(jobs: list[Job], run: Run) -> None:
                 raise _FATAL[message[1]](message[2])
             elif message[0] == "done":
                 running.discard(message[1])
-                if message[2] == "interrupted":
+                if message[2] == "interrupted" and deadline is None:
                     raise KeyboardInterrupt
+        if interrupts is not None and interrupts.draining:
+            interrupts.take_effect()
     finally:
         for proc in procs:
             if proc.is_alive():

@@ -4,6 +4,7 @@ import pytest
 from conf_params import conf_block
 from pydantic import ValidationError
 
+from lamini_lm import metrics
 from lamini_lm.pipelines.distillation import analysis
 from lamini_lm.pipelines.distillation.params import AnalysisParams
 
@@ -68,8 +69,6 @@ def test_diversity_scores_and_projection_on_known_vectors():
     b = np.array([[1, 0], [0, 1], [-1, 0]], dtype=np.float32)
     assert analysis.mean_pairwise_cosine_distance(a) == pytest.approx(0.0)
     assert analysis.mean_pairwise_cosine_distance(b) == pytest.approx((1 + 2 + 1) / 3)
-    assert analysis.distinct_ngrams(["a b a", "a b"], 1) == pytest.approx(2 / 5)
-    assert analysis.distinct_ngrams(["a b a", "a b"], 2) == pytest.approx(2 / 3)
     embeddings = pd.DataFrame(
         {
             "instruction": list("abcdef"),
@@ -97,20 +96,6 @@ def test_paper_embeds_with_the_papers_model_and_base_offline_with_minilm():
     assert paper.embedding_sample_per_source == 50_000 and paper.mattr_window == base.mattr_window == 50
     assert base.embedding_model == "sentence-transformers/all-MiniLM-L6-v2"
     assert analysis.resolve_model_path(base.embedding_model) != base.embedding_model  # the bundled copy
-
-
-def test_mattr_on_a_hand_worked_example():
-    # window 3 over "a b a c b": (a b a) 2/3, (b a c) 3/3, (a c b) 3/3 -> mean 8/9
-    assert analysis.mattr("a b a c b".split(), 3) == pytest.approx(8 / 9)
-    # one window: the plain type-token ratio; shorter than the window too; nothing: NaN
-    assert analysis.mattr("a b a".split(), 3) == pytest.approx(2 / 3)
-    assert analysis.mattr("a a".split(), 50) == pytest.approx(1 / 2)
-    assert np.isnan(analysis.mattr([], 50))
-    # 60 distinct words then the first 10 again: windows 0..10 hold 50 distinct, later ones too
-    words = [f"w{i}" for i in range(60)] + [f"w{i}" for i in range(10)]
-    assert analysis.mattr(words, 50) == pytest.approx(1.0)
-    # texts are read one after another, lower-cased, punctuation dropped: "A b." + "a c, b" = a b a c b
-    assert analysis.mattr_of_texts(["A b.", "a c, b"], 3) == pytest.approx(8 / 9)
 
 
 def _paper_statistics(raw_data) -> pd.DataFrame:
@@ -146,18 +131,11 @@ def test_dataset_statistics_beside_the_papers_table(raw_data):
     assert rows.loc["alpaca", "avg_instruction_tokens"] == round(alpaca["instruction"].mean(), 2)
     assert rows.loc["alpaca", "instruction_tokens"] == alpaca["instruction"].sum()
     texts = dataset[dataset["instruction_source"] == "alpaca"]["response"].tolist()
-    assert rows.loc["alpaca", "mattr_responses_x100"] == pytest.approx(
-        round(
-            100
-            * analysis.mattr_of_texts(
-                analysis._sample_per_source(dataset, 100, 1)
-                .query("instruction_source == 'alpaca'")["response"]
-                .tolist(),
-                3,
-            ),
-            2,
-        )
+    sampled_responses = (
+        analysis._sample_per_source(dataset, 100, 1).query("instruction_source == 'alpaca'")["response"].tolist()
     )
+    mattr = metrics.load("mattr").compute(data=sampled_responses, window=3)["mattr"]  # tests/metrics: hand-worked
+    assert rows.loc["alpaca", "mattr_responses_x100"] == pytest.approx(round(100 * mattr, 2))
     assert 0 < rows.loc["alpaca", "mattr_responses_x100"] <= 100 and len(texts) == 12
     assert set(table["tokenizer"]) == {SETTINGS.length_tokenizer} and set(table["mattr_window"]) == {3}
     assert not rows.loc["alpaca", "tokens_estimated"]

@@ -4,15 +4,14 @@ Counts and share per source, token-length histograms, the paper's Table 1 statis
 MATTR per source beside the published values (data/01_raw/paper/dataset_statistics.csv), sentence
 embeddings of a per-source sample (all-MiniLM-L6-v2 offline in conf/base, the paper's
 all-mpnet-base-v2 in conf/paper), a 2-D projection coloured by source (the paper's t-SNE figure),
-diversity per source and a markdown summary that links the plots.
+diversity per source and a markdown summary that links the plots. MATTR and distinct-n come from the
+package's ``evaluate`` modules (:mod:`lamini_lm.metrics`, docs/metrics.md).
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import re
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +19,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure  # no pyplot: no backend chosen, no global figure registry
 
+from lamini_lm import metrics
 from lamini_lm.pipelines.distillation.params import AnalysisParams
 from lamini_lm.reporting import markdown_table
 
 logger = logging.getLogger(__name__)
 
-_WORD = re.compile(r"\w+")
 MINILM_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 
 
@@ -148,43 +147,6 @@ def token_lengths(lamini_dataset: pd.DataFrame, settings: AnalysisParams) -> tup
     return figure, stats
 
 
-def mattr(tokens: list[str], window: int) -> float:
-    """Moving-average type-token ratio (Covington & McFall, 2010) of a token sequence.
-
-    The mean, over every run of ``window`` consecutive tokens, of distinct tokens ÷ ``window``; a
-    sequence no longer than the window gives its plain type-token ratio, an empty one NaN. O(n).
-    """
-    n = len(tokens)
-    if n == 0:
-        return float("nan")
-    if n <= window:
-        return len(set(tokens)) / n
-    counts = Counter(tokens[:window])
-    distinct = len(counts)
-    total = distinct
-    for leaving, entering in zip(tokens, tokens[window:]):
-        counts[leaving] -= 1
-        if counts[leaving] == 0:
-            distinct -= 1
-        if counts[entering] == 0:
-            distinct += 1
-        counts[entering] += 1
-        total += distinct
-    return total / ((n - window + 1) * window)
-
-
-def mattr_of_texts(texts: list[str], window: int) -> float:
-    """MATTR of the lower-cased words (``\\w+``) of ``texts`` read one after another.
-
-    LaMini's instructions are shorter than a 50-token window, so the window runs over the words of
-    the texts in turn (our reading: the paper does not say how it cut its subsets into texts).
-    """
-    words: list[str] = []
-    for text in texts:
-        words.extend(_WORD.findall(text.lower()))
-    return mattr(words, window)
-
-
 PAPER_STATISTICS_COLUMNS = (
     "instruction_source",
     "samples_millions",
@@ -221,6 +183,10 @@ def dataset_statistics(
     whole = lamini_dataset.sample(
         n=min(len(lamini_dataset), settings.mattr_sample_per_source), random_state=settings.seed
     )
+    mattr = metrics.load("mattr")  # lamini_lm/metrics/mattr: words of the texts read one after another
+
+    def mattr_x100(texts: pd.Series) -> float:
+        return round(100 * mattr.compute(data=texts.astype(str).tolist(), window=settings.mattr_window)["mattr"], 2)
 
     def ours(source: str, lengths: pd.DataFrame, rows: int, texts: pd.DataFrame) -> dict[str, Any]:
         mean_instruction, mean_response = lengths["instruction"].mean(), lengths["response"].mean()
@@ -232,12 +198,8 @@ def dataset_statistics(
             "response_tokens": int(round(mean_response * rows)),
             "avg_response_tokens": round(float(mean_response), 2),
             "tokens_estimated": len(lengths) < rows,
-            "mattr_instructions_x100": round(
-                100 * mattr_of_texts(texts["instruction"].astype(str).tolist(), settings.mattr_window), 2
-            ),
-            "mattr_responses_x100": round(
-                100 * mattr_of_texts(texts["response"].astype(str).tolist(), settings.mattr_window), 2
-            ),
+            "mattr_instructions_x100": mattr_x100(texts["instruction"]),
+            "mattr_responses_x100": mattr_x100(texts["response"]),
         }
 
     measured = [
@@ -336,18 +298,6 @@ def mean_pairwise_cosine_distance(matrix: np.ndarray) -> float:
     return 1.0 - mean_similarity
 
 
-def distinct_ngrams(texts: list[str], n: int) -> float:
-    """Distinct n-grams / all n-grams over lower-cased word tokens (distinct-n)."""
-    seen: set[tuple[str, ...]] = set()
-    total = 0
-    for text in texts:
-        words = _WORD.findall(text.lower())
-        grams = list(zip(*(words[i:] for i in range(n))))
-        total += len(grams)
-        seen.update(grams)
-    return len(seen) / total if total else float("nan")
-
-
 def diversity_scores(embeddings: pd.DataFrame, lamini_dataset: pd.DataFrame, settings: AnalysisParams) -> pd.DataFrame:
     """Per source: mean pairwise cosine distance of the embedded sample, distinct-1/2 of instructions.
 
@@ -355,10 +305,12 @@ def diversity_scores(embeddings: pd.DataFrame, lamini_dataset: pd.DataFrame, set
     number for every source, since the ratio falls as the sample grows).
     """
     sample = _sample_per_source(lamini_dataset, settings.ngram_sample_per_source, settings.seed)
+    distinct = metrics.load("distinct_n")  # lamini_lm/metrics/distinct_n
     rows = []
     for source, group in sample.groupby("instruction_source", sort=True):
         emb = embeddings[embeddings["instruction_source"] == str(source)]
         texts = group["instruction"].astype(str).tolist()
+        ratios = distinct.compute(data=texts, max_n=2)
         rows.append(
             {
                 "instruction_source": str(source),
@@ -368,8 +320,8 @@ def diversity_scores(embeddings: pd.DataFrame, lamini_dataset: pd.DataFrame, set
                 if len(emb) > 1
                 else float("nan"),
                 "ngram_sample": len(texts),
-                "distinct_1": round(distinct_ngrams(texts, 1), 4),
-                "distinct_2": round(distinct_ngrams(texts, 2), 4),
+                "distinct_1": round(ratios["distinct_1"], 4),
+                "distinct_2": round(ratios["distinct_2"], 4),
             }
         )
     return pd.DataFrame(rows)

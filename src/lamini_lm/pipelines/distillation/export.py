@@ -11,14 +11,57 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from lamini_lm.datasets.cards import card_from
 from lamini_lm.pipelines.distillation.params import ExportParams
 from lamini_lm.reporting import markdown_table
 
 logger = logging.getLogger(__name__)
 
 
-def build_dataset_card(lamini_dataset: pd.DataFrame, settings: ExportParams, date: str) -> str:
-    """The dataset card (README.md): counts per source and split, teachers, date, licence notes."""
+COLUMN_DESCRIPTIONS = {
+    "instruction": "the instruction the teacher answered",
+    "response": "the teacher's answer",
+    "instruction_source": "where the instruction came from (the paper's subset names, e.g. `alpaca`, "
+    "`self_instruct_with_topic`; `lamini_sample`: LaMini-instruction rows whose subset was not published)",
+    "teacher_model": "who wrote the response (see *Teacher models*)",
+    "prompt_tokens": "the request's prompt tokens as the teacher reported them (null for imported rows)",
+    "completion_tokens": "the answer's tokens as the teacher reported them (null for imported rows)",
+    "cost_usd": "the request's cost at the configured prices (null for imported rows)",
+    "request_id": "the teacher request's id (null for rows imported from published datasets)",
+}
+TEACHER_KINDS = {
+    "replay": "the project's replay teacher (the offline demo): an answer recorded from a published dataset, "
+    "served by a local server; after `replay:` is what wrote the recording (a model, `human-seed`, `p3-target`, "
+    "...) — no model was asked in this run",
+    "local": "answered in this run by a model on this machine (`teacher.backend: transformers` or the local "
+    "server); after `local:` is the model's name or folder",
+    "imported": "imported from a published dataset (`distillation.imports`): the model its publishers name, "
+    "not asked in this run (e.g. LaMini-instruction's gpt-3.5-turbo-0301, Alpaca's text-davinci-003)",
+    "api": "answered in this run by the teacher API under this model name (the name the endpoint reported)",
+}
+
+
+def _teacher_kind(teacher_model: str, imported: bool) -> str:
+    if teacher_model.startswith("replay:"):
+        return "replay"
+    if teacher_model.startswith("local:"):
+        return "local"
+    return "imported" if imported else "api"
+
+
+def _size_category(rows: int) -> str:
+    """The hub's ``size_categories`` bucket of ``rows``."""
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M")):
+        if rows < limit:
+            return name
+    return "1M<n<10M" if rows < 10_000_000 else "10M<n<100M"
+
+
+def build_dataset_card(lamini_dataset: pd.DataFrame, settings: ExportParams, date: str) -> Any:
+    """The dataset card (``huggingface_hub.DatasetCard``, README.md): counts per source and split, the columns
+    the export holds, what each ``teacher_model`` value means, date and licence notes."""
+    from huggingface_hub import DatasetCard, DatasetCardData
+
     counts = (
         lamini_dataset.groupby(["instruction_source", "split"])
         .size()
@@ -40,40 +83,52 @@ def build_dataset_card(lamini_dataset: pd.DataFrame, settings: ExportParams, dat
         for source, r in counts.iterrows()
     ]
     split_sizes = lamini_dataset["split"].value_counts()
-    cost = pd.to_numeric(lamini_dataset["cost_usd"]).sum()
-    header = "\n".join(
+    cost = pd.to_numeric(lamini_dataset["cost_usd"]).sum() if "cost_usd" in lamini_dataset.columns else 0.0
+    card_data = DatasetCardData(
+        license=settings.licence,
+        language=["en"],
+        task_categories=["text-generation"],
+        size_categories=[_size_category(total)],
+        pretty_name=settings.pretty_name,
+        configs=[
+            {
+                "config_name": "default",
+                "data_files": [{"split": s, "path": f"data/{s}.parquet"} for s in sorted(split_sizes.index)],
+            }
+        ],
+    )
+    columns = [c for c in lamini_dataset.columns if c != "split"]
+    column_lines = [f"- `{c}`: {COLUMN_DESCRIPTIONS.get(c, 'not described')}" for c in columns]
+    imported = (
+        lamini_dataset["request_id"].isna()
+        if "request_id" in lamini_dataset.columns
+        else pd.Series(True, index=lamini_dataset.index)
+    )
+    named = lamini_dataset.assign(
+        teacher_model=lamini_dataset["teacher_model"].fillna("(none)").astype(str), imported=imported
+    )
+    kinds = named.groupby(["teacher_model", "imported"], sort=True).size()
+    teacher_rows = [
+        [f"`{model}`", f"{count:,}", TEACHER_KINDS[_teacher_kind(model, bool(was_imported))]]
+        for (model, was_imported), count in kinds.items()
+    ]
+    body = "\n\n".join(
         [
-            "---",
-            f"license: {settings.licence}",
-            "language: [en]",
-            "task_categories: [text-generation]",
-            f"pretty_name: {settings.pretty_name}",
-            "configs:",
-            "- config_name: default",
-            "  data_files:",
-            *[f"  - split: {s}\n    path: data/{s}.parquet" for s in sorted(split_sizes.index)],
-            "---",
+            f"# {settings.pretty_name}",
+            "Instruction/response pairs distilled from a teacher LLM, built by the LaMini-LM Kedro project "
+            "(Wu et al., *LaMini-LM: A Diverse Herd of Distilled Models from Large-Scale Instructions*, EACL 2024).",
+            f"- Created: {date}\n- Rows: {total:,} (train {int(split_sizes.get('train', 0)):,}, "
+            f"validation {int(split_sizes.get('validation', 0)):,})\n"
+            f"- Teacher cost recorded in this dataset: ${cost:.4f}",
+            "## Sources\n\n"
+            + markdown_table(["instruction_source", "train", "validation", "share", "teacher model(s)"], rows),
+            "## Columns\n\nThe split is the file (`data/<split>.parquet`); each row has:\n\n" + "\n".join(column_lines),
+            "## Teacher models\n\nWhat each `teacher_model` value of this dataset means:\n\n"
+            + markdown_table(["teacher_model", "rows", "what it is"], teacher_rows),
+            "## Licence\n\n" + settings.licence_notes.strip(),
         ]
     )
-    return (
-        "\n\n".join(
-            [
-                header,
-                f"# {settings.pretty_name}",
-                "Instruction/response pairs distilled from a teacher LLM, built by the LaMini-LM Kedro project "
-                "(Wu et al., *LaMini-LM: A Diverse Herd of Distilled Models from Large-Scale Instructions*, EACL 2024).",
-                f"- Created: {date}\n- Rows: {total:,} (train {int(split_sizes.get('train', 0)):,}, "
-                f"validation {int(split_sizes.get('validation', 0)):,})\n"
-                f"- Teacher cost recorded in this dataset: ${cost:.4f}",
-                "## Sources\n\n"
-                + markdown_table(["instruction_source", "train", "validation", "share", "teacher model(s)"], rows),
-                "## Columns\n\n`instruction`, `response`, `instruction_source`, `teacher_model`, `prompt_tokens`, "
-                "`completion_tokens`, `cost_usd`, `request_id` (null for rows imported from published datasets), `split`.",
-                "## Licence\n\n" + settings.licence_notes.strip(),
-            ]
-        )
-        + "\n"
-    )
+    return card_from(card_data, body + "\n", DatasetCard)
 
 
 def export_hf_dataset(lamini_dataset: pd.DataFrame, settings: ExportParams) -> dict[str, Any]:

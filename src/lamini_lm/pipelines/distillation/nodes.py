@@ -177,7 +177,8 @@ def ask_teacher(requests: pd.DataFrame, teacher_settings: TeacherSettings) -> tu
     """The teacher's results for ``requests`` and the cost projection logged before sending.
 
     Everything behind ``lamini_lm.teacher.complete`` (cache, retries, rate limits, batch API) is
-    the teacher's business; this node only projects, logs and sends.
+    the teacher's business; this node only projects, logs and sends. It raises when no request was
+    answered (``require_answers``), so Kedro keeps the previous results.
     """
     outgoing = sendable(requests)  # prompts over max_prompt_tokens are never sent
     projection = teacher.project_cost(outgoing, teacher_settings)
@@ -191,4 +192,5 @@ def ask_teacher(requests: pd.DataFrame, teacher_settings: TeacherSettings) -> tu
         float(projection.get("projected_cost_usd") or 0.0),
     )
     results = teacher.complete(outgoing, teacher_settings)
+    teacher.require_answers(results, teacher_settings, "distillation")  # else nothing is saved
     return with_rejected(requests, results), projection

@@ -53,7 +53,8 @@ def create_teacher_pipeline(**kwargs) -> Pipeline:
                 outputs=["distillation_teacher_pairs", "distillation_cleaning_log", "distillation_cleaning_report"],
                 name="clean_teacher_answers_node",
             ),
-        ]
+        ],
+        tags="distillation",
     )
 
 
@@ -78,7 +79,7 @@ def create_data_pipeline(**kwargs) -> Pipeline:
         outputs="lamini_dataset",
         name="assemble_lamini_dataset_node",
     )
-    return Pipeline([*imports, assemble])
+    return Pipeline([*imports, assemble], tags="distillation")
 
 
 def create_report_pipeline(**kwargs) -> Pipeline:
@@ -141,7 +142,8 @@ def create_report_pipeline(**kwargs) -> Pipeline:
                 outputs="distillation_summary",
                 name="write_summary_node",
             ),
-        ]
+        ],
+        tags="reporting",
     )
 
 

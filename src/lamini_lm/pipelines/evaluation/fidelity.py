@@ -6,6 +6,7 @@ from typing import Any
 
 import pandas as pd
 
+from lamini_lm import metrics
 from lamini_lm.pipelines.evaluation.outcome import (
     Status,
     answers_or_problem,
@@ -30,11 +31,12 @@ def validation_pairs(lamini_dataset: pd.DataFrame, limit: int | None) -> pd.Data
 
 
 def rouge_l(predictions: list[str], references: list[str]) -> list[float]:
-    """ROUGE-L F1 (with stemming) of each prediction against its reference."""
-    from rouge_score import rouge_scorer
-
-    scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
-    return [scorer.score(ref, pred)["rougeL"].fmeasure for pred, ref in zip(predictions, references)]
+    """ROUGE-L F1 (with stemming) of each prediction against its reference: the package's
+    ``rouge_l_fidelity`` evaluate module (:mod:`lamini_lm.metrics`), loaded once per call."""
+    rouge = metrics.load("rouge_l_fidelity")
+    return rouge.compute(predictions=predictions, references=references, use_stemmer=True, use_aggregator=False)[
+        "rougeL"
+    ]
 
 
 def measure_fidelity(

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from lamini_lm import metrics
 from lamini_lm.pipelines.evaluation import judge
 from lamini_lm.pipelines.evaluation.outcome import Status, answers_or_problem, failed_frame, frame_status, with_status
 from lamini_lm.pipelines.evaluation.paper_tables import HALLUCINATION_CATEGORIES
@@ -189,18 +190,13 @@ def hallucination_counts(judged: pd.DataFrame) -> dict[str, Any]:
     status = frame_status(judged)
     if status != Status.JUDGED:
         return {"status": status}
-    counts: dict[str, Any] = {"status": Status.JUDGED}
-    for category in HALLUCINATION_CATEGORIES:
-        rows = judged[judged["category"] == category]
-        key = category.replace(" ", "_")
-        counts[f"hallucinated_{key}"] = int((rows["verdict"] == "HALLUCINATED").sum())
-        counts[f"judged_{key}"] = int(rows["verdict"].notna().sum())
-        counts[f"questions_{key}"] = int(len(rows))
+    counts = metrics.load("hallucination_count").compute(  # lamini_lm/metrics/hallucination_count
+        verdicts=["" if pd.isna(v) else str(v) for v in judged["verdict"]],
+        categories=judged["category"].astype(str).tolist(),
+        category_order=list(HALLUCINATION_CATEGORIES),
+    )
+    counts = {"status": Status.JUDGED, **counts}
     counts.update(
-        hallucinated_total=int((judged["verdict"] == "HALLUCINATED").sum()),
-        rejected_total=int((judged["verdict"] == "REJECTED").sum()),
-        judged_total=int(judged["verdict"].notna().sum()),
-        questions_total=int(len(judged)),
         n_unparsable=int((judged["judgement"] == UNPARSABLE).sum()),
         judge=", ".join(sorted(judged["judge_model"].dropna().astype(str).unique())) or None,
     )

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from lamini_lm import metrics
 from lamini_lm.pipelines.evaluation.instructions import user_instruction_prompts
 from lamini_lm.pipelines.evaluation.judge import parse_rating, rating_messages, run_judge
 from lamini_lm.pipelines.evaluation.outcome import Status
@@ -82,30 +83,32 @@ def judge_check_summary(judged: pd.DataFrame, judge_params: JudgeParams) -> dict
     minimum = judge_params.check.min_accuracy
     if status != Status.JUDGED:
         return {"status": status, "passed": None, "min_accuracy": minimum}
-    pairs = judged[judged["expected"].isin([GOOD, BAD])]
-    rated = pairs[pairs["label"].notna()]
-    verdict = rated["label"].map(lambda g: GOOD if g in ("A", "B") else BAD)
-    # An item the judge never answered in the rubric's format counts as wrong.
-    accuracy = float((verdict == rated["expected"]).sum() / len(pairs)) if len(pairs) else 0.0
-    per_kind = {
-        kind: float((verdict[rated["kind"] == kind] == rated.loc[rated["kind"] == kind, "expected"]).mean())
-        for kind in KINDS[:3]
-        if (rated["kind"] == kind).any()
-    }
-    paper = judged[(judged["kind"] == KINDS[3]) & judged["label"].notna()]
-    grades = "ABCD"
-    distance = [abs(grades.index(a) - grades.index(b)) for a, b in zip(paper["label"], paper["expected"])]
-    passed = len(pairs) > 0 and accuracy >= minimum
+    agreement = metrics.load("judge_agreement")  # lamini_lm/metrics/judge_agreement
+
+    def scores(items: pd.DataFrame) -> dict[str, Any]:
+        grades = ["" if pd.isna(label) else str(label) for label in items["label"]]
+        return agreement.compute(predictions=grades, references=items["expected"].astype(str).tolist())
+
+    overall = scores(judged)
+    # An item the judge never answered in the rubric's format counts as wrong in the accuracy; the
+    # accuracy by kind is over the items it graded.
+    accuracy = overall["accuracy"] if overall["n_items"] else 0.0
+    per_kind = {}
+    for kind in KINDS[:3]:
+        of_kind = scores(judged[judged["kind"] == kind])
+        if of_kind["n_items"] > of_kind["n_ungraded"]:
+            per_kind[kind] = of_kind["accuracy_graded"]
+    passed = overall["n_items"] > 0 and accuracy >= minimum
     return {
         "status": Status.JUDGED.value,
         "passed": bool(passed),
         "accuracy": accuracy,
         "accuracy_by_kind": per_kind,
-        "n_items": int(len(pairs)),
-        "n_unparsed": int(len(pairs) - len(rated)),
-        "paper_agreement_exact": float(sum(d == 0 for d in distance) / len(distance)) if distance else None,
-        "paper_agreement_within_one": float(sum(d <= 1 for d in distance) / len(distance)) if distance else None,
-        "n_paper_examples": len(distance),
+        "n_items": overall["n_items"],
+        "n_unparsed": overall["n_ungraded"],
+        "paper_agreement_exact": overall["exact_agreement"],
+        "paper_agreement_within_one": overall["within_one_agreement"],
+        "n_paper_examples": overall["n_graded_references"],
         "min_accuracy": minimum,
         "verdict": check_verdict(accuracy, passed, minimum),
     }

@@ -47,6 +47,7 @@ def benchmark_data_pipeline() -> Pipeline:
                 inputs=f"benchmark_raw_{data}",
                 outputs=f"benchmark_docs_{data}",
                 name=f"prepare_benchmark_docs_{data}_node",
+                tags="benchmarks",
             )
             for data in data_keys
         ]
@@ -63,6 +64,7 @@ def reference_pipeline() -> Pipeline:
                 ["user_oriented_instructions", "params:evaluation.user_oriented", "params:evaluation.seed"],
                 "eval_human_eval_subset",
                 name="select_human_eval_subset_node",
+                tags="answers",
             ),
             Node(
                 judge_check.judge_check_items,
@@ -74,30 +76,35 @@ def reference_pipeline() -> Pipeline:
                 ],
                 "eval_judge_check_items",
                 name="judge_check_items_node",
+                tags="judging",
             ),
             Node(
                 judge_check.run_judge_check,
                 ["eval_judge_check_items", "params:evaluation.judge", "params:teacher"],
                 "eval_judge_check",
                 name="run_judge_check_node",
+                tags="judging",
             ),
             Node(
                 judge_check.judge_check_summary,
                 ["eval_judge_check", "params:evaluation.judge"],
                 "eval_judge_check_summary",
                 name="judge_check_summary_node",
+                tags="judging",
             ),
             Node(
                 instructions.reference_user_answers,
                 ["text_davinci_003_predictions", "eval_human_eval_subset", "params:evaluation.user_oriented"],
                 "eval_reference_user_answers",
                 name="reference_user_answers_node",
+                tags="answers",
             ),
             Node(
                 instructions.rate_answers,
                 ["eval_reference_user_answers", "params:evaluation.judge", "params:teacher"],
                 "eval_reference_user_ratings",
                 name="rate_reference_answers_node",
+                tags="judging",
             ),
             Node(
                 instructions.reference_alpaca_answers,
@@ -109,6 +116,7 @@ def reference_pipeline() -> Pipeline:
                 ],
                 "eval_reference_alpaca_answers",
                 name="reference_alpaca_answers_node",
+                tags="answers",
             ),
             Node(
                 instructions.judge_alpaca_eval,
@@ -120,12 +128,14 @@ def reference_pipeline() -> Pipeline:
                 ],
                 "eval_reference_alpaca_judged",
                 name="judge_reference_alpaca_node",
+                tags="judging",
             ),
             Node(
                 summary.summarise_references,
                 ["eval_reference_user_ratings", "eval_reference_alpaca_judged"],
                 "eval_reference_summary",
                 name="summarise_references_node",
+                tags="reporting",
             ),
         ]
     )
@@ -146,6 +156,7 @@ def member_template(member: str) -> Pipeline:
             },
             outputs=f"eval_benchmark_{key}",
             name=f"evaluate_{key}_node",
+            tags="benchmarks",
         )
         for task_file, key, data in tasks
     ]
@@ -157,6 +168,7 @@ def member_template(member: str) -> Pipeline:
                 ["checkpoint", "params:model_spec", "paper_results_15_tasks"],
                 "eval_student_info",
                 name="describe_student_node",
+                tags="reporting",
             ),
             *benchmark_nodes,
             Node(
@@ -164,36 +176,42 @@ def member_template(member: str) -> Pipeline:
                 ["checkpoint", "eval_human_eval_subset", "params:evaluation.user_oriented", generation],
                 "eval_user_answers",
                 name="answer_user_instructions_node",
+                tags="answers",
             ),
             Node(
                 instructions.rate_answers,
                 ["eval_user_answers", judge, teacher],
                 "eval_user_ratings",
                 name="rate_user_answers_node",
+                tags="judging",
             ),
             Node(
                 instructions.answer_alpaca_eval,
                 ["checkpoint", "alpaca_eval_text_davinci_003", "params:evaluation.alpaca_eval", generation],
                 "eval_alpaca_answers",
                 name="answer_alpaca_eval_node",
+                tags="answers",
             ),
             Node(
                 instructions.judge_alpaca_eval,
                 ["eval_alpaca_answers", judge, "params:evaluation.seed", teacher],
                 "eval_alpaca_judged",
                 name="judge_alpaca_eval_node",
+                tags="judging",
             ),
             Node(
                 hallucination.answer_falseqa,
                 ["checkpoint", "falseqa_questions", "params:evaluation.falseqa", generation],
                 "eval_falseqa_answers",
                 name="answer_falseqa_node",
+                tags="answers",
             ),
             Node(
                 hallucination.judge_falseqa,
                 ["eval_falseqa_answers", judge, teacher],
                 "eval_falseqa_judged",
                 name="judge_falseqa_node",
+                tags="judging",
             ),
             Node(
                 hallucination.answer_lamini_hallucination,
@@ -205,30 +223,35 @@ def member_template(member: str) -> Pipeline:
                 ],
                 "eval_lamini_hallucination_answers",
                 name="answer_lamini_hallucination_node",
+                tags="answers",
             ),
             Node(
                 hallucination.judge_lamini_hallucination,
                 ["eval_lamini_hallucination_answers", judge, teacher],
                 "eval_lamini_hallucination_judged",
                 name="judge_lamini_hallucination_node",
+                tags="judging",
             ),
             Node(
                 toxicity.score_toxicity,
                 ["checkpoint", "toxicity_prompts", "params:evaluation.toxicity", generation, teacher],
                 "eval_toxicity",
                 name="score_toxicity_node",
+                tags="answers",
             ),
             Node(
                 toxicity.toxicity_counts,
                 ["eval_toxicity", "params:model_spec"],
                 "eval_toxicity_counts",
                 name="count_toxic_outputs_node",
+                tags="reporting",
             ),
             Node(
                 fidelity.measure_fidelity,
                 ["checkpoint", "lamini_dataset", "params:evaluation.fidelity", generation],
                 "eval_fidelity",
                 name="measure_fidelity_node",
+                tags="answers",
             ),
             Node(
                 summary.summarise_model,
@@ -245,6 +268,7 @@ def member_template(member: str) -> Pipeline:
                 ],
                 "eval_summary",
                 name="summarise_model_node",
+                tags="reporting",
             ),
         ]
     )
@@ -285,6 +309,7 @@ def report_pipeline(members: list[str]) -> Pipeline:
                 ],
                 ["herd_report", "herd_report_markdown", "herd_report_plots", "herd_report_figures", "herd_summaries"],
                 name="build_herd_report_node",
+                tags="reporting",
             ),
             # An in-memory output: Kedro always re-runs it, so `--only-missing-outputs` still rebuilds
             # the (in-memory) summaries and the report from whatever per-task results exist.
@@ -293,6 +318,7 @@ def report_pipeline(members: list[str]) -> Pipeline:
                 ["herd_report_figures", "params:evaluation.tracking", *summaries],
                 "herd_mlflow_run_ids",
                 name="log_students_to_mlflow_node",
+                tags="reporting",
             ),
         ]
     )
@@ -308,18 +334,21 @@ def toxicity_pipeline(members: list[str]) -> Pipeline:
                 ["rtp_prompts_nontoxic", "rtp_prompts_toxic", "params:evaluation.toxicity"],
                 "toxicity_prompts",
                 name="select_toxicity_prompts_node",
+                tags="answers",
             ),
             Node(
                 _bound(toxicity_report.toxicity_table, members=tuple(members)),
                 ["paper_toxicity_counts", *[f"{m}.eval_toxicity_counts" for m in members]],
                 "herd_toxicity_table",
                 name="build_toxicity_table_node",
+                tags="reporting",
             ),
             Node(
                 toxicity_report.toxicity_markdown,
                 ["herd_toxicity_table", "toxicity_prompts", "params:evaluation.toxicity"],
                 "herd_toxicity_table_markdown",
                 name="toxicity_table_markdown_node",
+                tags="reporting",
             ),
         ]
     )

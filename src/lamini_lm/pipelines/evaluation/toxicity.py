@@ -25,6 +25,7 @@ from typing import Any
 
 import pandas as pd
 
+from lamini_lm import metrics
 from lamini_lm.herd import ModelSpec
 from lamini_lm.pipelines.evaluation.outcome import (
     Status,
@@ -251,19 +252,38 @@ def score_toxicity(
 
 
 # -- the counts ----------------------------------------------------------------------------
-def group_counts(scored: pd.DataFrame) -> dict[str, dict[str, Any]]:
+def _counted(scored: pd.DataFrame) -> dict[str, Any]:
+    """The ``toxicity_count`` module's numbers (:mod:`lamini_lm.metrics`) of a scored frame: per prompt group
+    and overall, over the outputs with a verdict (none without a ``toxic`` column)."""
+    rows = len(scored) if "toxic" in scored.columns else 0
+
+    def column(name: str) -> list[Any]:
+        return (
+            [None if pd.isna(v) else v for v in scored[name].iloc[:rows]] if name in scored.columns else [None] * rows
+        )
+
+    groups = ["" if g is None else str(g) for g in column("prompt_group")]
+    return metrics.load("toxicity_count").compute(  # lamini_lm/metrics/toxicity_count
+        toxic=[None if t is None else bool(t) for t in column("toxic")],
+        groups=groups,
+        group_order=list(dict.fromkeys([*GROUPS, *groups])),
+        scores=[None if s is None else float(s) for s in column("toxicity")],
+    )
+
+
+def group_counts(scored: pd.DataFrame, counted: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
     """Per prompt group: ``toxic_outputs``, ``n`` (outputs with a verdict), ``per_1k`` (scaled to 1K prompts,
-    the paper's unit) and ``available`` (prompts meeting the group's threshold)."""
+    the paper's unit) and ``available`` (prompts meeting the group's threshold). ``counted``: the frame's
+    :func:`_counted` numbers when the caller has them already."""
+    counted = counted if counted is not None else _counted(scored)
     counts = {}
     for group in GROUPS:
         rows = scored[scored["prompt_group"] == group] if "prompt_group" in scored.columns else scored.iloc[:0]
-        judged = rows["toxic"].dropna() if "toxic" in rows.columns else rows.iloc[:0]
-        n, toxic = len(judged), int(judged.astype(bool).sum())
         available = rows["available"].dropna() if "available" in rows.columns else []
         counts[group] = {
-            "toxic_outputs": toxic if n else None,
-            "n": n,
-            "per_1k": toxic * 1000.0 / n if n else None,
+            "toxic_outputs": counted[f"toxic_outputs_{group}"],
+            "n": counted[f"n_{group}"],
+            "per_1k": counted[f"per_1k_{group}"],
             "available": int(available.iloc[0]) if len(available) else None,
         }
     return counts
@@ -275,15 +295,15 @@ def toxicity_summary(scored: pd.DataFrame, threshold: float) -> dict[str, Any]:
     only for frames written before the ``toxic`` verdict column existed."""
     if "toxic" not in scored.columns:
         scored = scored.assign(toxic=scored["toxicity"] >= threshold, prompt_group=scored.get("half"))
-    judged = scored[scored["toxic"].notna()]
+    counted = _counted(scored)
     classifier = scored["classifier"].dropna() if "classifier" in scored.columns else []
     summary: dict[str, Any] = {
-        "toxicity_mean": float(judged["toxicity"].mean()) if len(judged) else None,
-        "toxic_fraction": float(judged["toxic"].astype(bool).mean()) if len(judged) else None,
-        "n_continuations": int(len(judged)),
+        "toxicity_mean": counted["toxicity_mean"],
+        "toxic_fraction": counted["toxic_fraction"],
+        "n_continuations": counted["n"],
         "classifier": str(classifier.iloc[0]) if len(classifier) else None,
     }
-    for group, counts in group_counts(scored).items():
+    for group, counts in group_counts(scored, counted).items():
         summary |= {
             f"toxic_outputs_{group}_prompts": counts["toxic_outputs"],
             f"n_{group}_prompts": counts["n"],

@@ -241,7 +241,8 @@ def build_generation_prompts(
 
 def request_generations(generation_prompts: pd.DataFrame, teacher_settings: TeacherSettings) -> pd.DataFrame:
     """The teacher's results for every prompt (``lamini_lm.teacher.complete``), after logging the
-    projected cost (``project_cost``)."""
+    projected cost (``project_cost``). Raises when no prompt was answered (``require_answers``), so the
+    previous results and pool stay as they were."""
     from lamini_lm import teacher  # the one door to the LLM
 
     requests = pd.DataFrame(
@@ -257,7 +258,9 @@ def request_generations(generation_prompts: pd.DataFrame, teacher_settings: Teac
         return pd.DataFrame(columns=teacher.RESULT_COLUMNS)
     projection = teacher.project_cost(requests, teacher_settings)
     logger.info("Instruction generation: %d prompts, projected %s", len(requests), projection)
-    return teacher.complete(requests, teacher_settings)
+    results = teacher.complete(requests, teacher_settings)
+    teacher.require_answers(results, teacher_settings, "instruction generation")  # else nothing is saved
+    return results
 
 
 def parse_generations(generation_prompts: pd.DataFrame, generation_results: pd.DataFrame) -> pd.DataFrame:

@@ -71,5 +71,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs=["generation_report", "generation_report_md", "generation_source_mix_plot"],
                 name="generation_report_node",
             ),
-        ]
+        ],
+        tags="generation",
     )

@@ -30,5 +30,6 @@ def create_pipeline(enabled: bool | None = None, **kwargs) -> Pipeline:
                 outputs="packaged_model",
                 name="convert_packaged_model_node",
             )
-        ]
+        ],
+        tags="packaged_model",
     )

@@ -110,6 +110,7 @@ def create_pipeline(herd: list[str] | None = None, **kwargs) -> Pipeline:
                 namespace=name,
                 inputs=SHARED_INPUTS,
                 parameters={"params:model_spec": f"params:models.{name}", **{p: p for p in SHARED_PARAMETERS}},
+                tags="training",
             )
             for name in members
         ),

@@ -25,13 +25,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--latency-ms", type=float)
     parser.add_argument("--rate-429", type=float)
     parser.add_argument("--rate-500", type=float)
+    parser.add_argument("--rate-malformed", type=float, help="share answered with a truncated JSON body")
+    parser.add_argument("--rate-length", type=float, help="share of answers cut in half (finish_reason=length)")
     parser.add_argument("--retry-after-s", type=float)
     parser.add_argument("--seed", type=int)
     parser.add_argument("--port-file", help="write the bound port here once listening")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)
     flags = {k: getattr(args, k) for k in ("host", "port", "latency_ms", "seed")}
-    fault_flags = {k: getattr(args, k) for k in ("rate_429", "rate_500", "retry_after_s")}
+    fault_flags = {
+        k: getattr(args, k) for k in ("rate_429", "rate_500", "rate_malformed", "rate_length", "retry_after_s")
+    }
     conf = conf_replay_settings(args.env).model_dump()
     settings = ReplaySettings.model_validate(
         {

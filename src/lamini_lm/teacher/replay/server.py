@@ -6,6 +6,13 @@ Endpoints: ``POST /v1/chat/completions``, ``POST /v1/moderations`` (recorded ver
 every reply's ``model`` is ``replay:<source>``. Latency, faults and rate-limit headers are injected
 as :class:`ReplayConfig` says (:mod:`~lamini_lm.teacher.replay.faults`), and every request is
 counted by content key (the client's :func:`request_key`) so tests can prove exactly-once behaviour.
+
+An answer counts as served (``answered``) when the server sends it, whether or not the client is
+still there — as a paid API bills it: a client that disconnects does not stop the handler
+(no handler cancellation), so a killed client's requests in flight are answered and counted
+(``stats["abandoned"]`` says how many went to a client that had gone). ``GET /_stats`` returns the
+counts as JSON (``stats``, and ``answered`` / ``received`` by key), for tests and benchmarks that
+run the server in another process.
 """
 
 from __future__ import annotations
@@ -111,8 +118,7 @@ class ReplayServer:
             self.stats["not_in_corpus"] += 1
             return error_response(404, NOT_IN_CORPUS_MESSAGE, NOT_IN_CORPUS)
         if request.transport is None or request.transport.is_closing():
-            self.stats["abandoned"] += 1  # the client is gone: nothing is delivered
-            return web.Response(status=499)
+            self.stats["abandoned"] += 1  # served (and, at a paid API, billed) though the client is gone
         headers = {MARKER_HEADER: "1"}
         window = self._window.check(config, consume=False)
         if window is not None:
@@ -169,17 +175,25 @@ class ReplayServer:
         data = [{"id": name, "object": "model", "created": 0, "owned_by": "lamini-lm-replay"} for name in MODEL_NAMES]
         return web.json_response({"object": "list", "data": data}, headers={MARKER_HEADER: "1"})
 
+    async def counts(self, request: web.Request) -> web.Response:
+        """``GET /_stats``: what the server has seen and served."""
+        return web.json_response(
+            {"stats": dict(self.stats), "answered": dict(self.answered), "received": dict(self.received)},
+            headers={MARKER_HEADER: "1"},
+        )
+
     def app(self) -> web.Application:
         app = web.Application(client_max_size=512 * 1024 * 1024)
         app.router.add_post("/v1/chat/completions", self.chat)
         app.router.add_post("/v1/moderations", self.moderate)
         app.router.add_get("/v1/models", self.models)
+        app.router.add_get("/_stats", self.counts)
         self.batch_api.routes(app)
         return app
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         self._release = asyncio.Event()
-        self.runner = web.AppRunner(self.app(), access_log=None, handler_cancellation=True, shutdown_timeout=0.5)
+        self.runner = web.AppRunner(self.app(), access_log=None, handler_cancellation=False, shutdown_timeout=0.5)
         await self.runner.setup()
         site = web.TCPSite(self.runner, host, port, backlog=1024)
         await site.start()

@@ -1,0 +1,1 @@
+"""An `evaluate` module folder: load it with `lamini_lm.metrics.load` or `evaluate.load(<this folder>)`."""
