@@ -78,6 +78,7 @@ def _screen(
     matrix: np.ndarray,
     rouge_threshold: float,
     jaccard_floor: float,
+    chunk: int = 4_000_000,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(later, earlier) of the candidates that can still be duplicates, grouped by ``later``.
 
@@ -88,10 +89,18 @@ def _screen(
     row a duplicate is reported against, never whether it is dropped.
     """
     pair_dtype = np.int32 if m < 2**31 else np.int64
-    later, earlier = (codes // m).astype(pair_dtype), (codes % m).astype(pair_dtype)
-    la, lb = lengths[earlier], lengths[later]
-    possible = 2 * np.minimum(la, lb) >= (rouge_threshold - _MARGIN) * (la + lb)
-    later, earlier = later[possible], earlier[possible]
+    lengths = lengths.astype(np.int64)
+    later_parts, earlier_parts = [], []
+    for start in range(0, len(codes), chunk):  # in chunks: int64 temporaries of every pair cost gigabytes at 1M
+        part = codes[start : start + chunk]
+        later, earlier = part // m, part % m
+        la, lb = lengths[earlier], lengths[later]
+        possible = 2 * np.minimum(la, lb) >= (rouge_threshold - _MARGIN) * (la + lb)
+        later_parts.append(later[possible].astype(pair_dtype))
+        earlier_parts.append(earlier[possible].astype(pair_dtype))
+    later = np.concatenate(later_parts) if later_parts else np.zeros(0, dtype=pair_dtype)
+    earlier = np.concatenate(earlier_parts) if earlier_parts else np.zeros(0, dtype=pair_dtype)
+    del later_parts, earlier_parts
     if jaccard_floor <= 0:
         return later, earlier
     agree = agreement(matrix, later, earlier)

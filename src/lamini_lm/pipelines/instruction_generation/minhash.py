@@ -65,8 +65,9 @@ def minhash_signatures(
 ) -> np.ndarray:
     """MinHash signatures (uint32, one row per text, or per index in ``rows``) of token sets.
 
-    Returned as a ``(len(rows), num_perm)`` view of a permutation-major array, so that a band's
-    columns are contiguous. An empty text gets the empty set's signature.
+    Returned as a ``(len(rows), num_perm)`` view of a permutation-major array (a band's columns
+    are contiguous, and no row-major copy doubles the memory). An empty text gets the empty set's
+    signature.
     """
     rows = np.arange(len(tokens.offsets) - 1) if rows is None else np.asarray(rows, dtype=np.int64)
     table = token_hashes(tokens.words, num_perm, seed)
@@ -84,7 +85,7 @@ def minhash_signatures(
         for permutation in range(num_perm):
             np.take(table[permutation], ids, out=gathered)
             np.minimum.reduceat(gathered, local, out=signatures[permutation, start : start + len(chunk)])
-    return np.ascontiguousarray(signatures.T)
+    return signatures.T
 
 
 def candidate_pairs(matrix: np.ndarray, bands: int, rows: int, seed: int, bucket_window: int = 16) -> np.ndarray:
@@ -98,9 +99,9 @@ def candidate_pairs(matrix: np.ndarray, bands: int, rows: int, seed: int, bucket
     if n < 2:
         return np.zeros(0, dtype=np.int64)
     rng = np.random.default_rng(seed)
-    codes: list[np.ndarray] = []
-    pending = 0
-    unique_size = 0
+    merged = np.zeros(0, dtype=np.int64)  # sorted, unique
+    pending: list[np.ndarray] = []
+    pending_size = 0
     for band in range(bands):
         multipliers = rng.integers(1, 2**63 - 1, size=rows, dtype=np.uint64) | np.uint64(1)
         keys = np.zeros(n, dtype=np.uint64)
@@ -115,23 +116,31 @@ def candidate_pairs(matrix: np.ndarray, bands: int, rows: int, seed: int, bucket
                 break
             later = order[distance:][same].astype(np.int64)
             earlier = order[:-distance][same].astype(np.int64)
-            codes.append(later * n + earlier)
-            pending += len(later)
-        if pending > max(2 * unique_size, 4 * n):  # fold the pairs of many bands together to bound memory
-            codes = [_sorted_unique(np.concatenate(codes))]
-            unique_size = pending = len(codes[0])
-    if not codes:
-        return np.zeros(0, dtype=np.int64)
-    return _sorted_unique(np.concatenate(codes))
+            pending.append(later * n + earlier)
+            pending_size += len(later)
+        # Fold the pairs of many bands together to bound memory: the new pairs are sorted and
+        # merged into the sorted unique ones (a stable sort of two sorted runs is a linear merge).
+        if pending_size > max(len(merged) // 2, 4 * n) or band == bands - 1:
+            if pending:
+                merged = _merge_unique(merged, np.concatenate(pending))
+            pending, pending_size = [], 0
+    return merged
 
 
-def _sorted_unique(values: np.ndarray) -> np.ndarray:
-    values.sort()
-    return values[np.concatenate(([True], values[1:] != values[:-1]))] if len(values) else values
+def _merge_unique(merged: np.ndarray, new: np.ndarray) -> np.ndarray:
+    new.sort()
+    values = np.concatenate((merged, new))
+    del merged, new
+    values.sort(kind="stable")
+    keep = np.empty(len(values), dtype=bool)
+    keep[:1] = True
+    np.not_equal(values[1:], values[:-1], out=keep[1:])
+    return values[keep]
 
 
 def agreement(matrix: np.ndarray, first: np.ndarray, second: np.ndarray, chunk: int = 65_536) -> np.ndarray:
     """How many of the signature positions of rows ``first[k]`` and ``second[k]`` are equal."""
+    matrix = np.ascontiguousarray(matrix)  # whole rows are gathered
     counts = np.zeros(len(first), dtype=np.int64)
     for start in range(0, len(first), chunk):
         a, b = first[start : start + chunk], second[start : start + chunk]
