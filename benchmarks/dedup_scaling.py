@@ -28,7 +28,7 @@ in the pool) and the share of rows decided as the greedy pairwise filter decides
 
     .venv/bin/python benchmarks/dedup_scaling.py                          # 100K x 3 repetitions
     .venv/bin/python benchmarks/dedup_scaling.py --sizes 1000000 --repeats 1   # 1M once (minutes)
-    .venv/bin/python benchmarks/dedup_scaling.py --methods ours,datasketch --jaccard-floor 0   # no floor
+    .venv/bin/python benchmarks/dedup_scaling.py --methods ours --jaccard-floor 0.35   # override conf/base
 
 Targets (issue 15): faster than bare datasketch at recall >= 0.99; 1M in <= 3 minutes.
 """
@@ -227,6 +227,15 @@ def lsh_bands_for(threshold: float, num_perm: int) -> tuple[int, int]:
     return lsh.b, lsh.r
 
 
+def conf_dedup() -> dict:
+    """conf/base's ``instruction_generation.dedup`` block and seed: the settings the pipeline runs."""
+    import yaml
+
+    conf = ROOT / "conf" / "base"
+    block = yaml.safe_load((conf / "parameters_instruction_generation.yml").read_text())["instruction_generation"]
+    return block["dedup"] | {"seed": yaml.safe_load((conf / "globals.yml").read_text())["seed"]}
+
+
 def run_ours(texts: list[str], args: argparse.Namespace) -> list[bool]:
     result = dedup.deduplicate(
         texts,
@@ -234,7 +243,7 @@ def run_ours(texts: list[str], args: argparse.Namespace) -> list[bool]:
         num_perm=args.num_perm,
         rouge_threshold=0.7,
         seed=args.seed,
-        false_negative_weight=0.5,
+        false_negative_weight=args.false_negative_weight,
         bucket_window=args.bucket_window,
         jaccard_floor=args.jaccard_floor,
         progress=False,
@@ -453,7 +462,7 @@ def quality(keep: list[bool], truth: dict, pool: list[str]) -> dict:
 
 def child_command(method: str, n: int, args: argparse.Namespace) -> list[str]:
     command = [sys.executable, __file__, "--child", method, "--child-size", str(n)]
-    for name in ("lsh_threshold", "num_perm", "seed", "bucket_window", "jaccard_floor"):
+    for name in ("lsh_threshold", "num_perm", "seed", "bucket_window", "false_negative_weight", "jaccard_floor"):
         command += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
     return command
 
@@ -467,12 +476,14 @@ def main() -> None:
     parser.add_argument("--sizes", default="100000")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--methods", default=",".join(RUNNERS))
-    parser.add_argument("--lsh-threshold", type=float, default=0.4)
-    parser.add_argument("--num-perm", type=int, default=128)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--bucket-window", type=int, default=16)
+    conf = conf_dedup()
+    parser.add_argument("--lsh-threshold", type=float, default=conf["lsh_threshold"])
+    parser.add_argument("--num-perm", type=int, default=conf["num_perm"])
+    parser.add_argument("--seed", type=int, default=conf["seed"])
+    parser.add_argument("--bucket-window", type=int, default=conf["bucket_window"])
+    parser.add_argument("--false-negative-weight", type=float, default=conf["false_negative_weight"])
     parser.add_argument(
-        "--jaccard-floor", type=float, default=0.35, help="ours: skip candidates below this estimated Jaccard (0: none)"
+        "--jaccard-floor", type=float, default=conf["jaccard_floor"], help="ours: skip candidates below this estimate"
     )
     parser.add_argument("--rouge-sample-pairs", type=int, default=3000, help="random pairs timed with rouge-score")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -486,7 +497,8 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()}; Python {sys.version.split()[0]}")
     print(
         f"ours: LSH threshold {args.lsh_threshold}, {args.num_perm} permutations, bucket window "
-        f"{args.bucket_window}, Jaccard floor {args.jaccard_floor}, ROUGE-L > 0.7 confirms"
+        f"{args.bucket_window}, Jaccard floor {args.jaccard_floor}, seed {args.seed}, ROUGE-L > 0.7 confirms "
+        "(defaults: conf/base)"
     )
     versions = {m: version_of(m) for m in methods}
     for method in methods:
