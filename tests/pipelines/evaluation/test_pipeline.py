@@ -191,7 +191,7 @@ def test_reference_is_evaluated_from_its_checkpoint_and_reported_with_stderr_and
     catalog[f"params:models.{REFERENCE_NAME}"] = ModelSpec.model_validate(
         {"family": "causal", "reference": True, "checkpoint": str(folder), "benchmark_wrapper": False}
     )
-    catalog[f"{REFERENCE_NAME}.reference_student"] = MemoryDataset(copy_mode="assign")
+    catalog[f"{REFERENCE_NAME}.student"] = MemoryDataset(copy_mode="assign")
     catalog[f"params:models.{trained.name}"] = ModelSpec.model_validate(conf_block(f"models.{trained.name}"))
     SequentialRunner().run(pipe, catalog)
 
@@ -228,12 +228,12 @@ def test_namespacing_and_catalog_patterns(project_root, monkeypatch):
     pipe = ev.create_pipeline()
     inputs = pipe.inputs()
     assert {"a_model.checkpoint", "b.checkpoint", "params:models.a_model", "params:models.b"} <= inputs
-    assert "params:models.r" in inputs and "r.checkpoint" not in inputs and "r.reference_student" in pipe.all_outputs()
+    assert "params:models.r" in inputs and "r.checkpoint" not in inputs and "r.student" in pipe.all_outputs()
     assert not any(i.startswith(("a_model.benchmark_docs", "a_model.lamini_dataset")) for i in inputs)
     catalog = yaml.safe_load((project_root / "conf/base/catalog_evaluation.yml").read_text())
     patterns = [k for k in catalog if "{" in k]
     training = ["{model}.checkpoint", "{model}.tokenizer", "{model}.tokenized_{split}", "{model}.training_metrics"]
-    in_memory = {"a_model.eval_summary", "b.eval_summary", "r.eval_summary"}
+    in_memory = {f"eval_summary__{m}" for m in ("a_model", "b", "r")} | {f"{m}.student" for m in ("a_model", "b", "r")}
     for name in pipe.all_outputs() - in_memory:
         if name in catalog:
             continue
