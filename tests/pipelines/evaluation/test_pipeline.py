@@ -18,6 +18,7 @@ from kedro_datasets.pandas import ParquetDataset
 from kedro_datasets.text import TextDataset
 
 from lamini_lm.datasets.benchmark_source import BenchmarkSourceDataset
+from lamini_lm.datasets.checkpoint import CheckpointDataset
 from lamini_lm.herd import ModelSpec
 from lamini_lm.pipelines.evaluation import pipeline as ev
 from lamini_lm.pipelines.evaluation.benchmarks import task_wiring
@@ -241,3 +242,31 @@ def test_namespacing_and_catalog_patterns(project_root, monkeypatch):
         assert len(matches) == 1, (name, matches)
         assert not any(parse(t, name) for t in training), name
     assert not any(p.startswith("{") and p.count("{") == 1 and p.endswith("}") for p in patterns)  # no catch-all
+
+
+def test_a_checkpoint_that_fails_to_load_is_a_failed_to_load_row_and_the_others_are_scored(
+    project_root, monkeypatch, causal_student, seq2seq_student, fake_teacher, tmp_path
+):
+    """A truncated ``model.safetensors``: the member is reported as "failed to load: <reason>", the run goes on."""
+    monkeypatch.chdir(project_root)
+    fake_teacher(error="not in replay corpus")
+    members = [causal_student.name, seq2seq_student.name]
+    monkeypatch.setattr(ev, "herd_members", lambda: members)
+    folder = tmp_path / "broken" / seq2seq_student.name
+    CheckpointDataset(filepath=str(folder)).save(seq2seq_student)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    catalog = _catalog(project_root, [causal_student, seq2seq_student], _params(), tmp_path)
+    catalog[f"{seq2seq_student.name}.checkpoint"] = CheckpointDataset(filepath=str(folder), on_load_error="return")
+    SequentialRunner().run(ev.create_pipeline(), catalog)
+
+    table = catalog.load("herd_report").set_index("model")
+    assert set(members) <= set(table.index)
+    reason = f"checkpoint failed to load: SafetensorError: Error while deserializing header: invalid header length (checkpoint '{folder}')"
+    assert table.loc[seq2seq_student.name, "status"] == reason
+    assert table.loc[causal_student.name, "status"] == "ok"
+    summaries = catalog.load("herd_summaries")
+    assert summaries[causal_student.name]["benchmarks"]["truthfulqa_mc2"]["status"] == "ok"
+    assert summaries[seq2seq_student.name]["benchmarks"]["truthfulqa_mc2"]["status"] == "error"
+    assert summaries[seq2seq_student.name]["status"] == reason
+    assert "failed to load: SafetensorError" in catalog.load("herd_report_markdown")
