@@ -60,6 +60,9 @@ def _catalog(project_root, students, params, tmp_path) -> DataCatalog:
         "benchmark_raw_sst2": BenchmarkSourceDataset(
             filepath=str(raw / "benchmarks/glue_sst2/dev.tsv"), file_format="tsv"
         ),
+        "benchmark_raw_boolq": BenchmarkSourceDataset(  # a task file + this entry: no code (tasks/lamini_boolq.yaml)
+            filepath=str(raw / "benchmarks/superglue_boolq/val.jsonl")
+        ),
         "benchmark_raw_truthfulqa": BenchmarkSourceDataset(
             filepath=str(raw / "hallucination/truthfulqa.csv"), file_format="csv"
         ),
@@ -127,7 +130,7 @@ def test_pipeline_two_students_and_report(
     members = [causal_student.name, seq2seq_student.name]
     monkeypatch.setattr(ev, "herd_members", lambda: members)
     pipe = ev.create_pipeline()
-    catalog = _catalog(project_root, [causal_student, seq2seq_student], _params(), tmp_path)
+    catalog = _catalog(project_root, [causal_student, seq2seq_student], _params(KEPT_TASKS | {"boolq"}), tmp_path)
     SequentialRunner().run(pipe, catalog)
 
     table = catalog.load("herd_report")
@@ -138,6 +141,10 @@ def test_pipeline_two_students_and_report(
         bench = summary["benchmarks"]
         assert bench["truthfulqa_mc2"]["status"] == "ok" and 0 < bench["truthfulqa_mc2"]["value"] < 1
         assert bench["sciq"]["status"] == "skipped"
+        # BoolQ: only a task file and a catalog entry; scored, an extra (not in the paper's 15-task average)
+        assert bench["boolq"]["status"] == "ok" and bench["boolq"]["n_docs"] == 2 and not bench["boolq"]["paper_task"]
+        assert summary["benchmarks_total"] == 15
+        assert ours.loc[model, "boolq"] == pytest.approx(bench["boolq"]["value"] * 100)
         assert summary["user_ratings"]["status"] == "not judged (no live judge)"
         assert summary["lamini_hallucination"] == {"status": "not judged (no live judge)"}
         assert summary["member"] == model and summary["reference"] is None
@@ -147,6 +154,7 @@ def test_pipeline_two_students_and_report(
         json.dumps(summary)  # JSON-ready for the catalog
     markdown = catalog.load("herd_report_markdown")
     assert "not judged (no live judge)" in markdown
+    assert "| BoolQ (extra) |" in markdown and "| TruthfulQA MC2 (extra) |" in markdown
     assert "LaMini-GPT-1.5B" in markdown and "48.3" in markdown
     assert "tiny" in markdown
     assert "## The paper's published results (35 rows: 17 LaMini models, 18 base models / baselines)" in markdown

@@ -24,7 +24,7 @@ from lamini_lm.pipelines.evaluation import (
     toxicity_report,
     tracking,
 )
-from lamini_lm.pipelines.evaluation.benchmarks import task_wiring
+from lamini_lm.pipelines.evaluation.benchmarks import document_schema, task_wiring
 
 SHARED_INPUTS = {
     "eval_human_eval_subset",
@@ -47,7 +47,7 @@ def benchmark_data_pipeline() -> Pipeline:
     return Pipeline(
         [
             Node(
-                _bound(harness.prepare_benchmark_docs, data_key=data),
+                _bound(harness.prepare_benchmark_docs, data_key=data, schema=document_schema(data)),
                 inputs=f"benchmark_raw_{data}",
                 outputs=f"benchmark_docs_{data}",
                 name=f"prepare_benchmark_docs_{data}_node",
