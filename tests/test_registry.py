@@ -149,9 +149,11 @@ def test_kedro_run_tags_select_each_stage(session_for):
     }
     assert {"ask_teacher_node", "clean_teacher_answers_node", "assemble_lamini_dataset_node"} <= _tagged("distillation")
     assert {"write_summary_node", "embed_instructions_node", "build_herd_report_node"} <= _tagged("reporting")
-    assert "tiny_t5.evaluate_arc_challenge_node" in _tagged("benchmarks")
-    assert {"tiny_gpt2.answer_falseqa_node", "tiny_gpt2.score_toxicity_node"} <= _tagged("answers")
-    assert {"tiny_gpt2.judge_falseqa_node", "run_judge_check_node"} <= _tagged("judging")
+    assert "tiny_t5.benchmarks.evaluate_arc_challenge_node" in _tagged("benchmarks")
+    assert {"tiny_gpt2.hallucination.answer_falseqa_node", "tiny_gpt2.toxicity.score_toxicity_node"} <= _tagged(
+        "answers"
+    )
+    assert {"tiny_gpt2.hallucination.judge_falseqa_node", "run_judge_check_node"} <= _tagged("judging")
 
 
 def test_stage_tags_follow_what_the_nodes_do(session_for):

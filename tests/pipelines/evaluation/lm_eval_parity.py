@@ -18,6 +18,7 @@ from lamini_lm.pipelines.evaluation import benchmarks as bm
 # Our task key → lm-eval 0.4.13's task YAML (relative to lm_eval/tasks) and its primary metric.
 LM_EVAL_TASKS = {
     "arc_challenge": ("arc/arc_challenge.yaml", "acc_norm"),
+    "boolq": ("super_glue/boolq/default.yaml", "acc"),
     "hellaswag": ("hellaswag/hellaswag.yaml", "acc_norm"),
     "mnli": ("glue/mnli/default.yaml", "acc"),
     "mnli_mismatch": ("glue/mnli/mismatch.yaml", "acc"),

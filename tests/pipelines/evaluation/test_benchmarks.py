@@ -47,7 +47,7 @@ def test_every_task_file_is_complete_and_has_catalog_data(base_catalog):
         "truthfulqa_mc2",
     }
     assert len([s for s in specs if s.paper_task]) == 15  # the paper's 15 tasks; TruthfulQA is an extra
-    assert {s.key for s in specs if not s.paper_task} == {"truthfulqa_mc1", "truthfulqa_mc2"}
+    assert {s.key for s in specs if not s.paper_task} == {"truthfulqa_mc1", "truthfulqa_mc2", "boolq"}  # extras
     paper_metric = {
         "openbookqa": "acc_norm",
         "sciq": "acc_norm",
@@ -226,3 +226,20 @@ def test_materialised_task_points_at_its_documents(tmp_path):
     config = yaml.safe_load((folder / "lamini_sst2.yaml").read_text())
     assert Path(config["dataset_kwargs"]["data_files"]["test"]) == folder / "lamini_sst2.jsonl"
     assert (folder / "utils.py").exists()
+
+
+def test_a_task_without_a_normaliser_in_code_is_described_by_its_task_file(tmp_path):
+    """BoolQ: metadata.columns and metadata.label_map turn SuperGLUE's rows into documents; a label outside
+    the map is an error naming the row."""
+    from lamini_lm.pipelines.evaluation.benchmarks import document_schema, extra_tasks
+    from lamini_lm.pipelines.evaluation.harness import prepare_benchmark_docs
+
+    schema = document_schema("boolq")
+    assert schema["columns"] == {"passage": "passage", "question": "question", "label": "label"}
+    raw = {"records": [{"passage": "P", "question": "q", "label": "true", "idx": 0}], "source": "val.jsonl"}
+    assert prepare_benchmark_docs(raw, "boolq", schema)["docs"] == [{"passage": "P", "question": "q", "label": 1}]
+    raw["records"].append({"passage": "P", "question": "q", "label": "maybe"})
+    bad = prepare_benchmark_docs(raw, "boolq", schema)
+    assert bad["docs"] is None and "row 1" in bad["reason"] and "label_map" in bad["reason"]
+    assert "No normaliser for benchmark data 'boolq'" in prepare_benchmark_docs(raw, "boolq")["reason"]
+    assert ("boolq", "BoolQ") in extra_tasks() and ("truthfulqa_mc1", "TruthfulQA MC1") in extra_tasks()

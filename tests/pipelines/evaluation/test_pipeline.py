@@ -18,6 +18,7 @@ from kedro_datasets.pandas import ParquetDataset
 from kedro_datasets.text import TextDataset
 
 from lamini_lm.datasets.benchmark_source import BenchmarkSourceDataset
+from lamini_lm.datasets.checkpoint import CheckpointDataset
 from lamini_lm.herd import ModelSpec
 from lamini_lm.pipelines.evaluation import pipeline as ev
 from lamini_lm.pipelines.evaluation.benchmarks import task_wiring
@@ -58,6 +59,9 @@ def _catalog(project_root, students, params, tmp_path) -> DataCatalog:
         ),
         "benchmark_raw_sst2": BenchmarkSourceDataset(
             filepath=str(raw / "benchmarks/glue_sst2/dev.tsv"), file_format="tsv"
+        ),
+        "benchmark_raw_boolq": BenchmarkSourceDataset(  # a task file + this entry: no code (tasks/lamini_boolq.yaml)
+            filepath=str(raw / "benchmarks/superglue_boolq/val.jsonl")
         ),
         "benchmark_raw_truthfulqa": BenchmarkSourceDataset(
             filepath=str(raw / "hallucination/truthfulqa.csv"), file_format="csv"
@@ -126,7 +130,7 @@ def test_pipeline_two_students_and_report(
     members = [causal_student.name, seq2seq_student.name]
     monkeypatch.setattr(ev, "herd_members", lambda: members)
     pipe = ev.create_pipeline()
-    catalog = _catalog(project_root, [causal_student, seq2seq_student], _params(), tmp_path)
+    catalog = _catalog(project_root, [causal_student, seq2seq_student], _params(KEPT_TASKS | {"boolq"}), tmp_path)
     SequentialRunner().run(pipe, catalog)
 
     table = catalog.load("herd_report")
@@ -137,6 +141,10 @@ def test_pipeline_two_students_and_report(
         bench = summary["benchmarks"]
         assert bench["truthfulqa_mc2"]["status"] == "ok" and 0 < bench["truthfulqa_mc2"]["value"] < 1
         assert bench["sciq"]["status"] == "skipped"
+        # BoolQ: only a task file and a catalog entry; scored, an extra (not in the paper's 15-task average)
+        assert bench["boolq"]["status"] == "ok" and bench["boolq"]["n_docs"] == 2 and not bench["boolq"]["paper_task"]
+        assert summary["benchmarks_total"] == 15
+        assert ours.loc[model, "boolq"] == pytest.approx(bench["boolq"]["value"] * 100)
         assert summary["user_ratings"]["status"] == "not judged (no live judge)"
         assert summary["lamini_hallucination"] == {"status": "not judged (no live judge)"}
         assert summary["member"] == model and summary["reference"] is None
@@ -146,6 +154,7 @@ def test_pipeline_two_students_and_report(
         json.dumps(summary)  # JSON-ready for the catalog
     markdown = catalog.load("herd_report_markdown")
     assert "not judged (no live judge)" in markdown
+    assert "| BoolQ (extra) |" in markdown and "| TruthfulQA MC2 (extra) |" in markdown
     assert "LaMini-GPT-1.5B" in markdown and "48.3" in markdown
     assert "tiny" in markdown
     assert "## The paper's published results (35 rows: 17 LaMini models, 18 base models / baselines)" in markdown
@@ -191,7 +200,7 @@ def test_reference_is_evaluated_from_its_checkpoint_and_reported_with_stderr_and
     catalog[f"params:models.{REFERENCE_NAME}"] = ModelSpec.model_validate(
         {"family": "causal", "reference": True, "checkpoint": str(folder), "benchmark_wrapper": False}
     )
-    catalog[f"{REFERENCE_NAME}.reference_student"] = MemoryDataset(copy_mode="assign")
+    catalog[f"{REFERENCE_NAME}.student"] = MemoryDataset(copy_mode="assign")
     catalog[f"params:models.{trained.name}"] = ModelSpec.model_validate(conf_block(f"models.{trained.name}"))
     SequentialRunner().run(pipe, catalog)
 
@@ -228,12 +237,12 @@ def test_namespacing_and_catalog_patterns(project_root, monkeypatch):
     pipe = ev.create_pipeline()
     inputs = pipe.inputs()
     assert {"a_model.checkpoint", "b.checkpoint", "params:models.a_model", "params:models.b"} <= inputs
-    assert "params:models.r" in inputs and "r.checkpoint" not in inputs and "r.reference_student" in pipe.all_outputs()
+    assert "params:models.r" in inputs and "r.checkpoint" not in inputs and "r.student" in pipe.all_outputs()
     assert not any(i.startswith(("a_model.benchmark_docs", "a_model.lamini_dataset")) for i in inputs)
     catalog = yaml.safe_load((project_root / "conf/base/catalog_evaluation.yml").read_text())
     patterns = [k for k in catalog if "{" in k]
     training = ["{model}.checkpoint", "{model}.tokenizer", "{model}.tokenized_{split}", "{model}.training_metrics"]
-    in_memory = {"a_model.eval_summary", "b.eval_summary", "r.eval_summary"}
+    in_memory: set[str] = set()
     for name in pipe.all_outputs() - in_memory:
         if name in catalog:
             continue
@@ -241,3 +250,31 @@ def test_namespacing_and_catalog_patterns(project_root, monkeypatch):
         assert len(matches) == 1, (name, matches)
         assert not any(parse(t, name) for t in training), name
     assert not any(p.startswith("{") and p.count("{") == 1 and p.endswith("}") for p in patterns)  # no catch-all
+
+
+def test_a_checkpoint_that_fails_to_load_is_a_failed_to_load_row_and_the_others_are_scored(
+    project_root, monkeypatch, causal_student, seq2seq_student, fake_teacher, tmp_path
+):
+    """A truncated ``model.safetensors``: the member is reported as "failed to load: <reason>", the run goes on."""
+    monkeypatch.chdir(project_root)
+    fake_teacher(error="not in replay corpus")
+    members = [causal_student.name, seq2seq_student.name]
+    monkeypatch.setattr(ev, "herd_members", lambda: members)
+    folder = tmp_path / "broken" / seq2seq_student.name
+    CheckpointDataset(filepath=str(folder)).save(seq2seq_student)
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    catalog = _catalog(project_root, [causal_student, seq2seq_student], _params(), tmp_path)
+    catalog[f"{seq2seq_student.name}.checkpoint"] = CheckpointDataset(filepath=str(folder), on_load_error="return")
+    SequentialRunner().run(ev.create_pipeline(), catalog)
+
+    table = catalog.load("herd_report").set_index("model")
+    assert set(members) <= set(table.index)
+    reason = f"checkpoint failed to load: SafetensorError: Error while deserializing header: invalid header length (checkpoint '{folder}')"
+    assert table.loc[seq2seq_student.name, "status"] == reason
+    assert table.loc[causal_student.name, "status"] == "ok"
+    summaries = catalog.load("herd_summaries")
+    assert summaries[causal_student.name]["benchmarks"]["truthfulqa_mc2"]["status"] == "ok"
+    assert summaries[seq2seq_student.name]["benchmarks"]["truthfulqa_mc2"]["status"] == "error"
+    assert summaries[seq2seq_student.name]["status"] == reason
+    assert "failed to load: SafetensorError" in catalog.load("herd_report_markdown")

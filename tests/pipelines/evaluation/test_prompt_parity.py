@@ -25,6 +25,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 # Task key → data key of its bundled split (conf/base catalog_evaluation.yml).
 BUNDLED = {
     "arc_challenge": "arc_challenge",
+    "boolq": "boolq",
     "hellaswag": "hellaswag",
     "mrpc": "mrpc",
     "openbookqa": "openbookqa",
@@ -64,7 +65,7 @@ def _bundled(data: str) -> tuple[dict, ...]:
         if key in entry:
             entry[key] = str(root / entry[key])
     raw = DataCatalog.from_config({"raw": entry}).load("raw")
-    return tuple(normalise_docs(data, raw))
+    return tuple(normalise_docs(data, raw, bm.document_schema(data)))
 
 
 def _sample(key: str, docs: tuple[dict, ...]) -> list[dict]:
@@ -167,7 +168,7 @@ def test_truthfulqa_is_an_extra_asked_after_lm_evals_six_question_primer(work_di
     from lm_eval.tasks.truthfulqa import utils  # noqa: F401  (installed: the primer's source)
 
     specs = {spec.key: spec for spec in bm.task_specs()}
-    assert [k for k, s in specs.items() if not s.paper_task] == ["truthfulqa_mc1", "truthfulqa_mc2"]
+    assert [k for k, s in specs.items() if not s.paper_task] == ["boolq", "truthfulqa_mc1", "truthfulqa_mc2"]
     assert sum(s.paper_task for s in specs.values()) == 15
     doc = _bundled("truthfulqa")[0]
     for key in ("truthfulqa_mc1", "truthfulqa_mc2"):

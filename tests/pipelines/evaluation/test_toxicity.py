@@ -283,7 +283,7 @@ def test_toxicity_pipeline_selects_once_and_builds_the_table(project_root, tmp_p
     catalog["rtp_prompts_nontoxic"], catalog["rtp_prompts_toxic"] = NONTOXIC, TOXIC
     catalog["paper_toxicity_counts"] = pd.read_csv(project_root / RAW / "paper/toxicity_counts.csv")
     catalog["params:evaluation.toxicity"] = settings(limit=None)
-    catalog["m.eval_toxicity_counts"] = _counts(reference="LaMini-GPT-124M", base="GPT-2")
+    catalog[ev.member_output("m", "eval_toxicity_counts")] = _counts(reference="LaMini-GPT-124M", base="GPT-2")
     SequentialRunner().run(ev.toxicity_pipeline(["m"]), catalog)
     assert len(catalog.load("toxicity_prompts")) == 5
     table = catalog.load("herd_toxicity_table")

@@ -1,8 +1,10 @@
 """Benchmark task files for lm-eval: their specs, and the folder lm-eval reads for one task.
 
 A benchmark is data: a task YAML in ``tasks/`` (``doc_to_text``, ``doc_to_choice``, ...; ``metadata``
-names its data key, its metric, whether it is one of the paper's 15 tasks, and what changes under each
-prompt version) and a catalog entry ``benchmark_raw_<data>``.
+names its data key, its metric, whether it is one of the paper's 15 tasks, what changes under each
+prompt version and, for data without a normaliser in code, ``columns``/``label_map``: how its raw
+records become documents) and a catalog entry ``benchmark_raw_<data>``. A task that is not one of the
+paper's 15 is an extra column of the report; the paper's 15 stay the average.
 
 Prompt versions (``evaluation.benchmarks.prompt_version``): ``lm_eval_0_4`` is the YAML as written (lm-eval
 0.4.13's own task, byte for byte); ``paper_2023`` applies the keys under ``metadata.prompt_versions.paper_2023``
@@ -95,9 +97,39 @@ def read_task_spec(path: Path) -> TaskSpec:
     )
 
 
-def task_specs(tasks_dir: Path = TASKS_DIR) -> list[TaskSpec]:
-    """All task YAMLs shipped in ``tasks_dir``, sorted by file name (adding a task = adding a file)."""
-    return [read_task_spec(path) for path in sorted(Path(tasks_dir).glob("lamini_*.yaml"))]
+def task_specs(tasks_dir: Path | None = None) -> list[TaskSpec]:
+    """All task YAMLs shipped in ``tasks_dir`` (default :data:`TASKS_DIR`), sorted by file name (adding a
+    task = adding a file)."""
+    return [read_task_spec(path) for path in sorted(Path(tasks_dir or TASKS_DIR).glob("lamini_*.yaml"))]
+
+
+def extra_tasks(tasks_dir: Path | None = None) -> list[tuple[str, str]]:
+    """``(task key, paper_name)`` of every task file that is not one of the paper's 15 (``paper_task: false``):
+    the report's extra columns, in file order (TruthfulQA MC1/MC2, and any task added as a file)."""
+    specs = []
+    for path in sorted(Path(tasks_dir or TASKS_DIR).glob("lamini_*.yaml")):
+        try:
+            specs.append(read_task_spec(path))
+        except (ValueError, yaml.YAMLError):
+            continue  # reported by its own evaluation node
+    return [(spec.key, spec.paper_name) for spec in specs if not spec.paper_task]
+
+
+def document_schema(data_key: str, tasks_dir: Path | None = None) -> dict[str, Any] | None:
+    """``metadata.columns`` / ``metadata.label_map`` of the task file(s) reading ``data_key``, or None.
+
+    A task whose data has no normaliser in code declares how its raw records map to its documents:
+    ``columns`` (document field → raw column) and optionally ``label_map`` (raw label → document label),
+    e.g. BoolQ's ``{"false": 0, "true": 1}`` (normalisers.records_by_schema).
+    """
+    for path in sorted(Path(tasks_dir or TASKS_DIR).glob("lamini_*.yaml")):
+        try:
+            meta = _read_config(path).get("metadata") or {}
+        except yaml.YAMLError:
+            continue
+        if meta.get("data") == data_key and meta.get("columns"):
+            return {"columns": dict(meta["columns"]), "label_map": meta.get("label_map"), "file": path.name}
+    return None
 
 
 # --------------------------------------------------------------------------- materialising a task
@@ -163,14 +195,14 @@ def materialise_task(
     return directory
 
 
-def task_wiring(tasks_dir: Path = TASKS_DIR) -> list[tuple[str, str, str]]:
+def task_wiring(tasks_dir: Path | None = None) -> list[tuple[str, str, str]]:
     """``(file name, task key, data key)`` per task YAML, read leniently for building the pipeline.
 
     A task file with missing fields still gets its node (data key = task key), and that node
     reports the problem for every model instead of the registry failing for the whole project.
     """
     wiring = []
-    for path in sorted(Path(tasks_dir).glob("lamini_*.yaml")):
+    for path in sorted(Path(tasks_dir or TASKS_DIR).glob("lamini_*.yaml")):
         key = path.stem.removeprefix("lamini_")
         try:
             config = _read_config(path)

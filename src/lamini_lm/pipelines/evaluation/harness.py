@@ -86,12 +86,13 @@ def wrap_requests(lm: Any, template: str = CAUSAL_WRAPPER) -> Any:
     return _wrapped_lm_class()(lm, template)
 
 
-def prepare_benchmark_docs(raw: dict[str, Any], data_key: str) -> dict[str, Any]:
+def prepare_benchmark_docs(raw: dict[str, Any], data_key: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
     """Normalise one benchmark's raw records into its task YAML's schema (or say why not).
 
     A file the dataset could not read (``raw["error"]``: a malformed line, a byte that is not UTF-8, no
     records) gives ``reason`` ``bad data: <file>, line <n>: ...``: that benchmark is reported as an error
-    for every member and the others are scored.
+    for every member and the others are scored. ``schema``: the task file's ``columns``/``label_map`` for
+    data without a normaliser in code (:func:`~lamini_lm.pipelines.evaluation.benchmarks.document_schema`).
     """
     if raw.get("error"):
         logger.error("Benchmark %s: %s", data_key, raw["error"])
@@ -99,7 +100,7 @@ def prepare_benchmark_docs(raw: dict[str, Any], data_key: str) -> dict[str, Any]
     if raw.get("records") is None:
         return {"data": data_key, "source": None, "docs": None, "reason": Status.NO_DATA.prefix(raw.get("reason"))}
     try:
-        docs = normalise_docs(data_key, raw)
+        docs = normalise_docs(data_key, raw, schema)
     except (ValueError, KeyError) as err:
         logger.error("Benchmark %s: %s", data_key, err)
         return {"data": data_key, "source": raw.get("source"), "docs": None, "reason": f"bad data: {err}"}

@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 
+from lamini_lm.pipelines.evaluation.benchmarks import extra_tasks
 from lamini_lm.pipelines.evaluation.outcome import Status
 from lamini_lm.pipelines.evaluation.paper_tables import (
     BENCHMARK_ORDER,
@@ -30,7 +31,8 @@ REFERENCE = "reference (evaluated as is)"
 # Kinds of rows measured here, by this run: a trained member (OURS) or a reference member (REFERENCE).
 EVALUATED = (OURS, REFERENCE)
 
-EXTRA_BENCHMARKS = ["truthfulqa_mc1", "truthfulqa_mc2"]
+# The tasks beside the paper's 15 (`paper_task: false` in their task files): TruthfulQA MC1/MC2, BoolQ, ...
+EXTRA_BENCHMARKS = [key for key, _ in extra_tasks()]
 
 
 def stderr_column(task: str) -> str:

@@ -241,8 +241,33 @@ NORMALISERS: dict[str, Callable[[dict[str, Any]], dict[str, Any] | None]] = {
 }
 
 
-def normalise_docs(data_key: str, raw: dict[str, Any]) -> list[dict[str, Any]]:
-    """Documents in the task YAML's schema; a bad row raises naming the benchmark, source and row."""
+def records_by_schema(schema: dict[str, Any]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The normaliser a task file describes (``metadata.columns``, ``metadata.label_map``): each document
+    field taken from its raw column; ``label`` (if mapped) through ``label_map``, whose keys are compared as
+    lower-case text (``"true"``, ``True`` and ``"True"`` are one label)."""
+    columns: dict[str, str] = schema["columns"]
+    label_map = {str(k).lower(): v for k, v in (schema.get("label_map") or {}).items()}
+
+    def normalise(record: dict[str, Any]) -> dict[str, Any]:
+        doc = {field: _field(record, column) for field, column in columns.items()}
+        if label_map and "label" in doc:
+            raw_label = str(doc["label"]).lower()
+            if raw_label not in label_map:
+                raise ValueError(
+                    f"label {doc['label']!r} is not in {schema.get('file')}'s label_map {sorted(label_map)}"
+                )
+            doc["label"] = label_map[raw_label]
+        return doc
+
+    return normalise
+
+
+def normalise_docs(data_key: str, raw: dict[str, Any], schema: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Documents in the task YAML's schema; a bad row raises naming the benchmark, source and row.
+
+    ``schema``: the task file's ``columns``/``label_map`` (:func:`records_by_schema`), used for data that has
+    no normaliser here — a new multiple-choice or binary task needs no code.
+    """
     records = raw["records"]
     source = raw.get("source")
     if data_key == "hellaswag" and records and "line" in records[0]:
@@ -252,9 +277,12 @@ def normalise_docs(data_key: str, raw: dict[str, Any]) -> list[dict[str, Any]]:
             raise ValueError(f"Benchmark 'hellaswag' ({source}): {err}.") from err
     if data_key == "race":
         return race_documents(records, source)
-    if data_key not in NORMALISERS:
-        raise KeyError(f"No normaliser for benchmark data {data_key!r}; known: {sorted(NORMALISERS)}.")
-    normalise = NORMALISERS[data_key]
+    if data_key not in NORMALISERS and schema is None:
+        raise KeyError(
+            f"No normaliser for benchmark data {data_key!r}; known: {sorted(NORMALISERS)}. Give its task file "
+            "metadata.columns (document field: raw column) and, if needed, metadata.label_map."
+        )
+    normalise = NORMALISERS[data_key] if data_key in NORMALISERS else records_by_schema(schema)
     docs = []
     for row, record in enumerate(records):
         try:

@@ -62,6 +62,11 @@ UNPARSABLE = Status.NOT_JUDGED.because("unparsable")
 def student_problem(student: Any) -> str | None:
     """Why ``student`` cannot be evaluated (a failed load, a wrong object), or None."""
     if isinstance(student, BaseException):
+        where, failed, reason = str(student).partition(" failed to load: ")
+        if (
+            failed
+        ):  # a CheckpointLoadError: "<where> failed to load: <reason>" → "... failed to load: <reason> (<where>)"
+            return Status.CHECKPOINT_FAILED.prefix(f"{reason} ({where})")
         return Status.CHECKPOINT_FAILED.prefix(f"{type(student).__name__}: {student}")
     for attribute in ("name", "family", "model", "tokenizer", "generate"):
         if not hasattr(student, attribute):

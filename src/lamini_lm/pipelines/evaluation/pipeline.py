@@ -24,7 +24,7 @@ from lamini_lm.pipelines.evaluation import (
     toxicity_report,
     tracking,
 )
-from lamini_lm.pipelines.evaluation.benchmarks import task_wiring
+from lamini_lm.pipelines.evaluation.benchmarks import document_schema, task_wiring
 
 SHARED_INPUTS = {
     "eval_human_eval_subset",
@@ -47,7 +47,7 @@ def benchmark_data_pipeline() -> Pipeline:
     return Pipeline(
         [
             Node(
-                _bound(harness.prepare_benchmark_docs, data_key=data),
+                _bound(harness.prepare_benchmark_docs, data_key=data, schema=document_schema(data)),
                 inputs=f"benchmark_raw_{data}",
                 outputs=f"benchmark_docs_{data}",
                 name=f"prepare_benchmark_docs_{data}_node",
@@ -145,32 +145,32 @@ def reference_pipeline() -> Pipeline:
     )
 
 
-def member_template(member: str, reference: bool = False) -> Pipeline:
-    """Everything measured for herd member ``member``; namespaced by :func:`member_pipeline`.
-
-    The model evaluated is ``checkpoint`` (what training wrote) or, for a reference, ``reference_student``:
-    its ``checkpoint:`` loaded as it is by ``load_reference_node``.
-    """
-    tasks = task_wiring()
-    student = "reference_student" if reference else "checkpoint"
-    loading = (
-        [
-            Node(
-                _bound(reference_model.load_reference, member=member),
-                ["params:model_spec"],
-                student,
-                name="load_reference_node",
-                tags="benchmarks",  # held in memory: a tagged run of a reference's later stages adds this tag
-            )
-        ]
-        if reference
-        else []
+def _student_loader(member: str, reference: bool) -> Node:
+    """The one node that loads ``member``'s model: everything else takes the in-memory ``student``."""
+    if reference:
+        return Node(
+            _bound(reference_model.load_reference, member=member),
+            ["params:model_spec"],
+            "student",
+            name="load_reference_node",
+            tags="benchmarks",
+        )
+    return Node(
+        reference_model.hold_student,
+        "checkpoint",
+        "student",
+        name="load_student_node",
+        tags="benchmarks",
     )
-    benchmark_nodes = [
+
+
+def _benchmarks(tasks: list[tuple[str, str, str]]) -> Pipeline:
+    """One node per benchmark task, grouped as ``<member>.benchmarks`` (dataset names stay ``<member>.*``)."""
+    nodes = [
         Node(
             _bound(harness.evaluate_benchmark, task_file=task_file),
             inputs={
-                "student": student,
+                "student": "student",
                 "docs": f"benchmark_docs_{data}",
                 "settings": "params:evaluation.benchmarks",
                 "seed": "params:evaluation.seed",
@@ -182,10 +182,120 @@ def member_template(member: str, reference: bool = False) -> Pipeline:
         )
         for task_file, key, data in tasks
     ]
+    return _family("benchmarks", nodes)
+
+
+def _family(name: str, nodes: list[Node]) -> Pipeline:
+    """``nodes`` in the namespace ``name`` (a collapsible group in kedro-viz); their datasets keep their names."""
+    inner = Pipeline(nodes)
+    return Pipeline(
+        inner,
+        namespace=name,
+        inputs={i for i in inner.inputs() if not i.startswith("params:")},
+        outputs=inner.all_outputs(),
+        parameters={p for p in inner.inputs() if p.startswith("params:")},
+    )
+
+
+def member_template(member: str, reference: bool = False) -> Pipeline:
+    """Everything measured for herd member ``member``; namespaced by :func:`member_pipeline`.
+
+    The model is loaded once per run, by ``load_student_node`` from ``checkpoint`` (what training wrote)
+    or, for a reference, by ``load_reference_node`` from its ``checkpoint:`` as it is; every other node
+    takes that in-memory ``student``. Each evaluation family is its own namespace inside the member
+    (``benchmarks``, ``instructions``, ``hallucination``, ``toxicity``, ``fidelity``).
+    """
+    tasks = task_wiring()
+    student = "student"
     generation, judge, teacher = "params:evaluation.generation", "params:evaluation.judge", "params:teacher"
+    instruction_nodes = [
+        Node(
+            instructions.answer_user_instructions,
+            [student, "eval_human_eval_subset", "params:evaluation.user_oriented", generation],
+            "eval_user_answers",
+            name="answer_user_instructions_node",
+            tags="answers",
+        ),
+        Node(
+            instructions.rate_answers,
+            ["eval_user_answers", judge, teacher],
+            "eval_user_ratings",
+            name="rate_user_answers_node",
+            tags="judging",
+        ),
+        Node(
+            instructions.answer_alpaca_eval,
+            [student, "alpaca_eval_text_davinci_003", "params:evaluation.alpaca_eval", generation],
+            "eval_alpaca_answers",
+            name="answer_alpaca_eval_node",
+            tags="answers",
+        ),
+        Node(
+            instructions.judge_alpaca_eval,
+            ["eval_alpaca_answers", judge, "params:evaluation.seed", teacher],
+            "eval_alpaca_judged",
+            name="judge_alpaca_eval_node",
+            tags="judging",
+        ),
+    ]
+    hallucination_nodes = [
+        Node(
+            hallucination.answer_falseqa,
+            [student, "falseqa_questions", "params:evaluation.falseqa", generation],
+            "eval_falseqa_answers",
+            name="answer_falseqa_node",
+            tags="answers",
+        ),
+        Node(
+            hallucination.judge_falseqa,
+            ["eval_falseqa_answers", judge, teacher],
+            "eval_falseqa_judged",
+            name="judge_falseqa_node",
+            tags="judging",
+        ),
+        Node(
+            hallucination.answer_lamini_hallucination,
+            [student, "lamini_hallucination_questions", "params:evaluation.lamini_hallucination", generation],
+            "eval_lamini_hallucination_answers",
+            name="answer_lamini_hallucination_node",
+            tags="answers",
+        ),
+        Node(
+            hallucination.judge_lamini_hallucination,
+            ["eval_lamini_hallucination_answers", judge, teacher],
+            "eval_lamini_hallucination_judged",
+            name="judge_lamini_hallucination_node",
+            tags="judging",
+        ),
+    ]
+    toxicity_nodes = [
+        Node(
+            toxicity.score_toxicity,
+            [student, "toxicity_prompts", "params:evaluation.toxicity", generation, teacher],
+            "eval_toxicity",
+            name="score_toxicity_node",
+            tags="answers",
+        ),
+        Node(
+            toxicity.toxicity_counts,
+            ["eval_toxicity", "params:model_spec"],
+            "eval_toxicity_counts",
+            name="count_toxic_outputs_node",
+            tags="reporting",
+        ),
+    ]
+    fidelity_nodes = [
+        Node(
+            fidelity.measure_fidelity,
+            [student, "lamini_dataset", "params:evaluation.fidelity", generation],
+            "eval_fidelity",
+            name="measure_fidelity_node",
+            tags="answers",
+        ),
+    ]
     return Pipeline(
         [
-            *loading,
+            _student_loader(member, reference),
             Node(
                 _bound(summary.describe_student, member=member),
                 [student, "params:model_spec", "paper_results_15_tasks"],
@@ -193,89 +303,11 @@ def member_template(member: str, reference: bool = False) -> Pipeline:
                 name="describe_student_node",
                 tags="reporting",
             ),
-            *benchmark_nodes,
-            Node(
-                instructions.answer_user_instructions,
-                [student, "eval_human_eval_subset", "params:evaluation.user_oriented", generation],
-                "eval_user_answers",
-                name="answer_user_instructions_node",
-                tags="answers",
-            ),
-            Node(
-                instructions.rate_answers,
-                ["eval_user_answers", judge, teacher],
-                "eval_user_ratings",
-                name="rate_user_answers_node",
-                tags="judging",
-            ),
-            Node(
-                instructions.answer_alpaca_eval,
-                [student, "alpaca_eval_text_davinci_003", "params:evaluation.alpaca_eval", generation],
-                "eval_alpaca_answers",
-                name="answer_alpaca_eval_node",
-                tags="answers",
-            ),
-            Node(
-                instructions.judge_alpaca_eval,
-                ["eval_alpaca_answers", judge, "params:evaluation.seed", teacher],
-                "eval_alpaca_judged",
-                name="judge_alpaca_eval_node",
-                tags="judging",
-            ),
-            Node(
-                hallucination.answer_falseqa,
-                [student, "falseqa_questions", "params:evaluation.falseqa", generation],
-                "eval_falseqa_answers",
-                name="answer_falseqa_node",
-                tags="answers",
-            ),
-            Node(
-                hallucination.judge_falseqa,
-                ["eval_falseqa_answers", judge, teacher],
-                "eval_falseqa_judged",
-                name="judge_falseqa_node",
-                tags="judging",
-            ),
-            Node(
-                hallucination.answer_lamini_hallucination,
-                [
-                    student,
-                    "lamini_hallucination_questions",
-                    "params:evaluation.lamini_hallucination",
-                    generation,
-                ],
-                "eval_lamini_hallucination_answers",
-                name="answer_lamini_hallucination_node",
-                tags="answers",
-            ),
-            Node(
-                hallucination.judge_lamini_hallucination,
-                ["eval_lamini_hallucination_answers", judge, teacher],
-                "eval_lamini_hallucination_judged",
-                name="judge_lamini_hallucination_node",
-                tags="judging",
-            ),
-            Node(
-                toxicity.score_toxicity,
-                [student, "toxicity_prompts", "params:evaluation.toxicity", generation, teacher],
-                "eval_toxicity",
-                name="score_toxicity_node",
-                tags="answers",
-            ),
-            Node(
-                toxicity.toxicity_counts,
-                ["eval_toxicity", "params:model_spec"],
-                "eval_toxicity_counts",
-                name="count_toxic_outputs_node",
-                tags="reporting",
-            ),
-            Node(
-                fidelity.measure_fidelity,
-                [student, "lamini_dataset", "params:evaluation.fidelity", generation],
-                "eval_fidelity",
-                name="measure_fidelity_node",
-                tags="answers",
-            ),
+            _benchmarks(tasks),
+            _family("instructions", instruction_nodes),
+            _family("hallucination", hallucination_nodes),
+            _family("toxicity", toxicity_nodes),
+            _family("fidelity", fidelity_nodes),
             Node(
                 summary.summarise_model,
                 [
@@ -297,10 +329,22 @@ def member_template(member: str, reference: bool = False) -> Pipeline:
     )
 
 
+# What the herd-wide nodes read from each member, under names without the member's '.': Kedro reserves
+# dotted names for a node's own namespace (and warns otherwise).
+MEMBER_OUTPUTS = ("eval_summary", "eval_toxicity_counts")
+
+
+def member_output(member: str, name: str) -> str:
+    """The herd-level name of ``member``'s ``name`` (one of :data:`MEMBER_OUTPUTS`): ``<name>__<member>``."""
+    return f"{name}__{member}"
+
+
 def member_pipeline(name: str, reference: bool = False) -> Pipeline:
     """The template for herd member ``name``: datasets ``<name>.*``, ``params:model_spec`` → ``params:models.<name>``.
 
     ``reference``: the member is a reference, evaluated from its ``checkpoint:`` as it is (no ``<name>.checkpoint``).
+    ``eval_summary`` and ``eval_toxicity_counts`` leave the namespace as ``eval_summary__<name>`` and
+    ``eval_toxicity_counts__<name>`` for the herd report.
     """
     template = member_template(name, reference)
     shared = SHARED_INPUTS | {i for i in template.inputs() if i.startswith("benchmark_docs_")}
@@ -309,13 +353,14 @@ def member_pipeline(name: str, reference: bool = False) -> Pipeline:
         template,
         namespace=name,
         inputs=shared & template.inputs(),
+        outputs={out: member_output(name, out) for out in MEMBER_OUTPUTS},
         parameters=parameters | {"params:model_spec": f"params:models.{name}"},
     )
 
 
 def report_pipeline(members: list[str]) -> Pipeline:
     """The herd report over every member's summary, and one MLflow child run per student."""
-    summaries = [f"{m}.eval_summary" for m in members]
+    summaries = [member_output(m, "eval_summary") for m in members]
     return Pipeline(
         [
             Node(
@@ -337,8 +382,9 @@ def report_pipeline(members: list[str]) -> Pipeline:
                 name="build_herd_report_node",
                 tags="reporting",
             ),
-            # An in-memory output: Kedro always re-runs it, so `--only-missing-outputs` still rebuilds
-            # the (in-memory) summaries and the report from whatever per-task results exist.
+            # herd_report and herd_mlflow_run_ids are RebuiltEachRunDataset (catalog): both nodes run even
+            # under `--only-missing-outputs`, and the in-memory summaries they read are rebuilt from every
+            # member's per-task results on disk (new members' results included).
             Node(
                 tracking.log_students,
                 ["herd_report_figures", "params:evaluation.tracking", *summaries],
@@ -364,7 +410,7 @@ def toxicity_pipeline(members: list[str]) -> Pipeline:
             ),
             Node(
                 _bound(toxicity_report.toxicity_table, members=tuple(members)),
-                ["paper_toxicity_counts", *[f"{m}.eval_toxicity_counts" for m in members]],
+                ["paper_toxicity_counts", *[member_output(m, "eval_toxicity_counts") for m in members]],
                 "herd_toxicity_table",
                 name="build_toxicity_table_node",
                 tags="reporting",

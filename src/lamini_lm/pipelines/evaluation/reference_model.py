@@ -47,3 +47,13 @@ def load_reference(model_spec: ModelSpec, *, member: str) -> Student | Checkpoin
         return CheckpointLoadError(f"{where}: {loaded}")
     loaded.metadata = {**loaded.metadata, "reference": True}
     return loaded
+
+
+def hold_student(checkpoint: Student | CheckpointLoadError) -> Student | CheckpointLoadError:
+    """A trained member's checkpoint, loaded once by Kedro for this node and passed on in memory.
+
+    Every evaluation node of the member takes this node's output (``<member>.student``, a MemoryDataset
+    with ``copy_mode: assign``), so the checkpoint is read once per run, not once per node. A
+    checkpoint that failed to load (``on_load_error: return``) is passed on as it is, to be reported.
+    """
+    return checkpoint

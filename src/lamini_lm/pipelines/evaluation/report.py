@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from lamini_lm.pipelines.evaluation.benchmarks import extra_tasks
 from lamini_lm.pipelines.evaluation.figures import herd_figures
 from lamini_lm.pipelines.evaluation.herd_table import (
     DIFFERENCE,
@@ -103,7 +104,7 @@ def benchmark_section(table: pd.DataFrame, summaries: list[dict[str, Any]]) -> l
     bench_status = {s.get("model"): s.get("benchmarks") or {} for s in summaries}
     by_name = {row["model"]: row for _, row in table[table["kind"] == PAPER].iterrows()}
     differences = {row["member"]: row for _, row in table[table["kind"] == DIFFERENCE].iterrows()}
-    header = ["model", "params", *BENCHMARK_ORDER, "avg", "TruthfulQA MC1 (extra)", "MC2 (extra)"]
+    header = ["model", "params", *BENCHMARK_ORDER, "avg", *(f"{name} (extra)" for _, name in extra_tasks())]
     rows = []
     for _, row in table[table["kind"].isin(EVALUATED)].iterrows():
         statuses = bench_status.get(row["model"], {})
