@@ -329,6 +329,7 @@ def report_pipeline(members: list[str]) -> Pipeline:
                     "params:evaluation.user_oriented",
                     "params:evaluation.judge",
                     "params:teacher",
+                    "params:evaluation.report",
                     "herd_toxicity_table_markdown",
                     "eval_judge_check_summary",
                     *summaries,
