@@ -453,7 +453,7 @@ def herd_markdown(
         )
     remarks.append(
         f"Judge: **{judge_name}** (an LLM judge through the teacher), standing in for the paper's human raters "
-        "and judges. Where it gave no answer the cells say *n/j* (not judged: no live judge) — the replay teacher "
+        "and judges. Where it gave no answer the cells say *n/j* (footnoted: no live judge) — the replay teacher "
         "holds no recorded judgements; configure a live judge (`conf/paper`, params `teacher`, "
         "`evaluation.judge.teacher_overrides`) to fill them in. No judgement is ever invented."
     )
