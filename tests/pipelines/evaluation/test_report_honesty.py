@@ -18,7 +18,7 @@ from lamini_lm.pipelines.evaluation.herd_table import herd_table, shared_average
 from lamini_lm.pipelines.evaluation.judge_check import check_verdict
 from lamini_lm.pipelines.evaluation.outcome import NO_LIVE_JUDGE, UNPARSABLE
 from lamini_lm.pipelines.evaluation.params import ReportParams
-from lamini_lm.reporting import markdown_table
+from lamini_lm.reporting import dataframe_markdown
 from lamini_lm.teacher.config import TeacherSettings
 
 RAW = Path(__file__).resolve().parents[3] / "data/01_raw/paper"
@@ -158,8 +158,8 @@ def test_a_figure_with_nothing_to_plot_says_so_in_its_title():
     assert "ours_t5 (2/15 tasks)" in {t.get_text() for t in average.texts}
 
 
-def test_markdown_table_is_dataframe_to_markdown():
-    table = markdown_table(["a", "b"], [["1.0", "x"], ["2", "y z"]])
+def test_the_report_tables_are_dataframe_to_markdown():
+    table = dataframe_markdown(["a", "b"], [["1.0", "x"], ["2", "y z"]])
     assert table == pd.DataFrame({"a": ["1.0", "2"], "b": ["x", "y z"]}).to_markdown(
         index=False, tablefmt="pipe", disable_numparse=True
     )

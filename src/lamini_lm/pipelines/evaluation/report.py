@@ -37,7 +37,7 @@ from lamini_lm.pipelines.evaluation.paper_tables import (
 from lamini_lm.pipelines.evaluation.params import BenchmarkParams, JudgeParams, ReportParams, UserOrientedParams
 from lamini_lm.pipelines.evaluation.summary import NOT_TRAINED, SECTIONS
 from lamini_lm.pipelines.evaluation.summary import REFERENCE as REFERENCE_ROLE
-from lamini_lm.reporting import markdown_table
+from lamini_lm.reporting import dataframe_markdown
 from lamini_lm.teacher.config import TeacherSettings
 
 
@@ -221,7 +221,7 @@ def benchmark_section(
             "per-task difference ours − the paper's LaMini model (percentage points, over the tasks we scored).",
             "",
         ]
-    return [*lines, markdown_table(header, rows)]
+    return [*lines, dataframe_markdown(header, rows)]
 
 
 def published_section(paper_results_15_tasks: pd.DataFrame) -> list[str]:
@@ -248,7 +248,7 @@ def published_section(paper_results_15_tasks: pd.DataFrame) -> list[str]:
         "`paper_results_15_tasks`); zero-shot, %, the paper's metric per task; `avg` is the paper's printed "
         "average of the 15. `params` as printed (the paper prints 135M for GPT-Neo-125M).",
         "",
-        markdown_table(header, rows),
+        dataframe_markdown(header, rows),
     ]
 
 
@@ -297,7 +297,7 @@ def hallucination_section(
         "the premise); the paper's counts were judged **by humans**. A verdict that does not parse is "
         "*not judged (unparsable)* and not counted: such a cell reads `n of m judged`.",
         "",
-        markdown_table(header, rows),
+        dataframe_markdown(header, rows),
     ]
 
 
@@ -329,7 +329,7 @@ def measurements_section(table: pd.DataFrame, notes: Footnotes) -> list[str]:
     return [
         "## Human evaluation, instruction following, FalseQA (extra), toxicity, fidelity",
         "",
-        markdown_table(header, rows),
+        dataframe_markdown(header, rows),
     ]
 
 
@@ -371,7 +371,7 @@ def training_section(summaries: list[dict[str, Any]], notes: Footnotes) -> list[
         "to the teacher's on the validation rows (`evaluation.fidelity`, rows in brackets). A reference was not "
         "trained: its ROUGE-L is what the untrained model gives.",
         "",
-        markdown_table(header, rows),
+        dataframe_markdown(header, rows),
     ]
 
 
