@@ -99,7 +99,11 @@ def test_footnotes_are_deduplicated_and_each_reason_has_a_short_word():
 
 def test_a_judge_that_parsed_nothing_says_so_not_zero_percent():
     assert check_verdict(0.0, False, 0.8, parsed=0, n=33) == "judge failed its check: 0 of 33 replies parsed"
-    assert check_verdict(0.33, False, 0.8, parsed=30, n=33) == "judge failed its check (accuracy 33%)"
+    assert check_verdict(0.33, False, 0.8, parsed=33, n=33) == "judge failed its check (accuracy 33%)"
+    assert (
+        check_verdict(0.0, False, 0.8, parsed=1, n=12)
+        == "judge failed its check (accuracy 0%, only 1 of 12 replies parsed)"
+    )
 
 
 def test_the_header_names_when_commit_environment_run_teacher_and_judge(monkeypatch):
@@ -151,7 +155,8 @@ def test_a_figure_with_nothing_to_plot_says_so_in_its_title():
     )
     figures = herd_figures(herd_table([summary], {}, PAPER))
     ratings = figures["ratings_stacked.png"]
-    assert "nothing to plot" in ratings.axes[0].get_title() and not ratings.axes[0].axison
+    assert ratings.axes == [] and "nothing to plot" in ratings._suptitle.get_text()
+    assert any("not judged (no live judge)" in t.get_text() for t in ratings.texts)
     empty = figures["hallucination_toxicity.png"]
     assert empty.axes == [] and "nothing to plot" in empty._suptitle.get_text()
     average = figures["benchmark_average_vs_parameters.png"].axes[0]

@@ -99,14 +99,16 @@ def average_vs_size(table: pd.DataFrame) -> Figure:
 
 def ratings_figure(table: pd.DataFrame) -> Figure:
     """Stacked A-D shares per rated model; when nothing was rated, no axes and a title saying so and why."""
-    fig, ax = _figure(6, 4)
     rated = table.dropna(subset=["rating_A"])
     if rated.empty:
+        from matplotlib.figure import Figure
+
         states = sorted({str(s) for s in table["user_ratings_status"].dropna()}) or ["no rows"]
-        ax.set_axis_off()
-        ax.set_title("User-oriented instructions: nothing to plot\n(" + "; ".join(states) + ")", fontsize=9)
-        fig.tight_layout()
+        fig = Figure(figsize=(6, 0.9))
+        fig.suptitle("User-oriented instructions: A-D ratings: nothing to plot", fontsize=10, y=0.9, va="top")
+        fig.text(0.5, 0.35, "; ".join(textwrap.shorten(s, 70) for s in states), ha="center", va="center", fontsize=8)
         return fig
+    fig, ax = _figure(6, 4)
     bottom = pd.Series(0.0, index=rated.index)
     for grade, colour in zip("ABCD", ("#2e7d32", "#9ccc65", "#ffb74d", "#e53935")):
         ax.bar(rated["model"], rated[f"rating_{grade}"], bottom=bottom, label=grade, color=colour)
@@ -139,9 +141,10 @@ def hallucination_toxicity_figure(table: pd.DataFrame) -> Figure:
             states = sorted({str(s) for s in ours[status].dropna()}) or ["no rows"]
             reasons.append(f"{title}: {'; '.join(textwrap.shorten(s, 70) for s in states)}")
         # No axes: the title says there is nothing to plot and each line why (wrapped, so nothing is clipped).
-        fig = Figure(figsize=(9, 0.6 + 0.35 * (len(reasons) + 1)))
-        fig.suptitle("Hallucination and toxicity: nothing to plot", fontsize=11, y=0.97)
-        fig.text(0.02, 0.08, "\n".join(reasons), ha="left", va="bottom", fontsize=8)
+        height = 0.5 + 0.22 * len(reasons)
+        fig = Figure(figsize=(9, height))
+        fig.suptitle("Hallucination and toxicity: nothing to plot", fontsize=11, y=1 - 0.08 / height, va="top")
+        fig.text(0.02, 1 - 0.4 / height, "\n".join(reasons), ha="left", va="top", fontsize=8)
         return fig
     fig, axes = _figure(4.5 * len(panels), 4, columns=len(panels))
     axes = list(axes) if len(panels) > 1 else [axes]

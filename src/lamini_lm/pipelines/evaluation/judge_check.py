@@ -125,7 +125,8 @@ def check_verdict(
         return f"judge passed its check (accuracy {accuracy:.0%}, threshold {minimum:.0%})"
     if parsed == 0 and n:
         return f"judge failed its check: 0 of {n} replies parsed"
-    return f"judge failed its check (accuracy {accuracy:.0%})"
+    unparsed = f", only {parsed} of {n} replies parsed" if parsed is not None and n and parsed < n else ""
+    return f"judge failed its check (accuracy {accuracy:.0%}{unparsed})"
 
 
 def withhold_failed_judgements(summaries: list[dict[str, Any]], check: dict[str, Any]) -> list[dict[str, Any]]:
