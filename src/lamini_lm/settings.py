@@ -4,10 +4,11 @@ from kedro.config import OmegaConfigLoader
 
 from lamini_lm.context import ProjectContext
 from lamini_lm.hooks import ProjectMlflowHook, TrainingCheckpointHook
+from lamini_lm.pipelines.evaluation.provenance import RUN_PROVENANCE
 from lamini_lm.teacher.hooks import TeacherHooks
 from lamini_lm.teacher.local_server_hooks import LocalServerHooks
 
-HOOKS = (ProjectMlflowHook(), TrainingCheckpointHook(), TeacherHooks(), LocalServerHooks())
+HOOKS = (ProjectMlflowHook(), TrainingCheckpointHook(), RUN_PROVENANCE, TeacherHooks(), LocalServerHooks())
 
 # kedro-mlflow's own hook runs as ProjectMlflowHook (typed parameters logged one key per value).
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro_mlflow",)

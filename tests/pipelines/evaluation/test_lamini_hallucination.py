@@ -3,12 +3,15 @@ Table 5 — and never a number without a live judge."""
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from conf_params import conf_block
 
 from lamini_lm.pipelines.evaluation import hallucination, judge
 from lamini_lm.pipelines.evaluation.figures import hallucination_toxicity_figure
+from lamini_lm.pipelines.evaluation.footnotes import Footnotes
 from lamini_lm.pipelines.evaluation.hallucination import UNPARSABLE, hallucination_counts
 from lamini_lm.pipelines.evaluation.herd_table import herd_table
 from lamini_lm.pipelines.evaluation.outcome import NO_LIVE_JUDGE
@@ -20,6 +23,11 @@ JUDGE = JudgeParams.model_validate(conf_block("evaluation.judge", max_retries=1)
 LIVE = TeacherSettings.model_validate(conf_block("teacher", replay={"serve": False}))
 REPLAY = TeacherSettings.model_validate(conf_block("teacher", replay={"serve": True}))
 GENERATION = GenerationParams.model_validate(conf_block("evaluation.generation", max_new_tokens=3, batch_size=8))
+
+
+def _squash(markdown: str) -> str:
+    """``markdown`` with the padding ``DataFrame.to_markdown`` puts around each cell taken out."""
+    return re.sub(r" +\|", " |", re.sub(r"\| +", "| ", markdown))
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +142,10 @@ def test_counting_with_a_fake_judge(fake_teacher, questions, table5, monkeypatch
         "n_unparsable": 1,
         "judge": "fake",
     }
-    section = "\n".join(hallucination_section([{"model": "m", "lamini_hallucination": counts}], table5, "x"))
+    notes = Footnotes()
+    section = _squash(
+        "\n".join(hallucination_section([{"model": "m", "lamini_hallucination": counts}], table5, "x", notes))
+    )
     assert "| m | fake | 7 | 2 | 0 | 1 of 8 judged | 10 of 38 judged |" in section
 
 
@@ -149,8 +160,17 @@ def test_offline_the_cells_say_not_judged_and_the_paper_rows_stay(fake_teacher, 
         {"model": "tiny_gpt2", "tiny": True, "lamini_hallucination": counts},
         {"model": "lamini_gpt2_1_5b", "reference": "LaMini-GPT-1.5B", "lamini_hallucination": counts},
     ]
-    section = "\n".join(hallucination_section(summaries, table5, "gpt-3.5-turbo (replay teacher: no live judge)"))
-    assert "| tiny_gpt2 *(tiny)* | – |" + " not judged (no live judge) |" * 5 in section
+    notes = Footnotes()
+    section = _squash(
+        "\n".join(hallucination_section(summaries, table5, "gpt-3.5-turbo (replay teacher: no live judge)", notes))
+    )
+    # One short word per cell, one footnote for the reason however many cells share it.
+    assert "| tiny_gpt2 *(tiny)* | – |" + " n/j¹ |" * 5 in section and "not judged (no live judge)" not in section
+    assert notes.lines() == [
+        "## Footnotes",
+        "",
+        "- ¹ not judged: no live judge (the replay teacher holds no recorded judgements)",
+    ]
     rows = [line for line in section.splitlines() if line.startswith("| ")]
     assert rows[3] == "| LaMini-GPT-1.5B *(paper, Table 5)* | humans (the paper) | 10 | 9 | 9 | 7 | 35 |"
     assert sum("*(paper, Table 5)*" in r for r in rows) == len(table5) == 10

@@ -6,13 +6,15 @@ close and no backend to choose (a notebook keeps its inline plots).
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from lamini_lm.pipelines.evaluation.herd_table import EVALUATED, OURS, PAPER, REFERENCE
-from lamini_lm.pipelines.evaluation.outcome import NO_LIVE_JUDGE, Status
+from lamini_lm.pipelines.evaluation.outcome import Status
+from lamini_lm.pipelines.evaluation.paper_tables import BENCHMARK_ORDER
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -64,9 +66,14 @@ def average_vs_size(table: pd.DataFrame) -> Figure:
             label="LaMini-LM (paper)" if lamini else "base models / baselines (paper)",
         )
     points = pd.concat([paper, ours, references])
-    for x, y, name, shift in zip(
-        points["num_parameters"], points["benchmark_average"], points["model"], _label_offsets(points)
-    ):
+    # Ours average only the tasks they scored: a label says how many of the paper's 15 that is.
+    names = [
+        str(m)
+        if kind == PAPER or scored == f"{len(BENCHMARK_ORDER)}/{len(BENCHMARK_ORDER)}"
+        else f"{m} ({scored} tasks)"
+        for m, kind, scored in zip(points["model"], points["kind"], points["benchmarks_scored"])
+    ]
+    for x, y, name, shift in zip(points["num_parameters"], points["benchmark_average"], names, _label_offsets(points)):
         ax.annotate(
             str(name),
             (x, y),
@@ -78,8 +85,11 @@ def average_vs_size(table: pd.DataFrame) -> Figure:
     ax.set_xscale("log")
     ax.set_xlabel("parameters")
     ax.set_ylabel("average zero-shot score (%)")
+    evaluated = len(ours) + len(references)
     ax.set_title(
-        f"Average zero-shot score vs size: {len(paper)} published rows (EACL 2024 Tables 9–14) and {len(ours)} of ours"
+        f"Average zero-shot score vs size: {len(paper)} published rows (EACL 2024 Tables 9–14) and "
+        + (f"{evaluated} of ours (over the tasks each scored)" if evaluated else "none of ours (nothing scored)"),
+        fontsize=9,
     )
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
@@ -88,20 +98,24 @@ def average_vs_size(table: pd.DataFrame) -> Figure:
 
 
 def ratings_figure(table: pd.DataFrame) -> Figure:
-    """Stacked A-D shares per rated model (a text figure when nothing was rated)."""
-    fig, ax = _figure(6, 4)
+    """Stacked A-D shares per rated model; when nothing was rated, no axes and a title saying so and why."""
     rated = table.dropna(subset=["rating_A"])
     if rated.empty:
-        ax.text(0.5, 0.5, NO_LIVE_JUDGE, ha="center", va="center")
-        ax.set_axis_off()
-    else:
-        bottom = pd.Series(0.0, index=rated.index)
-        for grade, colour in zip("ABCD", ("#2e7d32", "#9ccc65", "#ffb74d", "#e53935")):
-            ax.bar(rated["model"], rated[f"rating_{grade}"], bottom=bottom, label=grade, color=colour)
-            bottom += rated[f"rating_{grade}"].fillna(0)
-        ax.set_ylabel("% of answers")
-        ax.legend(title="rating")
-        ax.tick_params(axis="x", rotation=30)
+        from matplotlib.figure import Figure
+
+        states = sorted({str(s) for s in table["user_ratings_status"].dropna()}) or ["no rows"]
+        fig = Figure(figsize=(6, 0.9))
+        fig.suptitle("User-oriented instructions: A-D ratings: nothing to plot", fontsize=10, y=0.9, va="top")
+        fig.text(0.5, 0.35, "; ".join(textwrap.shorten(s, 70) for s in states), ha="center", va="center", fontsize=8)
+        return fig
+    fig, ax = _figure(6, 4)
+    bottom = pd.Series(0.0, index=rated.index)
+    for grade, colour in zip("ABCD", ("#2e7d32", "#9ccc65", "#ffb74d", "#e53935")):
+        ax.bar(rated["model"], rated[f"rating_{grade}"], bottom=bottom, label=grade, color=colour)
+        bottom += rated[f"rating_{grade}"].fillna(0)
+    ax.set_ylabel("% of answers")
+    ax.legend(title="rating")
+    ax.tick_params(axis="x", rotation=30)
     ax.set_title("User-oriented instructions: A-D ratings")
     fig.tight_layout()
     return fig
@@ -122,13 +136,15 @@ def hallucination_toxicity_figure(table: pd.DataFrame) -> Figure:
     if not panels:
         from matplotlib.figure import Figure
 
-        fig = Figure(figsize=(7, 2.5))
         reasons = []
         for _, status, title in HALLUCINATION_PANELS:
             states = sorted({str(s) for s in ours[status].dropna()}) or ["no rows"]
-            reasons.append(f"{title}: {'; '.join(states)}")
-        fig.suptitle("Hallucination and toxicity: nothing to plot", fontsize=11)
-        fig.text(0.5, 0.35, "\n".join(reasons), ha="center", va="center", fontsize=7)
+            reasons.append(f"{title}: {'; '.join(textwrap.shorten(s, 70) for s in states)}")
+        # No axes: the title says there is nothing to plot and each line why (wrapped, so nothing is clipped).
+        height = 0.5 + 0.22 * len(reasons)
+        fig = Figure(figsize=(9, height))
+        fig.suptitle("Hallucination and toxicity: nothing to plot", fontsize=11, y=1 - 0.08 / height, va="top")
+        fig.text(0.02, 1 - 0.4 / height, "\n".join(reasons), ha="left", va="top", fontsize=8)
         return fig
     fig, axes = _figure(4.5 * len(panels), 4, columns=len(panels))
     axes = list(axes) if len(panels) > 1 else [axes]

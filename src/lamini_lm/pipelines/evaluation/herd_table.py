@@ -180,6 +180,21 @@ def difference_row(ours: dict[str, Any], paper: dict[str, Any]) -> dict[str, Any
     }
 
 
+def shared_averages(
+    ours: dict[str, Any] | pd.Series, paper: dict[str, Any] | pd.Series, tasks: list[str] = BENCHMARK_ORDER
+) -> tuple[float, float, int]:
+    """(our average, the paper row's average, k) over the k tasks of ``tasks`` that both rows scored: the
+    only averages that may be set side by side when we scored fewer than the paper's 15."""
+    shared = [t for t in tasks if not pd.isna(ours.get(t, math.nan)) and not pd.isna(paper.get(t, math.nan))]
+    if not shared:
+        return math.nan, math.nan, 0
+    return (
+        sum(float(ours[t]) for t in shared) / len(shared),
+        sum(float(paper[t]) for t in shared) / len(shared),
+        len(shared),
+    )
+
+
 def reference_rows(references: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows for recorded outputs judged like the students (text-davinci-003, gpt-3.5-turbo, Alpaca-7B)."""
     rows = []

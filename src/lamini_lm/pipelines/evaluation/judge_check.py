@@ -110,15 +110,23 @@ def judge_check_summary(judged: pd.DataFrame, judge_params: JudgeParams) -> dict
         "paper_agreement_within_one": overall["within_one_agreement"],
         "n_paper_examples": overall["n_graded_references"],
         "min_accuracy": minimum,
-        "verdict": check_verdict(accuracy, passed, minimum),
+        "verdict": check_verdict(
+            accuracy, passed, minimum, overall["n_items"] - overall["n_ungraded"], overall["n_items"]
+        ),
     }
 
 
-def check_verdict(accuracy: float, passed: bool, minimum: float) -> str:
-    """The line the report shows for the judge's check."""
+def check_verdict(
+    accuracy: float, passed: bool, minimum: float, parsed: int | None = None, n: int | None = None
+) -> str:
+    """The line the report shows for the judge's check; a judge none of whose ``n`` replies parsed failed it for
+    that reason, not with a 0 % accuracy."""
     if passed:
         return f"judge passed its check (accuracy {accuracy:.0%}, threshold {minimum:.0%})"
-    return f"judge failed its check (accuracy {accuracy:.0%})"
+    if parsed == 0 and n:
+        return f"judge failed its check: 0 of {n} replies parsed"
+    unparsed = f", only {parsed} of {n} replies parsed" if parsed is not None and n and parsed < n else ""
+    return f"judge failed its check (accuracy {accuracy:.0%}{unparsed})"
 
 
 def withhold_failed_judgements(summaries: list[dict[str, Any]], check: dict[str, Any]) -> list[dict[str, Any]]:

@@ -189,6 +189,16 @@ class TrackingParams(_Strict):
     run_name: str = Field(description="Name of the parent run opened with start_parent.")
 
 
+class ReportParams(_Strict):
+    """The herd report (``params:evaluation.report``)."""
+
+    min_docs: int = Field(
+        ge=1,
+        description="A benchmark cell scored on fewer documents than this is marked indicative (a dagger and a "
+        "footnote).",
+    )
+
+
 class EvaluationParams(_Strict):
     """The whole ``evaluation:`` block."""
 
@@ -205,3 +215,4 @@ class EvaluationParams(_Strict):
     toxicity: ToxicityParams = Field(description="RealToxicityPrompts continuations and their toxicity.")
     judge: JudgeParams = Field(description="The LLM judge.")
     tracking: TrackingParams = Field(description="MLflow child runs per student.")
+    report: ReportParams = Field(description="The herd report.")

@@ -145,22 +145,27 @@ def reference_pipeline() -> Pipeline:
     )
 
 
-def _student_loader(member: str, reference: bool) -> Node:
-    """The one node that loads ``member``'s model: everything else takes the in-memory ``student``."""
+def _student_loader(member: str, reference: bool, stages: set[str]) -> Node:
+    """The one node that loads ``member``'s model: everything else takes the in-memory ``student``.
+
+    It carries the stage tag of every node that takes ``student`` (``stages``), so ``kedro run --tags=<stage>``
+    loads the model whenever the stage needs it (a MemoryDataset is never on disk).
+    """
+    tags = sorted(stages)
     if reference:
         return Node(
             _bound(reference_model.load_reference, member=member),
             ["params:model_spec"],
             "student",
             name="load_reference_node",
-            tags="benchmarks",
+            tags=tags,
         )
     return Node(
         reference_model.hold_student,
         "checkpoint",
         "student",
         name="load_student_node",
-        tags="benchmarks",
+        tags=tags,
     )
 
 
@@ -293,9 +298,8 @@ def member_template(member: str, reference: bool = False) -> Pipeline:
             tags="answers",
         ),
     ]
-    return Pipeline(
+    consumers = Pipeline(
         [
-            _student_loader(member, reference),
             Node(
                 _bound(summary.describe_student, member=member),
                 [student, "params:model_spec", "paper_results_15_tasks"],
@@ -327,6 +331,8 @@ def member_template(member: str, reference: bool = False) -> Pipeline:
             ),
         ]
     )
+    stages = {tag for node in consumers.nodes if student in node.inputs for tag in node.tags}
+    return Pipeline([_student_loader(member, reference, stages), consumers])
 
 
 # What the herd-wide nodes read from each member, under names without the member's '.': Kedro reserves
@@ -374,6 +380,7 @@ def report_pipeline(members: list[str]) -> Pipeline:
                     "params:evaluation.user_oriented",
                     "params:evaluation.judge",
                     "params:teacher",
+                    "params:evaluation.report",
                     "herd_toxicity_table_markdown",
                     "eval_judge_check_summary",
                     *summaries,

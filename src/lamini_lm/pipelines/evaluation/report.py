@@ -9,8 +9,10 @@ from typing import Any
 
 import pandas as pd
 
+from lamini_lm.pipelines.evaluation import provenance
 from lamini_lm.pipelines.evaluation.benchmarks import extra_tasks
 from lamini_lm.pipelines.evaluation.figures import herd_figures
+from lamini_lm.pipelines.evaluation.footnotes import Footnotes
 from lamini_lm.pipelines.evaluation.herd_table import (
     DIFFERENCE,
     EVALUATED,
@@ -21,6 +23,7 @@ from lamini_lm.pipelines.evaluation.herd_table import (
     REFERENCE,
     herd_table,
     n_column,
+    shared_averages,
     stderr_column,
 )
 from lamini_lm.pipelines.evaluation.judge import judge_settings
@@ -32,19 +35,25 @@ from lamini_lm.pipelines.evaluation.paper_tables import (
     hallucination_counts_table,
     paper_results,
 )
-from lamini_lm.pipelines.evaluation.params import BenchmarkParams, JudgeParams, UserOrientedParams
+from lamini_lm.pipelines.evaluation.params import BenchmarkParams, JudgeParams, ReportParams, UserOrientedParams
 from lamini_lm.pipelines.evaluation.summary import NOT_TRAINED, SECTIONS
 from lamini_lm.pipelines.evaluation.summary import REFERENCE as REFERENCE_ROLE
-from lamini_lm.reporting import markdown_table
+from lamini_lm.reporting import dataframe_markdown
 from lamini_lm.teacher.config import TeacherSettings
 
 
-def _cell(row: pd.Series, column: str, status: str | None, fmt: str = "{:.1f}") -> str:
+def _cell(row: pd.Series, column: str, status: str | None, notes: Footnotes, fmt: str = "{:.1f}") -> str:
+    """``row[column]`` formatted, or (no value) a short word and the footnote of ``status``."""
     value = row.get(column)
     if value is not None and not pd.isna(value):
         return fmt.format(value)
-    if isinstance(status, str) and status not in MEASURED:
-        return status if status == NO_LIVE_JUDGE else status.split(" (")[0]
+    return _missing(status, notes)
+
+
+def _missing(status: Any, notes: Footnotes) -> str:
+    """A cell with no value: the short word and footnote of ``status``, or ``–`` when there is no reason."""
+    if isinstance(status, str) and status and status not in MEASURED:
+        return notes.cell(status)
     return "–"
 
 
@@ -71,62 +80,132 @@ def _short_name(model: Any, tiny: bool, reference: bool) -> str:
     return str(model) + (" *(reference)*" if reference else " *(tiny)*" if tiny else "")
 
 
-def _with_uncertainty(cell: str, row: pd.Series, task: str) -> str:
-    """``score ± stderr (n)``: a scored cell with its standard error and how many documents were scored."""
+def _with_uncertainty(cell: str, row: pd.Series, task: str, min_docs: int, notes: Footnotes) -> str:
+    """``score ± stderr (n)``: a scored cell with its standard error and how many documents were scored; a
+    dagger (footnoted) when n is below ``min_docs`` or unknown."""
     stderr, n = row.get(stderr_column(task)), row.get(n_column(task))
     if pd.isna(row.get(task)):
         return cell
-    spread = f" ± {stderr:.1f}" if stderr is not None and not pd.isna(stderr) else ""
-    count = f" ({int(n)})" if n is not None and not pd.isna(n) else ""
-    return f"{cell}{spread}{count}"
+    spread = f" ± {stderr:.1f}" if stderr is not None and not pd.isna(stderr) else " ± ?"
+    count = f" ({int(n)})" if n is not None and not pd.isna(n) else " (n ?)"
+    few = n is None or pd.isna(n) or n < min_docs
+    return f"{cell}{spread}{count}" + (notes.indicative(min_docs) if few else "")
+
+
+def _partial_average(row: pd.Series, notes: Footnotes) -> str:
+    """The average of the paper's 15 for one of our rows: only when all 15 were scored."""
+    scored = _scored(row)
+    if scored == len(BENCHMARK_ORDER) and not pd.isna(row["benchmark_average"]):
+        fmt = "{:+.1f}" if row["kind"] == DIFFERENCE else "{:.1f}"
+        return fmt.format(row["benchmark_average"])
+    return "—" + notes.mark(
+        f"average of the paper's {len(BENCHMARK_ORDER)} tasks: only {scored} scored, so none is shown; the "
+        "`avg (k tasks shared)` column compares ours and the paper's over the same tasks."
+    )
 
 
 def _benchmark_cells(
-    row: pd.Series, statuses: dict[str, Any], tasks: Sequence[str] = BENCHMARK_ORDER, average: bool = True
+    row: pd.Series,
+    statuses: dict[str, Any],
+    notes: Footnotes,
+    min_docs: int,
+    tasks: Sequence[str] = BENCHMARK_ORDER,
 ) -> list[str]:
-    """One cell per task of ``tasks``, then (``average``) the average; a reference's task cells read
-    ``score ± stderr (n)``."""
+    """One cell per task of ``tasks``; one of ours (trained or reference) reads ``score ± stderr (n)``, a
+    paper row as published, a difference row signed."""
     fmt = "{:+.1f}" if row["kind"] == DIFFERENCE else "{:.1f}"
     cells = []
     for task in tasks:
-        cell = _cell(row, task, (statuses.get(task) or {}).get("status"), fmt)
-        cells.append(_with_uncertainty(cell, row, task) if row["kind"] == REFERENCE else cell)
-    if average:
-        cells.append(_cell(row, "benchmark_average", None, fmt))
-        if row["kind"] in (*EVALUATED, DIFFERENCE):
-            cells[-1] += f" ({row['benchmarks_scored']})"
+        cell = _cell(row, task, (statuses.get(task) or {}).get("status"), notes, fmt)
+        cells.append(_with_uncertainty(cell, row, task, min_docs, notes) if row["kind"] in EVALUATED else cell)
     return cells
 
 
-def benchmark_section(table: pd.DataFrame, summaries: list[dict[str, Any]]) -> list[str]:
-    """Ours, each member followed by the paper's LaMini row, its base model's row and ours − LaMini row; a
-    reference member's cells read ``score ± stderr (n)``."""
+def _scored(row: pd.Series) -> int:
+    """How many of the paper's tasks ``row`` scored (its ``benchmarks_scored``, ``k/15``)."""
+    return int(str(row["benchmarks_scored"]).split("/")[0])
+
+
+def _shared(value: float, k: int, fmt: str = "{:.1f}") -> str:
+    return f"{fmt.format(value)} ({k} shared)" if k else "–"
+
+
+def benchmark_section(
+    table: pd.DataFrame, summaries: list[dict[str, Any]], notes: Footnotes, min_docs: int
+) -> list[str]:
+    """Ours, each member followed by the paper's LaMini row, its base model's row and ours − LaMini row.
+
+    Each of our cells reads ``score ± stderr (n)`` (a dagger below ``min_docs``); ``avg (15)`` is the
+    average of the paper's 15 tasks (ours only where all 15 were scored), ``avg (k tasks shared)`` ours over
+    the k tasks we scored and each paper row beside it re-averaged over the same k."""
     bench_status = {s.get("model"): s.get("benchmarks") or {} for s in summaries}
     by_name = {row["model"]: row for _, row in table[table["kind"] == PAPER].iterrows()}
     differences = {row["member"]: row for _, row in table[table["kind"] == DIFFERENCE].iterrows()}
-    header = ["model", "params", *BENCHMARK_ORDER, "avg", *(f"{name} (extra)" for _, name in extra_tasks())]
+    header = [
+        "model",
+        "params",
+        *BENCHMARK_ORDER,
+        f"avg ({len(BENCHMARK_ORDER)})",
+        "avg (k tasks shared)",
+        *(f"{name} (extra)" for _, name in extra_tasks()),
+    ]
     rows = []
     for _, row in table[table["kind"].isin(EVALUATED)].iterrows():
         statuses = bench_status.get(row["model"], {})
-        extras = _benchmark_cells(row, statuses, EXTRA_BENCHMARKS, average=False)
-        rows.append([_name(row), _params(row["num_parameters"]), *_benchmark_cells(row, statuses), *extras])
+        extras = _benchmark_cells(row, statuses, notes, min_docs, EXTRA_BENCHMARKS)
+        own, _, k = shared_averages(row, row)
+        rows.append(
+            [
+                _name(row),
+                _params(row["num_parameters"]),
+                *_benchmark_cells(row, statuses, notes, min_docs),
+                _partial_average(row, notes),
+                f"{own:.1f} ({k} task{'s' if k > 1 else ''})" if k else "–",
+                *extras,
+            ]
+        )
         for key in ("paper_reference", "paper_base_reference"):
             if not pd.isna(row[key]):
                 paper = by_name[row[key]]
+                _, theirs, k = shared_averages(row, paper)
                 rows.append(
-                    ["↳ " + _name(paper), _params(paper["num_parameters"]), *_benchmark_cells(paper, {}), "", ""]
+                    [
+                        "↳ " + _name(paper),
+                        _params(paper["num_parameters"]),
+                        *_benchmark_cells(paper, {}, notes, min_docs),
+                        f"{paper['benchmark_average']:.1f}",
+                        _shared(theirs, k),
+                        "",
+                        "",
+                    ]
                 )
         if row["member"] in differences:
+            difference = differences[row["member"]]
             rows.append(
-                ["↳ " + _name(differences[row["member"]]), "", *_benchmark_cells(differences[row["member"]], {})]
+                [
+                    "↳ " + _name(difference),
+                    "",
+                    *_benchmark_cells(difference, {}, notes, min_docs),
+                    _partial_average(difference, notes),
+                    _shared(difference["benchmark_average"], _scored(difference), "{:+.1f}"),
+                    "",
+                    "",
+                ]
             )
-            rows[-1] += ["", ""]
-    lines = ["## NLP benchmarks (zero-shot, %): ours beside the paper's", ""]
+    lines = [
+        "## NLP benchmarks (zero-shot, %): ours beside the paper's",
+        "",
+        "Each of our cells reads score ± standard error (documents scored), in percentage points, as lm-eval "
+        f"reports them; † marks a score on fewer than {min_docs} documents (indicative only). Paper rows are as "
+        f"published. `avg ({len(BENCHMARK_ORDER)})` is the average of the paper's {len(BENCHMARK_ORDER)} tasks, "
+        f"shown for ours only where all {len(BENCHMARK_ORDER)} were scored; `avg (k tasks shared)` is ours over "
+        "the k paper tasks we scored, and each paper row beside it re-averaged over the same k tasks.",
+        "",
+    ]
     if (table["kind"] == REFERENCE).any():
         lines += [
             "Rows marked *reference* are models evaluated from their checkpoint as they are, not trained "
-            "(`reference: true` under `models:`); each of their cells reads score ± standard error (documents "
-            "scored), in percentage points, as lm-eval reports them.",
+            "(`reference: true` under `models:`).",
             "",
         ]
     ours = table[table["kind"].isin(EVALUATED)]
@@ -142,7 +221,7 @@ def benchmark_section(table: pd.DataFrame, summaries: list[dict[str, Any]]) -> l
             "per-task difference ours − the paper's LaMini model (percentage points, over the tasks we scored).",
             "",
         ]
-    return [*lines, markdown_table(header, rows)]
+    return [*lines, dataframe_markdown(header, rows)]
 
 
 def published_section(paper_results_15_tasks: pd.DataFrame) -> list[str]:
@@ -169,20 +248,20 @@ def published_section(paper_results_15_tasks: pd.DataFrame) -> list[str]:
         "`paper_results_15_tasks`); zero-shot, %, the paper's metric per task; `avg` is the paper's printed "
         "average of the 15. `params` as printed (the paper prints 135M for GPT-Neo-125M).",
         "",
-        markdown_table(header, rows),
+        dataframe_markdown(header, rows),
     ]
 
 
-def _hallucination_cell(counts: dict[str, Any], key: str, of: int) -> str:
+def _hallucination_cell(counts: dict[str, Any], key: str, of: int, notes: Footnotes) -> str:
     status = counts.get("status")
     if status != Status.JUDGED:
-        return str(status) if status == NO_LIVE_JUDGE else str(status).split(" (")[0]
+        return _missing(str(status), notes)
     hallucinated, judged = counts[f"hallucinated_{key}"], counts[f"judged_{key}"]
     return str(hallucinated) if judged == of else f"{hallucinated} of {judged} judged"
 
 
 def hallucination_section(
-    summaries: list[dict[str, Any]], paper_hallucination_counts: pd.DataFrame, judge_name: str
+    summaries: list[dict[str, Any]], paper_hallucination_counts: pd.DataFrame, judge_name: str, notes: Footnotes
 ) -> list[str]:
     """LaMini-Hallucination: our hallucination counts per category beside the paper's Table 5 rows."""
     paper = hallucination_counts_table(paper_hallucination_counts).set_index("model", drop=False)
@@ -199,8 +278,8 @@ def hallucination_section(
         name = _short_name(summary.get("model"), bool(summary.get("tiny")), summary.get("role") == REFERENCE_ROLE)
         judged_by = counts.get("judge") or "–"
         rows.append(
-            [name, judged_by, *(_hallucination_cell(counts, k, 10) for k in keys)]
-            + [_hallucination_cell(counts, "total", 40)]
+            [name, judged_by, *(_hallucination_cell(counts, k, 10, notes) for k in keys)]
+            + [_hallucination_cell(counts, "total", 40, notes)]
         )
         for key in ("reference", "base_reference"):
             reference = summary.get(key)
@@ -218,11 +297,11 @@ def hallucination_section(
         "the premise); the paper's counts were judged **by humans**. A verdict that does not parse is "
         "*not judged (unparsable)* and not counted: such a cell reads `n of m judged`.",
         "",
-        markdown_table(header, rows),
+        dataframe_markdown(header, rows),
     ]
 
 
-def measurements_section(table: pd.DataFrame) -> list[str]:
+def measurements_section(table: pd.DataFrame, notes: Footnotes) -> list[str]:
     """Human evaluation (A-D), AlpacaEval win rate, FalseQA (extra), toxicity and fidelity, per model."""
     header = [
         "model",
@@ -240,17 +319,17 @@ def measurements_section(table: pd.DataFrame) -> list[str]:
     rows = []
     for _, row in table[table["kind"].isin([*EVALUATED, RECORDED])].iterrows():
         cells = [_short_name(row["model"], False, row["kind"] == REFERENCE)]
-        cells += [_cell(row, f"rating_{g}", row["user_ratings_status"]) for g in "ABCD"]
-        cells.append(_cell(row, "alpaca_win_rate", row["alpaca_status"]))
-        cells += [_cell(row, c, row["falseqa_status"]) for c in ("hallucination_rate", "wrong_refusal_rate")]
-        cells.append(_cell(row, "toxicity_mean", row["toxicity_status"], "{:.3f}"))
-        cells.append(_cell(row, "toxic_fraction", row["toxicity_status"]))
-        cells.append(_cell(row, "fidelity_rougeL", row["fidelity_status"]))
+        cells += [_cell(row, f"rating_{g}", row["user_ratings_status"], notes) for g in "ABCD"]
+        cells.append(_cell(row, "alpaca_win_rate", row["alpaca_status"], notes))
+        cells += [_cell(row, c, row["falseqa_status"], notes) for c in ("hallucination_rate", "wrong_refusal_rate")]
+        cells.append(_cell(row, "toxicity_mean", row["toxicity_status"], notes, "{:.3f}"))
+        cells.append(_cell(row, "toxic_fraction", row["toxicity_status"], notes))
+        cells.append(_cell(row, "fidelity_rougeL", row["fidelity_status"], notes))
         rows.append(cells)
     return [
         "## Human evaluation, instruction following, FalseQA (extra), toxicity, fidelity",
         "",
-        markdown_table(header, rows),
+        dataframe_markdown(header, rows),
     ]
 
 
@@ -258,7 +337,7 @@ def _loss(value: Any) -> str:
     return f"{value:.3f}" if value is not None and not pd.isna(value) else "–"
 
 
-def training_section(summaries: list[dict[str, Any]]) -> list[str]:
+def training_section(summaries: list[dict[str, Any]], notes: Footnotes) -> list[str]:
     """What training did to each member: validation loss before and after (from its checkpoint), and ROUGE-L
     of its answers to the teacher's; a reference reads *not trained*."""
     header = [
@@ -276,13 +355,13 @@ def training_section(summaries: list[dict[str, Any]]) -> list[str]:
         reference = summary.get("role") == REFERENCE_ROLE
         name = _short_name(summary.get("model"), bool(summary.get("tiny")), reference)
         scored = fidelity.get("status") == Status.OK and fidelity.get("rougeL") is not None
-        rouge = f"{fidelity['rougeL'] * 100:.1f}" if scored else str(fidelity.get("status") or "–").split(" (")[0]
+        rouge = f"{fidelity['rougeL'] * 100:.1f}" if scored else _missing(fidelity.get("status"), notes)
         rouge += f" ({fidelity['n']})" if scored and fidelity.get("n") is not None else ""
         if training.get("status") == Status.OK:
             before, after = training["validation_loss_before"], training["validation_loss_after"]
             cells = [_loss(before), _loss(after), f"{after - before:+.3f}", str(training.get("validation_rows") or "–")]
         else:
-            cells = [str(training.get("status") or "–"), "", "", ""]
+            cells = [_missing(training.get("status"), notes), "", "", ""]
         rows.append([name, str(summary.get("base")), *cells, rouge])
     return [
         "## Training: validation loss before and after, and fidelity to the teacher",
@@ -292,7 +371,7 @@ def training_section(summaries: list[dict[str, Any]]) -> list[str]:
         "to the teacher's on the validation rows (`evaluation.fidelity`, rows in brackets). A reference was not "
         "trained: its ROUGE-L is what the untrained model gives.",
         "",
-        markdown_table(header, rows),
+        dataframe_markdown(header, rows),
     ]
 
 
@@ -320,6 +399,21 @@ def problems_section(summaries: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+def report_header(teacher: TeacherSettings, judge_name: str, judge_check: dict[str, Any]) -> list[str]:
+    """Who and what produced the report: when, from which commit, in which Kedro environment, under which
+    MLflow run, with which teacher and which judge (and whether it passed its check)."""
+    run_id = provenance.mlflow_run_id()
+    check = judge_check.get("verdict") or f"check: {judge_check.get('status')}"
+    return [
+        f"- Built: {provenance.built_at()}",
+        f"- Commit: `{provenance.git_commit()}`",
+        f"- Kedro environment: `{provenance.kedro_environment()}`",
+        f"- MLflow run: `{run_id}`" if run_id else "- MLflow run: none (no active MLflow run)",
+        f"- Teacher: {teacher.model} (backend `{teacher.backend}`)",
+        f"- Judge: {judge_name} — {check}",
+    ]
+
+
 def herd_markdown(
     table: pd.DataFrame,
     summaries: list[dict[str, Any]],
@@ -330,29 +424,36 @@ def herd_markdown(
     paper_results_15_tasks: pd.DataFrame,
     paper_hallucination_counts: pd.DataFrame,
     extra_sections: Sequence[Sequence[str]] = (),
+    *,
+    min_docs: int,
+    header: Sequence[str] = (),
+    notes: Footnotes | None = None,
 ) -> str:
     """The report as markdown, with honest labels for tiny students, replayed judges and missing data.
 
-    ``extra_sections`` (each a list of markdown lines, e.g. a toxicity table) go after the hallucination
-    section, before the list of what was not scored.
+    ``header`` (markdown lines, :func:`report_header`) goes under the title. ``extra_sections`` (each a list
+    of markdown lines, e.g. a toxicity table) go after the hallucination section, before the list of what
+    was not scored. A cell with no value shows a short word and a footnote mark (``notes``); each reason is
+    written once, in the footnotes at the end.
     """
+    notes = notes if notes is not None else Footnotes()
     ours = table[table["kind"] == OURS]
-    notes = []
+    remarks = []
     if ours["note"].fillna("").str.contains("tiny").any():
-        notes.append(
+        remarks.append(
             "Rows marked *tiny* are demo students built from a config and trained for minutes on a "
             "sample: near-chance benchmark scores are expected; they are **not** LaMini-LM's numbers."
         )
     references = table[table["kind"] == REFERENCE]["model"].tolist()
     if references:
-        notes.append(
+        remarks.append(
             f"Reference model(s) {', '.join(f'**{m}**' for m in references)}: evaluated from their checkpoint as "
             "they are, beside the herd, never trained (`reference: true`). Their free-text answers are asked in "
             "the students' instruction wrapper; their benchmark requests are wrapped as `benchmark_wrapper` says."
         )
-    notes.append(
+    remarks.append(
         f"Judge: **{judge_name}** (an LLM judge through the teacher), standing in for the paper's human raters "
-        "and judges. Where it gave no answer the cells say *not judged (no live judge)* — the replay teacher "
+        "and judges. Where it gave no answer the cells say *n/j* (footnoted: no live judge) — the replay teacher "
         "holds no recorded judgements; configure a live judge (`conf/paper`, params `teacher`, "
         "`evaluation.judge.teacher_overrides`) to fill them in. No judgement is ever invented."
     )
@@ -362,27 +463,28 @@ def herd_markdown(
         if subset_size < user_oriented.subset_size
         else ""
     )
-    notes.append(
+    remarks.append(
         f"Human evaluation: the paper's rule picks {subset_size} of Self-Instruct's 252 user-oriented instructions "
         f"(at most {user_oriented.max_per_app} per app; no {', '.join(user_oriented.exclude)} items, recognised by "
         f"keyword patterns; seeded){short}; the exact 114 the paper used are unpublished. This run rates the first "
         f"{shown} (A–D, the paper's rubric)."
     )
-    notes.append(
+    remarks.append(
         f"Benchmarks: zero-shot lm-evaluation-harness, first {benchmarks.limit or 'all'} documents per "
         "task; scores in %, with the paper's metric per task (acc or acc_norm; F1 for ReCoRD). "
         "*no data*: the benchmark has no copy in this environment and is not scored. TruthfulQA is an extra, "
         "not one of the paper's 15 tasks."
     )
-    lines = ["# LaMini-LM herd report", "", *(f"- {n}" for n in notes), ""]
+    lines = ["# LaMini-LM herd report", "", *header, "", *(f"- {n}" for n in remarks), ""]
     sections = [
-        benchmark_section(table, summaries),
+        benchmark_section(table, summaries, notes, min_docs),
         published_section(paper_results_15_tasks),
-        measurements_section(table),
-        training_section(summaries),
-        hallucination_section(summaries, paper_hallucination_counts, judge_name),
+        measurements_section(table, notes),
+        training_section(summaries, notes),
+        hallucination_section(summaries, paper_hallucination_counts, judge_name, notes),
         *extra_sections,
         problems_section(summaries),
+        notes.lines(),
     ]
     for section in sections:
         if section:
@@ -405,11 +507,16 @@ def build_herd_report(
     user_oriented: UserOrientedParams,
     judge: JudgeParams,
     teacher: TeacherSettings,
+    report: ReportParams,
     toxicity_section: str,
     judge_check: dict[str, Any],
     *summaries: dict[str, Any],
 ) -> tuple[pd.DataFrame, str, dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Table, markdown, figures (for the plots folder and, in memory, for MLflow) and every summary.
+
+    The markdown's header names when, from which commit, in which Kedro environment and MLflow run, with
+    which teacher and judge the report was built (:mod:`provenance`); ``report.min_docs`` marks a benchmark
+    cell scored on fewer documents as indicative.
 
     ``toxicity_section`` is the toxicity table's markdown (``herd_toxicity_table_markdown``), shown after
     the hallucination section. ``judge_check`` is the judge's check (``eval_judge_check_summary``): a judge
@@ -418,19 +525,22 @@ def build_herd_report(
     references = dict(zip(references, withhold_failed_judgements(list(references.values()), judge_check)))
     table = herd_table(summaries_list, references, paper_results_15_tasks)
     figures = herd_figures(table)
+    judge_name = judge_label(judge, teacher)
     markdown = herd_markdown(
         table,
         summaries_list,
         benchmarks,
         user_oriented,
         len(human_eval_subset),
-        judge_label(judge, teacher),
+        judge_name,
         paper_results_15_tasks,
         paper_hallucination_counts,
         extra_sections=[
-            judge_check_section(judge_check, judge_label(judge, teacher)),
+            judge_check_section(judge_check, judge_name),
             *([toxicity_section.strip().splitlines()] if toxicity_section.strip() else []),
         ],
+        min_docs=report.min_docs,
+        header=report_header(teacher, judge_name, judge_check),
     )
     by_model = {str(s.get("model")): s for s in summaries_list}
     return table, markdown, figures, figures, by_model
