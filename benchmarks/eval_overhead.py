@@ -27,6 +27,7 @@ Run: ``.venv/bin/python benchmarks/eval_overhead.py [--limit 10] [--repeats 3] [
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -125,6 +126,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=10, help="first N documents of each task")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="work in this (new) folder and keep it (default: a temporary one)"
+    )
     parser.add_argument("--variants", default=",".join(VARIANTS), help=f"comma-separated, of {','.join(VARIANTS)}")
     args = parser.parse_args(argv)
     args.tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
@@ -304,8 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     if missing:
         raise SystemExit(f"--tasks: no task file for {missing}; known: {sorted(wiring)}")
 
-    with tempfile.TemporaryDirectory(prefix="eval-overhead-") as tmp_name:
-        tmp = Path(tmp_name)
+    with contextlib.ExitStack() as stack:
+        if args.keep is None:
+            tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="eval-overhead-")))
+        else:
+            tmp = args.keep.resolve()
+            tmp.mkdir(parents=True)
         model_dir = build_tiny_model(tmp / "tiny") if args.model == "tiny" else ensure_real_model(args.model_dir)
         data_root, conf = tmp / "data", tmp / "conf"
         checkpoint = student_folder(model_dir, data_root / "06_models" / member, member)
