@@ -395,29 +395,33 @@ def main(argv: list[str] | None = None) -> int:
             ],
         }
         runs: dict[str, list[dict[str, Any]]] = {v: [] for v in args.variants}
+        problems: list[str] = []
+        outputs = {
+            "kedro": data_root / f"07_model_output/evaluation/{member}/benchmarks",
+            "node": node_out,
+        }
         for rep in range(args.repeats):  # interleaved, so that the machine's load hits every variant alike
             for variant in args.variants:
                 runs[variant].append(timed(commands[variant], env, tmp / "loads.json"))
                 print(f"rep {rep + 1} {variant:8s} {runs[variant][-1]['wall']:7.2f} s", flush=True)
+            # Every repetition's scores, each variant's own outputs of that repetition.
+            result_file = max(lm_eval_out.rglob("results_*.json"), key=lambda p: p.stat().st_mtime)
+            cli_results = json.loads(result_file.read_text())["results"]
+            references = {t: lm_eval_metrics(cli_results[specs[t].lm_eval_task]) for t in args.tasks}
+            for variant in set(args.variants) - {"lm_eval"}:
+                for task in args.tasks:
+                    ours = json.loads((outputs[variant] / f"{task}.json").read_text())["metrics"]
+                    problems += [
+                        f"rep {rep + 1} {task} ({variant}): {p}" for p in score_mismatches(references[task], ours)
+                    ]
+                    (outputs[variant] / f"{task}.json").unlink()  # a later repetition must write its own
 
         # Same documents: the folders the pipeline materialised are the command line's (same content hash).
         ours_tasks = sorted(p.name for p in (data_root / "05_model_input/evaluation/lm_eval_tasks").iterdir())
         same_docs = ours_tasks == sorted(p.name for p in cli_tasks.iterdir())
-        result_file = max(lm_eval_out.rglob("results_*.json"), key=lambda p: p.stat().st_mtime)
-        cli_results = json.loads(result_file.read_text())["results"]
-        problems: list[str] = [] if same_docs else [f"task folders differ: ours {ours_tasks}"]
-        scores = []
-        for task in args.tasks:
-            reference = lm_eval_metrics(cli_results[specs[task].lm_eval_task])
-            sides = {}
-            if "kedro" in args.variants:
-                sides["kedro"] = data_root / f"07_model_output/evaluation/{member}/benchmarks/{task}.json"
-            if "node" in args.variants:
-                sides["node"] = node_out / f"{task}.json"
-            for variant, path in sides.items():
-                ours = json.loads(path.read_text())
-                problems += [f"{task} ({variant}): {p}" for p in score_mismatches(reference, ours["metrics"])]
-            scores.append(f"{task} " + " ".join(f"{k}={v:.4f}" for k, v in sorted(reference.items())))
+        if not same_docs:
+            problems.append(f"task folders differ: ours {ours_tasks}")
+        scores = [f"{t} " + " ".join(f"{k}={v:.4f}" for k, v in sorted(references[t].items())) for t in args.tasks]
         n_params, model_type = parameter_count(model_dir)
 
     n_docs = args.limit * len(args.tasks)
@@ -439,9 +443,16 @@ def main(argv: list[str] | None = None) -> int:
             f"{'/'.join(map(str, models)):>11s}  {'/'.join(map(str, tokenizers)):>15s}  {load_avg}"
         )
     print("ratio: median wall / lm_eval's (target <= 1.0); loads per run of the member's checkpoint (target 1)")
+    from lamini_lm.pipelines.evaluation.pipeline import member_pipeline
+
+    consumers = sum(f"{member}.checkpoint" in n.inputs for n in member_pipeline(member).nodes)
+    print(
+        f"a full `kedro run --pipelines=evaluation --namespaces={member}` has {consumers} nodes that take "
+        f"{member}.checkpoint: Kedro loads it for each (kedro's loads above: one per node run)"
+    )
     print(f"same documents (task folders' content hash): {same_docs}")
     print("lm_eval scores: " + " | ".join(scores))
-    print(f"scores identical (every metric and stderr, exact): {not problems}")
+    print(f"scores identical in every repetition (every metric and stderr, exact): {not problems}")
     for problem in problems:
         print(f"  {problem}")
     return 1 if problems else 0
