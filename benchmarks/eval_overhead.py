@@ -379,7 +379,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"--conf-source={conf}",
                 "--pipelines=evaluation",
                 f"--namespaces={member}",
-                "--nodes=" + ",".join(f"{member}.evaluate_{t}_node" for t in args.tasks),
+                "--nodes="
+                + ",".join(
+                    [f"{member}.load_student_node", *(f"{member}.benchmarks.evaluate_{t}_node" for t in args.tasks)]
+                ),
             ],
             "node": [
                 python,
@@ -447,8 +450,8 @@ def main(argv: list[str] | None = None) -> int:
 
     consumers = sum(f"{member}.checkpoint" in n.inputs for n in member_pipeline(member).nodes)
     print(
-        f"a full `kedro run --pipelines=evaluation --namespaces={member}` has {consumers} nodes that take "
-        f"{member}.checkpoint: Kedro loads it for each (kedro's loads above: one per node run)"
+        f"a full `kedro run --pipelines=evaluation --namespaces={member}` has {consumers} node(s) that take "
+        f"{member}.checkpoint (its loader; every other node takes the in-memory {member}.student)"
     )
     print(f"same documents (task folders' content hash): {same_docs}")
     print("lm_eval scores: " + " | ".join(scores))
