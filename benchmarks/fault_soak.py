@@ -27,7 +27,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -35,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
 import pandas as pd  # noqa: E402
+from common.replay_process import ReplayProcess  # noqa: E402
 
 from lamini_lm.parameters import load_parameters  # noqa: E402
 from lamini_lm.teacher import TeacherSettings, complete  # noqa: E402
@@ -42,47 +42,6 @@ from lamini_lm.teacher.replay import corpus_from_settings  # noqa: E402
 
 FAULTS = {"rate_429": 0.05, "rate_500": 0.03, "rate_malformed": 0.02, "rate_length": 0.02}
 PRICE = {"input_per_million": 0.50, "output_per_million": 1.50, "batch_discount": 0.5}  # gpt-3.5-turbo-0125
-
-
-class Server:
-    """``python -m lamini_lm.teacher.replay`` in its own process."""
-
-    def __init__(self, latency_ms: float, faults: dict[str, float]):
-        self.port_file = Path(tempfile.mkdtemp()) / "port"
-        flags = [f"--{name.replace('_', '-')}={rate}" for name, rate in faults.items()]
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "lamini_lm.teacher.replay", "--port", "0", "--port-file", str(self.port_file)]
-            + ["--latency-ms", str(latency_ms), "--retry-after-s", "1", *flags],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while not self.port_file.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("replay server did not start")
-            time.sleep(0.05)
-        self.root = f"http://127.0.0.1:{self.port_file.read_text()}"
-        self.base_url = f"{self.root}/v1"
-
-    def counts(self) -> dict:
-        with urllib.request.urlopen(f"{self.root}/_stats", timeout=10) as response:
-            return json.loads(response.read())
-
-    def settle(self) -> dict:
-        """The counts once the server has finished what it was answering (no change for 0.5 s)."""
-        last = self.counts()
-        while True:
-            time.sleep(0.5)
-            now = self.counts()
-            if now["stats"] == last["stats"]:
-                return now
-            last = now
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
 
 
 def settings(base_url: str, cache: Path, concurrency: int) -> TeacherSettings:
@@ -140,7 +99,7 @@ def start(job: Path) -> subprocess.Popen:
 
 
 def plain_run(texts: list[str], latency_ms: float, faults: dict, concurrency: int) -> tuple[float, dict]:
-    server = Server(latency_ms, faults)
+    server = ReplayProcess(latency_ms, **faults)
     try:
         job = Path(tempfile.mkdtemp()) / "job.json"
         job.write_text(
@@ -181,7 +140,7 @@ def main() -> None:
     faulty_s, faulty = plain_run(texts, args.latency_ms, FAULTS, args.concurrency)
     print(f"faults, no stops: {faulty_s:.1f} s, answered {faulty['answered']}, failed {faulty['failed']}", flush=True)
 
-    server = Server(args.latency_ms, FAULTS)
+    server = ReplayProcess(args.latency_ms, **FAULTS)
     try:
         job = Path(tempfile.mkdtemp()) / "job.json"
         cache = job.with_suffix(".sqlite")

@@ -35,7 +35,6 @@ import datetime
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -48,6 +47,7 @@ sys.path.insert(0, str(ROOT / "src"))
 import aiohttp  # noqa: E402
 import openai  # noqa: E402
 import pandas as pd  # noqa: E402
+from common.replay_process import ReplayProcess  # noqa: E402
 from peers import add_peers_python_argument, run_peer  # noqa: E402
 from peers.protocol import Window  # noqa: E402
 
@@ -76,45 +76,14 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
-class Server:
-    """``python -m lamini_lm.teacher.replay`` in its own process."""
+class Server(ReplayProcess):
+    """The replay server (``common.replay_process``) and its process's CPU time."""
 
     def __init__(self, latency_ms: float, rate_429: float = 0.0, retry_after_s: float = 1.0):
-        self.port_file = Path(tempfile.mkdtemp()) / "port"
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "lamini_lm.teacher.replay",
-                "--port",
-                "0",
-                "--port-file",
-                str(self.port_file),
-                "--latency-ms",
-                str(latency_ms),
-                "--rate-429",
-                str(rate_429),
-                "--retry-after-s",
-                str(retry_after_s),
-            ],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while not self.port_file.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("replay server did not start")
-            time.sleep(0.05)
-        self.base_url = f"http://127.0.0.1:{self.port_file.read_text()}/v1"
+        super().__init__(latency_ms, retry_after_s, rate_429=rate_429)
 
     def cpu(self) -> float:
         return cpu_seconds(self.proc.pid)
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(10)
 
 
 def teacher_settings(**overrides) -> TeacherSettings:
