@@ -30,3 +30,21 @@ def project_root() -> Path:
 @pytest.fixture(scope="session")
 def raw_data() -> Path:
     return RAW_DATA
+
+
+@pytest.fixture
+def restore_mlflow_state(monkeypatch):
+    """Puts back the process-wide MLflow state a Kedro session with kedro-mlflow changes (its environment
+    variables, the active experiment, the tracking URI), so the tests that follow see none of it."""
+    import mlflow.tracking.fluent
+
+    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_REGISTRY_URI"):
+        value = os.environ.get(key)
+        monkeypatch.setenv(key, "recorded")  # registers the key for restoring at teardown ...
+        if value is None:
+            monkeypatch.delenv(key)  # ... as unset
+        else:
+            monkeypatch.setenv(key, value)
+    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", mlflow.tracking.fluent._active_experiment_id)
+    yield
+    mlflow.set_tracking_uri(None)

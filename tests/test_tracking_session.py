@@ -5,7 +5,6 @@ its loss curve and its checkpoint; the experiment opens on MLflow's runs table."
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -24,9 +23,8 @@ MEMBERS = ("tiny_t5", "tiny_gpt2")
 
 
 @pytest.fixture
-def tracked_project(project_root, tmp_path, monkeypatch):
+def tracked_project(project_root, tmp_path, monkeypatch, restore_mlflow_state):
     """A throwaway copy of the project whose conf/local tracks to a file store in ``tmp_path``."""
-    import mlflow.tracking.fluent
 
     for name in ("pyproject.toml", ".kedro.yml"):
         shutil.copy(project_root / name, tmp_path / name)
@@ -40,21 +38,11 @@ def tracked_project(project_root, tmp_path, monkeypatch):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "01_raw").symlink_to(project_root / "data" / "01_raw")
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
-    # kedro-mlflow sets process-wide state; put it back for the tests that follow.
-    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_REGISTRY_URI"):
-        value = os.environ.get(key)
-        monkeypatch.setenv(key, "recorded")
-        if value is None:
-            monkeypatch.delenv(key)
-        else:
-            monkeypatch.setenv(key, value)
-    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", mlflow.tracking.fluent._active_experiment_id)
     bootstrap_project(tmp_path)
     _register_tracking_hooks(monkeypatch)
     yield tmp_path, store
     herd.ACTIVE_HERD.reset()
     pipelines.configure("lamini_lm.pipeline_registry")
-    mlflow.set_tracking_uri(None)
 
 
 def _register_tracking_hooks(monkeypatch) -> None:

@@ -4,7 +4,6 @@ report is rebuilt from every member's results."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -38,19 +37,9 @@ TINY = {  # conf/local/parameters.yml: one benchmark on 2 documents, one item of
 
 
 @pytest.fixture
-def project_copy(project_root, tmp_path, monkeypatch):
+def project_copy(project_root, tmp_path, restore_mlflow_state):
     """A throwaway copy of the project (conf, bundled raw data, a one-row lamini_dataset); kedro-mlflow's
-    process-wide state is put back afterwards (as tests/test_tracking_session.py does)."""
-    import mlflow.tracking.fluent
-
-    for key in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID", "MLFLOW_REGISTRY_URI"):
-        value = os.environ.get(key)
-        monkeypatch.setenv(key, "recorded")
-        if value is None:
-            monkeypatch.delenv(key)
-        else:
-            monkeypatch.setenv(key, value)
-    monkeypatch.setattr(mlflow.tracking.fluent, "_active_experiment_id", mlflow.tracking.fluent._active_experiment_id)
+    process-wide state is put back afterwards (``restore_mlflow_state``)."""
     for name in ("pyproject.toml", ".kedro.yml"):
         shutil.copy(project_root / name, tmp_path / name)
     shutil.copytree(project_root / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
@@ -61,8 +50,7 @@ def project_copy(project_root, tmp_path, monkeypatch):
     pd.DataFrame({"instruction": ["Say hi."], "response": ["Hi!"], "split": ["validation"]}).to_parquet(
         tmp_path / "data/03_primary/lamini_dataset.parquet"
     )
-    yield tmp_path
-    mlflow.set_tracking_uri(None)
+    return tmp_path
 
 
 def _run(project: Path, members: list[str], **run_args) -> None:
