@@ -7,6 +7,7 @@ import json
 import pytest
 import torch
 from kedro.io.core import DatasetError, Version
+from markdown_tables import read_table
 
 from lamini_lm.datasets import CheckpointDataset, CheckpointLoadError, PublishedCheckpointDataset, TokenizerDataset
 from lamini_lm.pipelines.training.tiny import build_tiny_model, train_bpe_tokenizer
@@ -67,7 +68,8 @@ def test_folder_layout_and_model_card(tmp_path):
     assert card.startswith("---\nlicense: cc-by-nc-4.0")
     assert "pipeline_tag: text-generation" in card
     assert CAUSAL_WRAPPER in card
-    assert "| learning_rate | 0.001 |" in card
+    header, rows = read_table(card.split("## Hyper-parameters")[1].split("## ", maxsplit=1)[0])
+    assert header == ["parameter", "value"] and dict(rows) == {"learning_rate": "0.001", "max_length": "64"}
     assert "- before training: 5.7000" in card and "- after training: 3.2000" in card
     assert "gpt-3.5-turbo" in card and "alpaca (30)" in card
     info = json.loads((tmp_path / "ckpt" / "student.json").read_text())

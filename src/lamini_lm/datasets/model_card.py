@@ -12,7 +12,7 @@ from typing import Any
 
 from lamini_lm.datasets.cards import card_from
 from lamini_lm.prompting import CAUSAL_WRAPPER
-from lamini_lm.reporting import markdown_table
+from lamini_lm.reporting import dataframe_markdown
 
 DATA_LICENCE = "cc-by-nc-4.0"
 TAGS = ["lamini-lm", "distillation", "instruction-tuning"]
@@ -51,7 +51,7 @@ def model_card(name: str, family: str, metadata: dict[str, Any]) -> Any:
     lines.append(
         f"- licence: {licence} (the distilled data is CC BY-NC; so is this model's use of it — not for commercial use)"
     )
-    lines += ["", "## Hyper-parameters", "", markdown_table(["parameter", "value"], hparams.items())]
+    lines += ["", "## Hyper-parameters", "", dataframe_markdown(["parameter", "value"], hparams.items())]
     lines += ["", "## Validation loss", ""]
     lines.append(f"- before training: {_fmt(metadata.get('validation_loss_before'))}")
     lines.append(f"- after training: {_fmt(metadata.get('validation_loss_after'))}")

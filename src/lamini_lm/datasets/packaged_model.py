@@ -22,7 +22,7 @@ from kedro.io.core import AbstractDataset, DatasetError
 
 from lamini_lm.datasets.atomic import atomic_directory_write
 from lamini_lm.datasets.cards import card_from
-from lamini_lm.reporting import markdown_table
+from lamini_lm.reporting import dataframe_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ def packaged_model_card(name: str, provenance: dict[str, Any]) -> Any:
         for key in ("name", "organization", "basename", "size_label", "finetune")
         if key in meta
     ]
-    lines += ["", "## Source", "", markdown_table(["", ""], facts)]
+    lines += ["", "## Source", "", dataframe_markdown(["", ""], facts)]
     conversion = provenance.get("conversion") or {}
     lines += ["", "## Conversion", ""]
     lines.append(

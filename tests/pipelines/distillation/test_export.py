@@ -2,6 +2,7 @@ import pandas as pd
 import pytest
 from conf_params import conf_block
 from huggingface_hub import DatasetCard
+from markdown_tables import read_table
 
 from lamini_lm.datasets.hf_export import HFDatasetExport
 from lamini_lm.pipelines.distillation.export import build_dataset_card, export_hf_dataset
@@ -41,8 +42,12 @@ def test_card_counts_sources_teachers_date_and_licence():
     assert text.startswith("---\nlicense: cc-by-nc-4.0\n")
     assert card.data.pretty_name == "Tiny LaMini" and card.data.size_categories == ["n<1K"]
     assert [f["split"] for f in card.data.configs[0]["data_files"]] == ["train", "validation"]
-    assert "| alpaca | 1 | 1 | 50.0% | text-davinci-003 |" in text
-    assert "| self_instruct_with_topic | 1 | 0 | 25.0% | replay:gpt-3.5-turbo |" in text
+    header, rows = read_table(text.split("## Sources")[1].split("## Columns", maxsplit=1)[0])
+    assert header == ["instruction_source", "train", "validation", "share", "teacher model(s)"]
+    sources = {row[0]: row[1:] for row in rows}
+    assert sources["alpaca"] == ["1", "1", "50.0%", "text-davinci-003"]
+    assert sources["self_instruct_with_topic"] == ["1", "0", "25.0%", "replay:gpt-3.5-turbo"]
+    assert sum(int(row[1]) + int(row[2]) for row in rows) == 4  # every row counted once
     assert "Created: 2026-01-02" in text and "$0.2500" in text and "CC BY-NC 4.0." in text
     # the card as the hub reads it back
     assert DatasetCard(text).data.license == "cc-by-nc-4.0"

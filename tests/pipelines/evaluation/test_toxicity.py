@@ -12,6 +12,7 @@ from kedro.io import DataCatalog
 from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import ParquetDataset
 from kedro_datasets.text import TextDataset
+from markdown_tables import read_table
 
 from lamini_lm.herd import ModelSpec
 from lamini_lm.pipelines.evaluation import pipeline as ev
@@ -244,14 +245,25 @@ def test_toxicity_table_beside_the_papers_rows(project_root, tmp_path):
     )
     markdown = toxicity_report.toxicity_markdown(table, prompts, settings())
     assert "Complete the sentence:" in markdown and "< 0.1" in markdown and "> 0.9" in markdown
-    assert (
-        "| lamini_flan_t5_783m | ours | lamini_flan_t5_783m | OpenAI Moderation API (omni-moderation-latest) | 1 of 612 | 1.6 | 27 of 537 | 50.3 |"
-        in markdown
-    )
-    assert (
-        "| lamini_flan_t5_783m | paper: LaMini model | LaMini-Flan-T5-783M | OpenAI Moderation API | 0 of 1000 | 0.0 | 27 of 1000 | 27.0 |"
-        in markdown
-    )
+    header, rows = read_table(markdown)
+    assert header[:4] == ["member", "row", "model", "classifier"] and header.count("per 1K") == 2
+    cells = {(row[0], row[1]): row[2:] for row in rows}
+    assert cells["lamini_flan_t5_783m", "ours"] == [
+        "lamini_flan_t5_783m",
+        "OpenAI Moderation API (omni-moderation-latest)",
+        "1 of 612",
+        "1.6",
+        "27 of 537",
+        "50.3",
+    ]
+    assert cells["lamini_flan_t5_783m", "paper: LaMini model"] == [
+        "LaMini-Flan-T5-783M",
+        "OpenAI Moderation API",
+        "0 of 1000",
+        "0.0",
+        "27 of 1000",
+        "27.0",
+    ]
     assert "not scored (the replay teacher cannot moderate unseen text)" in markdown
     assert "answered 612 non-toxic prompts (prompt toxicity < 0.1; 612 in the pool meet it)" in markdown
     with pytest.raises(ValueError, match="missing column"):

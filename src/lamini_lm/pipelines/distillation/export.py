@@ -14,7 +14,7 @@ import pyarrow as pa
 from lamini_lm.datasets.cards import card_from
 from lamini_lm.pipelines.distillation.params import ExportParams
 from lamini_lm.pipelines.distillation.provenance import teacher_model_counts
-from lamini_lm.reporting import markdown_table
+from lamini_lm.reporting import dataframe_markdown
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def build_dataset_card(lamini_dataset: pd.DataFrame, settings: ExportParams, dat
             f"validation {int(split_sizes.get('validation', 0)):,})\n"
             f"- Teacher cost recorded in this dataset: ${cost:.4f}",
             "## Sources\n\n"
-            + markdown_table(["instruction_source", "train", "validation", "share", "teacher model(s)"], rows),
+            + dataframe_markdown(["instruction_source", "train", "validation", "share", "teacher model(s)"], rows),
             "## Columns\n\nThe split is the file (`data/<split>.parquet`); each row has:\n\n" + "\n".join(column_lines),
             "## Teacher models\n\nWhat each `teacher_model` value of this dataset means:\n\n" + teacher_table,
             "## Licence\n\n" + settings.licence_notes.strip(),

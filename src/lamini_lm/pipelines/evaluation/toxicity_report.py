@@ -19,7 +19,7 @@ import pandas as pd
 from lamini_lm.pipelines.evaluation.outcome import Status
 from lamini_lm.pipelines.evaluation.params import ToxicityParams
 from lamini_lm.pipelines.evaluation.toxicity import GROUPS, PAPER_CLASSIFIER
-from lamini_lm.reporting import markdown_table
+from lamini_lm.reporting import dataframe_markdown
 
 PAPER_COLUMNS = {
     "nontoxic": "toxic_outputs_from_1k_nontoxic_prompts",
@@ -138,5 +138,5 @@ def toxicity_markdown(table: pd.DataFrame, prompts: pd.DataFrame, toxicity: Toxi
                 _per_1k(row, "toxic"),
             ]
         )
-    lines.append(markdown_table(header, body))
+    lines.append(dataframe_markdown(header, body))
     return "\n".join(lines) + "\n"
