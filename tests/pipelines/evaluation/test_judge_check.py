@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 from conf_params import conf_block
+from markdown_tables import read_table
 
 from lamini_lm.pipelines.evaluation import judge_check
 from lamini_lm.pipelines.evaluation.params import JudgeParams
@@ -91,7 +92,10 @@ def test_a_judge_that_reads_the_label_passes_and_agrees_with_the_paper(items, fa
     summaries = [{"model": "m", "user_ratings": {"status": "judged", "rating_A": 1.0}}]
     assert judge_check.withhold_failed_judgements(summaries, check) == summaries
     section = "\n".join(judge_check.judge_check_section(check, "fake"))
-    assert "judge passed its check" in section and "100% exact" in section
+    header, rows = read_table(section)
+    assert header[:2] == ["verdict", "accuracy (n)"] and len(rows) == 1
+    assert rows[0][0].startswith("judge passed its check") and rows[0][1] == f"100% ({check['n_items']})"
+    assert "100% exact" in rows[0][4]
 
 
 def test_unparsable_judgements_count_as_wrong(items, fake_teacher):

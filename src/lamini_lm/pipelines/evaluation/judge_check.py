@@ -23,6 +23,7 @@ from lamini_lm.pipelines.evaluation.instructions import user_instruction_prompts
 from lamini_lm.pipelines.evaluation.judge import parse_rating, rating_messages, run_judge
 from lamini_lm.pipelines.evaluation.outcome import Status
 from lamini_lm.pipelines.evaluation.params import JudgeParams
+from lamini_lm.reporting import dataframe_markdown
 from lamini_lm.teacher.config import TeacherSettings
 
 GOOD, BAD = "good", "bad"
@@ -160,10 +161,8 @@ def judge_check_section(check: dict[str, Any], judge_name: str) -> list[str]:
         if check["n_paper_examples"]
         else "no paper example rated"
     )
-    return [
-        *lines,
-        "| verdict | accuracy (n) | by kind | unparsed | agreement with the paper's human rates |",
-        "|---|---|---|---|---|",
-        f"| {check['verdict']} | {check['accuracy']:.0%} ({check['n_items']}) | {by_kind} | {check['n_unparsed']} "
-        f"| {agreement} |",
-    ]
+    table = dataframe_markdown(
+        ["verdict", "accuracy (n)", "by kind", "unparsed", "agreement with the paper's human rates"],
+        [[check["verdict"], f"{check['accuracy']:.0%} ({check['n_items']})", by_kind, check["n_unparsed"], agreement]],
+    )
+    return [*lines, table]
