@@ -48,6 +48,7 @@ CB_CATALOG = """\
 benchmark_raw_cb:
   type: lamini_lm.datasets.benchmark_source.BenchmarkSourceDataset
   filepath: data/01_raw/benchmarks/superglue_cb/val.jsonl
+  metadata: {kedro-viz: {layer: raw}}
 """
 TINY = {  # every package task skipped, the new one on 3 documents, one item of everything else
     "evaluation": {
