@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 
@@ -131,3 +133,20 @@ def fake_teacher(monkeypatch):
         return teacher
 
     return install
+
+
+@pytest.fixture
+def project_copy(project_root, tmp_path, restore_mlflow_state):
+    """A throwaway copy of the project (conf, bundled raw data, a one-row lamini_dataset) for tests that run a
+    Kedro session on it; kedro-mlflow's process-wide state is put back afterwards (``restore_mlflow_state``)."""
+    for name in ("pyproject.toml", ".kedro.yml"):
+        shutil.copy(project_root / name, tmp_path / name)
+    shutil.copytree(project_root / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
+    (tmp_path / "conf" / "local").mkdir()
+    (tmp_path / "src").mkdir()
+    (tmp_path / "data" / "03_primary").mkdir(parents=True)
+    (tmp_path / "data" / "01_raw").symlink_to(project_root / "data" / "01_raw")
+    pd.DataFrame({"instruction": ["Say hi."], "response": ["Hi!"], "split": ["validation"]}).to_parquet(
+        tmp_path / "data/03_primary/lamini_dataset.parquet"
+    )
+    return tmp_path

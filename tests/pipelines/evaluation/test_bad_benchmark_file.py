@@ -31,7 +31,7 @@ def test_one_malformed_benchmark_file_does_not_stop_the_others(project_root, tmp
             "benchmark_docs_rte": MemoryDataset(),
         }
     )
-    nodes = ["prepare_benchmark_docs_sst2_node", "prepare_benchmark_docs_rte_node"]
+    nodes = ["benchmark_data.prepare_benchmark_docs_sst2_node", "benchmark_data.prepare_benchmark_docs_rte_node"]
     SequentialRunner().run(benchmark_data_pipeline().filter(node_names=nodes), catalog)
 
     rte = harness.evaluate_benchmark(causal_student, catalog.load("benchmark_docs_rte"), SETTINGS, 0, "lamini_rte.yaml")

@@ -206,12 +206,13 @@ def test_label_file_must_match_records(tmp_path):
     assert raw["records"] is None and "l.txt has 2 labels but" in raw["error"] and "has 1 records" in raw["error"]
 
 
-def test_task_file_with_missing_fields_is_named(tmp_path):
+def test_task_file_with_missing_fields_is_named(tmp_path, monkeypatch):
     bad = tmp_path / "lamini_broken.yaml"
     bad.write_text("task: lamini_broken\noutput_type: multiple_choice\nmetadata: {version: 1}\n")
     with pytest.raises(ValueError, match=r"lamini_broken.yaml: missing field\(s\) doc_to_text.*metadata.data"):
         bm.read_task_spec(bad)
-    assert bm.task_wiring(tmp_path) == [("lamini_broken.yaml", "broken", "broken")]
+    monkeypatch.setattr(bm, "TASKS_DIR", tmp_path)
+    assert bm.task_wiring() == [("lamini_broken.yaml", "broken", "broken")]
 
 
 def test_materialised_task_points_at_its_documents(tmp_path):

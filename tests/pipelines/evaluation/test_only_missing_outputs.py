@@ -4,7 +4,6 @@ report is rebuilt from every member's results."""
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -34,23 +33,6 @@ TINY = {  # conf/local/parameters.yml: one benchmark on 2 documents, one item of
         "tracking": {"enabled": False},
     }
 }
-
-
-@pytest.fixture
-def project_copy(project_root, tmp_path, restore_mlflow_state):
-    """A throwaway copy of the project (conf, bundled raw data, a one-row lamini_dataset); kedro-mlflow's
-    process-wide state is put back afterwards (``restore_mlflow_state``)."""
-    for name in ("pyproject.toml", ".kedro.yml"):
-        shutil.copy(project_root / name, tmp_path / name)
-    shutil.copytree(project_root / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
-    (tmp_path / "conf" / "local").mkdir()
-    (tmp_path / "src").mkdir()
-    (tmp_path / "data" / "03_primary").mkdir(parents=True)
-    (tmp_path / "data" / "01_raw").symlink_to(project_root / "data" / "01_raw")
-    pd.DataFrame({"instruction": ["Say hi."], "response": ["Hi!"], "split": ["validation"]}).to_parquet(
-        tmp_path / "data/03_primary/lamini_dataset.parquet"
-    )
-    return tmp_path
 
 
 def _run(project: Path, members: list[str], **run_args) -> None:

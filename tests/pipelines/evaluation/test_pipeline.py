@@ -231,6 +231,24 @@ def test_reference_is_evaluated_from_its_checkpoint_and_reported_with_stderr_and
     assert f"| {REFERENCE_NAME} *(reference)* | {folder} | not trained" in markdown
 
 
+def test_benchmark_data_nodes_are_one_namespace_with_their_tags_and_dataset_names(monkeypatch):
+    """kedro-viz folds the herd-wide fan-in of ``prepare_benchmark_docs_*`` into one ``benchmark_data`` group;
+    the datasets keep their catalog names and ``--tags=benchmarks`` still selects every node."""
+    monkeypatch.setattr(ev, "herd_members", lambda: ["a_model"])
+    monkeypatch.setattr(ev, "reference_members", lambda: [])
+    pipe = ev.create_pipeline()
+    prepare = [n for n in pipe.nodes if n.name.split(".")[-1].startswith("prepare_benchmark_docs_")]
+    data = sorted({d for _, _, d in task_wiring()})
+    assert sorted(n.name for n in prepare) == sorted(f"benchmark_data.prepare_benchmark_docs_{d}_node" for d in data)
+    for node in prepare:
+        (raw,), (docs,) = node.inputs, node.outputs
+        assert node.namespace == "benchmark_data" and node.tags == {"benchmarks"}
+        assert raw.startswith("benchmark_raw_") and docs == raw.replace("benchmark_raw_", "benchmark_docs_")
+    assert set(prepare) <= set(pipe.only_nodes_with_tags("benchmarks").nodes)
+    assert {f"benchmark_raw_{d}" for d in data} <= pipe.inputs()
+    assert "a_model.benchmarks.evaluate_sst2_node" in {n.name for n in pipe.only_nodes_with_tags("benchmarks").nodes}
+
+
 def test_namespacing_and_catalog_patterns(project_root, monkeypatch):
     """One copy per member reading `<m>.checkpoint` and `params:models.<m>`; every output has a specific pattern."""
     import yaml

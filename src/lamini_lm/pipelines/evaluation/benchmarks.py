@@ -1,6 +1,7 @@
-"""Benchmark task files for lm-eval: their specs, and the folder lm-eval reads for one task.
+"""Benchmark task files for lm-eval: where they are, their specs, and the folder lm-eval reads for one task.
 
-A benchmark is data: a task YAML in ``tasks/`` (``doc_to_text``, ``doc_to_choice``, ...; ``metadata``
+A benchmark is data: a task YAML in the package's ``tasks/`` or in a folder of
+``evaluation.benchmarks.task_dirs`` (e.g. ``conf/local/tasks``: a benchmark added in conf, no code) (``doc_to_text``, ``doc_to_choice``, ...; ``metadata``
 names its data key, its metric, whether it is one of the paper's 15 tasks, what changes under each
 prompt version and, for data without a normaliser in code, ``columns``/``label_map``: how its raw
 records become documents) and a catalog entry ``benchmark_raw_<data>``. A task that is not one of the
@@ -18,11 +19,16 @@ import hashlib
 import json
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from lamini_lm.herd import ACTIVE_HERD
+from lamini_lm.pipelines.evaluation.paper_tables import BENCHMARK_ORDER
+from lamini_lm.pipelines.evaluation.params import BenchmarkParams
 
 TASKS_DIR = Path(__file__).parent / "tasks"
 DOCS_PLACEHOLDER = "__DOCS__"
@@ -30,6 +36,72 @@ REQUIRED_TASK_KEYS = ("task", "output_type", "doc_to_text", "doc_to_target", "do
 REQUIRED_METADATA = ("data", "metric", "paper_task")
 PROMPT_VERSIONS = ("lm_eval_0_4", "paper_2023")
 BASE_PROMPT_VERSION = "lm_eval_0_4"
+
+# --------------------------------------------------------------------------- where the task files are
+
+
+def project_root() -> Path:
+    """The Kedro project the ``kedro`` command runs in: the first folder from the working directory up that
+    holds a Kedro ``pyproject.toml`` (what the Kedro CLI itself looks for), else the working directory."""
+    from kedro.utils import find_kedro_project
+
+    return Path(find_kedro_project(Path.cwd()) or Path.cwd())
+
+
+def configured_task_dirs(parameters: dict[str, Any] | None = None) -> list[str]:
+    """``evaluation.benchmarks.task_dirs`` of ``parameters``, else of the active environment
+    (:data:`lamini_lm.herd.ACTIVE_HERD`: the session's config loader, or conf/ for ``$KEDRO_ENV``).
+
+    ``create_pipeline()`` is given no parameters, yet which task files exist (and so which nodes) is
+    configuration: the wiring reads it here, the way the herd is read.
+    """
+    parameters = ACTIVE_HERD.parameters() if parameters is None else parameters
+    return BenchmarkParams.model_validate(parameters["evaluation"]["benchmarks"]).task_dirs
+
+
+def task_folders(task_dirs: Sequence[str | Path] = (), root: Path | None = None) -> list[Path]:
+    """The package's :data:`TASKS_DIR`, then each folder of ``task_dirs`` (relative ones under ``root``,
+    default :func:`project_root`); a folder that is not there raises, naming it and the parameter."""
+    folders = [Path(TASKS_DIR)]
+    for entry in task_dirs:
+        folder = Path(entry)
+        if not folder.is_absolute():
+            folder = (Path(root) if root is not None else project_root()) / folder
+        if not folder.is_dir():
+            raise ValueError(
+                f"evaluation.benchmarks.task_dirs: {entry!r} ({folder}) is not a folder; create it with the task "
+                "file(s) in it, or remove it from the list."
+            )
+        folders.append(folder)
+    return folders
+
+
+def task_files(task_dirs: Sequence[str | Path] = (), root: Path | None = None) -> dict[str, Path]:
+    """Every task file (``lamini_*.yaml``) of :func:`task_folders`, by file name, sorted by name.
+
+    The file name is the task's key (``lamini_<key>.yaml``), so one name in two folders is an error naming
+    both files: rename one (a new key) or drop its folder from ``evaluation.benchmarks.task_dirs``.
+    """
+    found: dict[str, Path] = {}
+    for folder in task_folders(task_dirs, root):
+        for path in sorted(folder.glob("lamini_*.yaml")):
+            if path.name in found:
+                raise ValueError(
+                    f"Task file {path.name} is in two folders: {found[path.name]} and {path}. The file name is the "
+                    "task's key: rename one, or remove its folder from evaluation.benchmarks.task_dirs."
+                )
+            found[path.name] = path
+    return dict(sorted(found.items()))
+
+
+def task_file_path(task_file: str, task_dirs: Sequence[str | Path] = (), root: Path | None = None) -> Path:
+    """Where ``task_file`` (a file name, ``lamini_<key>.yaml``) is: the package's folder or a configured one."""
+    files = task_files(task_dirs, root)
+    if task_file not in files:
+        folders = ", ".join(str(f) for f in task_folders(task_dirs, root))
+        raise ValueError(f"Task file {task_file} is in none of the task folders ({folders}).")
+    return files[task_file]
+
 
 # --------------------------------------------------------------------------- task specs
 
@@ -86,6 +158,11 @@ def read_task_spec(path: Path) -> TaskSpec:
     if not isinstance(meta["paper_task"], bool):
         raise ValueError(f"Task file {path}: metadata.paper_task must be true or false, not {meta['paper_task']!r}.")
     name = config["task"]
+    if meta["paper_task"] and name.removeprefix("lamini_") not in BENCHMARK_ORDER:
+        raise ValueError(
+            f"Task file {path}: metadata.paper_task is true, but {name!r} is not one of the paper's 15 tasks "
+            f"({', '.join(BENCHMARK_ORDER)}), whose average the report shows; set paper_task: false (an extra column)."
+        )
     return TaskSpec(
         key=name.removeprefix("lamini_"),
         lm_eval_task=name,
@@ -97,17 +174,17 @@ def read_task_spec(path: Path) -> TaskSpec:
     )
 
 
-def task_specs(tasks_dir: Path | None = None) -> list[TaskSpec]:
-    """All task YAMLs shipped in ``tasks_dir`` (default :data:`TASKS_DIR`), sorted by file name (adding a
-    task = adding a file)."""
-    return [read_task_spec(path) for path in sorted(Path(tasks_dir or TASKS_DIR).glob("lamini_*.yaml"))]
+def task_specs(task_dirs: Sequence[str | Path] = ()) -> list[TaskSpec]:
+    """All task YAMLs (the package's, then those of ``task_dirs``: :func:`task_files`), sorted by file name
+    (adding a task = adding a file)."""
+    return [read_task_spec(path) for path in task_files(task_dirs).values()]
 
 
-def extra_tasks(tasks_dir: Path | None = None) -> list[tuple[str, str]]:
-    """``(task key, paper_name)`` of every task file that is not one of the paper's 15 (``paper_task: false``):
-    the report's extra columns, in file order (TruthfulQA MC1/MC2, and any task added as a file)."""
+def extra_tasks(task_dirs: Sequence[str | Path] = ()) -> list[tuple[str, str]]:
+    """``(task key, paper_name)`` of every task file that is not one of the paper's 15 (``paper_task: false``),
+    in file order (TruthfulQA MC1/MC2, BoolQ, and any task added as a file)."""
     specs = []
-    for path in sorted(Path(tasks_dir or TASKS_DIR).glob("lamini_*.yaml")):
+    for path in task_files(task_dirs).values():
         try:
             specs.append(read_task_spec(path))
         except (ValueError, yaml.YAMLError):
@@ -115,14 +192,14 @@ def extra_tasks(tasks_dir: Path | None = None) -> list[tuple[str, str]]:
     return [(spec.key, spec.paper_name) for spec in specs if not spec.paper_task]
 
 
-def document_schema(data_key: str, tasks_dir: Path | None = None) -> dict[str, Any] | None:
+def document_schema(data_key: str, task_dirs: Sequence[str | Path] = ()) -> dict[str, Any] | None:
     """``metadata.columns`` / ``metadata.label_map`` of the task file(s) reading ``data_key``, or None.
 
     A task whose data has no normaliser in code declares how its raw records map to its documents:
     ``columns`` (document field → raw column) and optionally ``label_map`` (raw label → document label),
     e.g. BoolQ's ``{"false": 0, "true": 1}`` (normalisers.records_by_schema).
     """
-    for path in sorted(Path(tasks_dir or TASKS_DIR).glob("lamini_*.yaml")):
+    for path in task_files(task_dirs).values():
         try:
             meta = _read_config(path).get("metadata") or {}
         except yaml.YAMLError:
@@ -195,14 +272,16 @@ def materialise_task(
     return directory
 
 
-def task_wiring(tasks_dir: Path | None = None) -> list[tuple[str, str, str]]:
-    """``(file name, task key, data key)`` per task YAML, read leniently for building the pipeline.
+def task_wiring(task_dirs: Sequence[str | Path] = ()) -> list[tuple[str, str, str]]:
+    """``(file name, task key, data key)`` per task YAML (the package's and those of ``task_dirs``), read
+    leniently for building the pipeline.
 
     A task file with missing fields still gets its node (data key = task key), and that node
     reports the problem for every model instead of the registry failing for the whole project.
+    A missing folder or a file name in two folders is configuration to fix: it raises.
     """
     wiring = []
-    for path in sorted(Path(tasks_dir or TASKS_DIR).glob("lamini_*.yaml")):
+    for path in task_files(task_dirs).values():
         key = path.stem.removeprefix("lamini_")
         try:
             config = _read_config(path)

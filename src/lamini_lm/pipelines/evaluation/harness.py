@@ -165,7 +165,8 @@ def evaluate_benchmark(
     task_file: str,
     model_spec: ModelSpec | None = None,
 ) -> dict[str, Any]:
-    """Score one herd member on one task (``tasks/<task_file>``) through lm-eval.
+    """Score one herd member on one task (``task_file``: a file name in the package's ``tasks/`` or in a folder
+    of ``settings.task_dirs``, :func:`~lamini_lm.pipelines.evaluation.benchmarks.task_file_path`) through lm-eval.
 
     ``model_spec`` (the member's herd entry) decides whether its requests are wrapped (:func:`uses_wrapper`;
     without it, the student's family decides). Returns ``model, task, metric, value, status, reason,
@@ -192,7 +193,7 @@ def evaluate_benchmark(
         "metrics": {},
     }
     try:
-        spec = bm.read_task_spec(bm.TASKS_DIR / task_file)
+        spec = bm.read_task_spec(bm.task_file_path(task_file, settings.task_dirs))
         result.update(task=spec.key, metric=spec.metric, paper_name=spec.paper_name, paper_task=spec.paper_task)
     except (OSError, ValueError) as err:
         return result | {"reason": f"bad task file: {err}", "seconds": time.perf_counter() - started}

@@ -8,6 +8,7 @@ them and by a row of per-task differences (ours − the paper's LaMini model).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -31,8 +32,18 @@ REFERENCE = "reference (evaluated as is)"
 # Kinds of rows measured here, by this run: a trained member (OURS) or a reference member (REFERENCE).
 EVALUATED = (OURS, REFERENCE)
 
-# The tasks beside the paper's 15 (`paper_task: false` in their task files): TruthfulQA MC1/MC2, BoolQ, ...
-EXTRA_BENCHMARKS = [key for key, _ in extra_tasks()]
+
+def extra_benchmarks(summaries: Sequence[dict[str, Any]]) -> list[tuple[str, str]]:
+    """``(task key, name)`` of the tasks beside the paper's 15: the package's extras (``paper_task: false``:
+    TruthfulQA MC1/MC2, BoolQ), then every other task a member has a result for (a task file of
+    ``evaluation.benchmarks.task_dirs``), in the order first seen. The report's columns follow the results,
+    not a list in code."""
+    extras = dict(extra_tasks())
+    for summary in summaries:
+        for task, result in (summary.get("benchmarks") or {}).items():
+            if task not in BENCHMARK_ORDER and task not in extras:
+                extras[task] = str(result.get("paper_name") or task)
+    return list(extras.items())
 
 
 def stderr_column(task: str) -> str:
@@ -64,10 +75,13 @@ METRIC_COLUMNS = [
     "validation_loss_before",
     "validation_loss_after",
 ]
-# Per task: its standard error (percentage points) and the number of documents scored.
-UNCERTAINTY_COLUMNS = [
-    column for task in [*BENCHMARK_ORDER, *EXTRA_BENCHMARKS] for column in (stderr_column(task), n_column(task))
-]
+
+
+def uncertainty_columns(tasks: Sequence[str]) -> list[str]:
+    """Per task of ``tasks``: its standard error (percentage points) and the number of documents scored."""
+    return [column for task in tasks for column in (stderr_column(task), n_column(task))]
+
+
 STATUS_COLUMNS = [
     "user_ratings_status",
     "alpaca_status",
@@ -242,6 +256,8 @@ def herd_table(
             rows.append(difference_row(row, paper[row["paper_reference"]]))
     rows += reference_rows(references) + [row for name, row in paper.items() if name not in placed]
     table = pd.DataFrame(rows)
+    extras = [key for key, _ in extra_benchmarks(summaries)]
+    uncertainty = uncertainty_columns([*BENCHMARK_ORDER, *extras])
     ordered = [
         "model",
         "member",
@@ -254,20 +270,20 @@ def herd_table(
         "paper_base_reference",
         "paper_table",
         *BENCHMARK_ORDER,
-        *EXTRA_BENCHMARKS,
+        *extras,
         "benchmark_average",
         "benchmarks_scored",
         *METRIC_COLUMNS,
-        *UNCERTAINTY_COLUMNS,
+        *uncertainty,
         *STATUS_COLUMNS,
         "benchmark_status",
     ]
     numeric = [
         *BENCHMARK_ORDER,
-        *EXTRA_BENCHMARKS,
+        *extras,
         "benchmark_average",
         *METRIC_COLUMNS,
-        *UNCERTAINTY_COLUMNS,
+        *uncertainty,
         "num_parameters",
     ]
     for column in ordered:

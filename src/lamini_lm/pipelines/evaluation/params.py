@@ -38,6 +38,11 @@ class BenchmarkParams(_Strict):
     vllm: dict[str, Any] = Field(
         description="Keyword arguments for lm-eval's VLLM, e.g. {tensor_parallel_size: 2, data_parallel_size: 1}."
     )
+    task_dirs: list[str] = Field(
+        description="Folders of more task files (lamini_<key>.yaml), besides the package's tasks/: relative to the "
+        "project root (or absolute), e.g. [conf/local/tasks]; a file name found in two folders is an error. Each "
+        "task's data is the catalog entry benchmark_raw_<metadata.data> (docs/evaluation.md, 'Adding a benchmark')."
+    )
     prompt_version: Literal["lm_eval_0_4", "paper_2023"] = Field(
         description="Which harness's prompts the task files render: lm_eval_0_4 (lm-eval 0.4.13's task YAMLs) or "
         "paper_2023 (the April-2023 v0.3 harness the paper ran: detokenised SST-2/MRPC, WSC273 and ReCoRD "

@@ -6,6 +6,7 @@ A trained member is evaluated from ``<member>.checkpoint`` (what its training wr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import partial, update_wrapper
 
 from kedro.pipeline import Node, Pipeline
@@ -24,7 +25,7 @@ from lamini_lm.pipelines.evaluation import (
     toxicity_report,
     tracking,
 )
-from lamini_lm.pipelines.evaluation.benchmarks import document_schema, task_wiring
+from lamini_lm.pipelines.evaluation.benchmarks import configured_task_dirs, document_schema, task_wiring
 
 SHARED_INPUTS = {
     "eval_human_eval_subset",
@@ -41,21 +42,31 @@ def _bound(func, **kwargs):
     return update_wrapper(partial(func, **kwargs), func)
 
 
-def benchmark_data_pipeline() -> Pipeline:
-    """Normalise each benchmark's catalog data once for the whole herd."""
-    data_keys = sorted({data for _, _, data in task_wiring()})
-    return Pipeline(
-        [
-            Node(
-                _bound(harness.prepare_benchmark_docs, data_key=data, schema=document_schema(data)),
-                inputs=f"benchmark_raw_{data}",
-                outputs=f"benchmark_docs_{data}",
-                name=f"prepare_benchmark_docs_{data}_node",
-                tags="benchmarks",
-            )
-            for data in data_keys
-        ]
-    )
+def _task_dirs(task_dirs: Sequence[str] | None) -> Sequence[str]:
+    """``task_dirs``, or the active environment's ``evaluation.benchmarks.task_dirs``."""
+    return configured_task_dirs() if task_dirs is None else task_dirs
+
+
+def benchmark_data_pipeline(task_dirs: Sequence[str] | None = None) -> Pipeline:
+    """Normalise each benchmark's catalog data once for the whole herd, in the namespace ``benchmark_data``
+    (one collapsible group in kedro-viz; ``benchmark_raw_<data>`` / ``benchmark_docs_<data>`` keep their names).
+
+    ``task_dirs``: the folders of task files beside the package's (default: the active environment's
+    ``evaluation.benchmarks.task_dirs``).
+    """
+    task_dirs = _task_dirs(task_dirs)
+    data_keys = sorted({data for _, _, data in task_wiring(task_dirs)})
+    nodes = [
+        Node(
+            _bound(harness.prepare_benchmark_docs, data_key=data, schema=document_schema(data, task_dirs)),
+            inputs=f"benchmark_raw_{data}",
+            outputs=f"benchmark_docs_{data}",
+            name=f"prepare_benchmark_docs_{data}_node",
+            tags="benchmarks",
+        )
+        for data in data_keys
+    ]
+    return _family("benchmark_data", nodes)
 
 
 def reference_pipeline() -> Pipeline:
@@ -202,15 +213,16 @@ def _family(name: str, nodes: list[Node]) -> Pipeline:
     )
 
 
-def member_template(member: str, reference: bool = False) -> Pipeline:
+def member_template(member: str, reference: bool = False, task_dirs: Sequence[str] | None = None) -> Pipeline:
     """Everything measured for herd member ``member``; namespaced by :func:`member_pipeline`.
 
     The model is loaded once per run, by ``load_student_node`` from ``checkpoint`` (what training wrote)
     or, for a reference, by ``load_reference_node`` from its ``checkpoint:`` as it is; every other node
     takes that in-memory ``student``. Each evaluation family is its own namespace inside the member
-    (``benchmarks``, ``instructions``, ``hallucination``, ``toxicity``, ``fidelity``).
+    (``benchmarks``, ``instructions``, ``hallucination``, ``toxicity``, ``fidelity``). ``task_dirs``: as for
+    :func:`benchmark_data_pipeline`.
     """
-    tasks = task_wiring()
+    tasks = task_wiring(_task_dirs(task_dirs))
     student = "student"
     generation, judge, teacher = "params:evaluation.generation", "params:evaluation.judge", "params:teacher"
     instruction_nodes = [
@@ -345,14 +357,14 @@ def member_output(member: str, name: str) -> str:
     return f"{name}__{member}"
 
 
-def member_pipeline(name: str, reference: bool = False) -> Pipeline:
+def member_pipeline(name: str, reference: bool = False, task_dirs: Sequence[str] | None = None) -> Pipeline:
     """The template for herd member ``name``: datasets ``<name>.*``, ``params:model_spec`` → ``params:models.<name>``.
 
     ``reference``: the member is a reference, evaluated from its ``checkpoint:`` as it is (no ``<name>.checkpoint``).
     ``eval_summary`` and ``eval_toxicity_counts`` leave the namespace as ``eval_summary__<name>`` and
     ``eval_toxicity_counts__<name>`` for the herd report.
     """
-    template = member_template(name, reference)
+    template = member_template(name, reference, task_dirs)
     shared = SHARED_INPUTS | {i for i in template.inputs() if i.startswith("benchmark_docs_")}
     parameters = {p: p for p in template.inputs() if p.startswith("params:") and p != "params:model_spec"}
     return Pipeline(
@@ -434,13 +446,15 @@ def toxicity_pipeline(members: list[str]) -> Pipeline:
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    """Evaluation of the active environment's herd (``lamini_lm.herd.herd_members()``, references included)."""
+    """Evaluation of the active environment's herd (``lamini_lm.herd.herd_members()``, references included) on
+    its benchmarks (the package's task files and those of ``evaluation.benchmarks.task_dirs``)."""
     members = herd_members()
     references = set(reference_members())
+    task_dirs = configured_task_dirs()
     return (
-        benchmark_data_pipeline()
+        benchmark_data_pipeline(task_dirs)
         + reference_pipeline()
-        + sum((member_pipeline(m, reference=m in references) for m in members), Pipeline([]))
+        + sum((member_pipeline(m, m in references, task_dirs) for m in members), Pipeline([]))
         + report_pipeline(members)
         + toxicity_pipeline(members)
     )

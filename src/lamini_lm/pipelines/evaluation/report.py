@@ -10,17 +10,16 @@ from typing import Any
 import pandas as pd
 
 from lamini_lm.pipelines.evaluation import provenance
-from lamini_lm.pipelines.evaluation.benchmarks import extra_tasks
 from lamini_lm.pipelines.evaluation.figures import herd_figures
 from lamini_lm.pipelines.evaluation.footnotes import Footnotes
 from lamini_lm.pipelines.evaluation.herd_table import (
     DIFFERENCE,
     EVALUATED,
-    EXTRA_BENCHMARKS,
     OURS,
     PAPER,
     RECORDED,
     REFERENCE,
+    extra_benchmarks,
     herd_table,
     n_column,
     shared_averages,
@@ -141,18 +140,20 @@ def benchmark_section(
     bench_status = {s.get("model"): s.get("benchmarks") or {} for s in summaries}
     by_name = {row["model"]: row for _, row in table[table["kind"] == PAPER].iterrows()}
     differences = {row["member"]: row for _, row in table[table["kind"] == DIFFERENCE].iterrows()}
+    extra_columns = extra_benchmarks(summaries)
+    no_extras = [""] * len(extra_columns)
     header = [
         "model",
         "params",
         *BENCHMARK_ORDER,
         f"avg ({len(BENCHMARK_ORDER)})",
         "avg (k tasks shared)",
-        *(f"{name} (extra)" for _, name in extra_tasks()),
+        *(f"{name} (extra)" for _, name in extra_columns),
     ]
     rows = []
     for _, row in table[table["kind"].isin(EVALUATED)].iterrows():
         statuses = bench_status.get(row["model"], {})
-        extras = _benchmark_cells(row, statuses, notes, min_docs, EXTRA_BENCHMARKS)
+        extras = _benchmark_cells(row, statuses, notes, min_docs, [key for key, _ in extra_columns])
         own, _, k = shared_averages(row, row)
         rows.append(
             [
@@ -175,8 +176,7 @@ def benchmark_section(
                         *_benchmark_cells(paper, {}, notes, min_docs),
                         f"{paper['benchmark_average']:.1f}",
                         _shared(theirs, k),
-                        "",
-                        "",
+                        *no_extras,
                     ]
                 )
         if row["member"] in differences:
@@ -188,8 +188,7 @@ def benchmark_section(
                     *_benchmark_cells(difference, {}, notes, min_docs),
                     _partial_average(difference, notes),
                     _shared(difference["benchmark_average"], _scored(difference), "{:+.1f}"),
-                    "",
-                    "",
+                    *no_extras,
                 ]
             )
     lines = [
