@@ -193,34 +193,36 @@ class OpenAIBackend:
             while queue and not (interrupts is not None and interrupts.draining):
                 await self._one(transport, limiter, queue.pop(), run)
 
-        tasks = {asyncio.create_task(worker()) for _ in range(min(self.settings.max_concurrency, len(jobs)))}
-        drain = asyncio.create_task(interrupts.attach().wait()) if interrupts is not None else None
-        try:
-            running = set(tasks)
-            while running:
-                done, _ = await asyncio.wait(
-                    running | ({drain} if drain else set()), return_when=asyncio.FIRST_COMPLETED
-                )
-                for task in done & running:
-                    if not task.cancelled() and task.exception() is not None:
-                        raise task.exception()
-                running -= done
-                if drain is not None and drain in done:
-                    await self._drain(running)
-                    break
-        finally:
-            for task in (*tasks, *([drain] if drain else [])):
-                task.cancel()
-            await asyncio.gather(*tasks, *([drain] if drain else []), return_exceptions=True)
-            await transport.close()
+        with run.cache.grouped():  # one commit per loop iteration; all committed before this returns
+            tasks = {asyncio.create_task(worker()) for _ in range(min(self.settings.max_concurrency, len(jobs)))}
+            drain = asyncio.create_task(interrupts.attach().wait()) if interrupts is not None else None
+            try:
+                running = set(tasks)
+                while running:
+                    done, _ = await asyncio.wait(
+                        running | ({drain} if drain else set()), return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for task in done & running:
+                        if not task.cancelled() and task.exception() is not None:
+                            raise task.exception()
+                    running -= done
+                    if drain is not None and drain in done:
+                        await self._drain(running, run)
+                        break
+            finally:
+                for task in (*tasks, *([drain] if drain else [])):
+                    task.cancel()
+                await asyncio.gather(*tasks, *([drain] if drain else []), return_exceptions=True)
+                await transport.close()
         if limiter.adaptive_pauses:
             logger.info("Teacher paused %d times on the endpoint's x-ratelimit headers.", limiter.adaptive_pauses)
         if interrupts is not None and interrupts.draining:
             interrupts.take_effect()
 
-    async def _drain(self, running: set[asyncio.Task]) -> None:
-        """Cancel the workers that are waiting (backoff, rate limits); wait up to ``drain_timeout_s``
-        for those with a request in flight, logging progress each second."""
+    async def _drain(self, running: set[asyncio.Task], run: Run) -> None:
+        """Cancel the workers that are waiting (backoff, rate limits, their marks' commit); wait up to
+        ``drain_timeout_s`` for those with a request in flight, logging progress each second; commit
+        their answers before returning."""
         for task in running - self._sending:
             task.cancel()
         deadline = time.monotonic() + self.settings.drain_timeout_s
@@ -234,12 +236,14 @@ class OpenAIBackend:
                     len(waiting),
                     self.settings.drain_timeout_s,
                 )
+                run.cache.flush()
                 return
             logger.info("Teacher: stopping — %d request(s) in flight, waiting up to %.0f s.", len(waiting), left)
             done, waiting = await asyncio.wait(waiting, timeout=min(1.0, left))
             for task in done:
                 if not task.cancelled() and task.exception() is not None:
                     raise task.exception()
+        run.cache.flush()
         logger.info("Teacher: every request in flight has finished and is committed; stopping.")
 
     async def _one(self, transport: Transport, limiter: Limiter, job: Job, run: Run) -> None:
@@ -260,13 +264,14 @@ class OpenAIBackend:
                 attempts += 1
                 ticket = await limiter.acquire(job)
                 delay: float | None = None
+                if not (interrupts is not None and interrupts.draining):
+                    await run.sending(job)  # its mark is committed before the request leaves
                 if interrupts is not None and interrupts.draining:  # stopping: nothing new leaves
                     limiter.done(job)
                     run.budget.settle(reserved, 0.0)
                     if not maybe_paid:
                         run.unmark(job)
                     return
-                run.sending(job)
                 self._sending.add(task)
                 posting = True
                 try:

@@ -1,5 +1,5 @@
 """What every backend works with: the unique request (:class:`Job`), the spending cap
-(:class:`Budget`) and the run ledger (:class:`Run`) that commits each result the moment it arrives.
+(:class:`Budget`) and the run ledger (:class:`Run`) that commits each result as it arrives.
 """
 
 from __future__ import annotations
@@ -170,16 +170,19 @@ class Run:
             "attempts": int(attempts),
             "teacher_model": teacher_model,
         }
-        self.cache.put(job.key, record)  # also clears the key's in-flight mark, in the same transaction
+        # Also clears the key's in-flight mark, in the same transaction (this loop iteration's, if grouped).
+        self.cache.put(job.key, record)
         self._journalled.discard(job.key)
         self._count(job.key, {**record, "cached": False, "error_kind": None, "error_message": None})
 
-    def sending(self, job: Job) -> None:
-        """Mark ``job`` in flight in the cache before its first attempt: a run killed now may already
-        have paid for it, and the next run says so (:meth:`ResultCache.in_flight`)."""
+    async def sending(self, job: Job) -> None:
+        """Mark ``job`` in flight in the cache before its first attempt, returning once the mark is
+        committed (grouped with the other marks and answers of this loop iteration under
+        :meth:`ResultCache.grouped`): a run killed after the send may already have paid for it, and the
+        next run says so (:meth:`ResultCache.in_flight`)."""
         if job.key not in self._journalled and job.key not in self.inherited:
-            self.cache.mark_in_flight(job.key, self.budget.cost(job.prompt_tokens_est, job.max_tokens))
-            self._journalled.add(job.key)
+            self._journalled.add(job.key)  # before the await: a cancelled sender's :meth:`unmark` drops it
+            await self.cache.mark_in_flight_grouped(job.key, self.budget.cost(job.prompt_tokens_est, job.max_tokens))
 
     def unmark(self, job: Job) -> None:
         """``job`` is not outstanding after all (not sent, or its last attempt was answered with an error).

@@ -8,6 +8,7 @@ import asyncio
 import math
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -33,6 +34,9 @@ class ReplayConfig:
     batch_expire_rate: float = 0.0  # share of batch lines left unprocessed when the batch expires
     batch_error_rate: float = 0.0  # share of batch lines answered with a 500 in the error file
     quota_exhausted: bool = False  # answer everything with 429 insufficient_quota
+    # Called in the server's thread with each chat request's content key as it arrives, before it is
+    # answered (tests check what the client had committed by then).
+    on_receive: Callable[[str], None] | None = None
 
 
 def draw_fault(faults: Faults, rng: random.Random) -> str | None:

@@ -96,6 +96,8 @@ class ReplayServer:
             return error_response(400, "request body is not JSON", "invalid_json")
         key = key_of(body)
         self.received[key] += 1
+        if config.on_receive is not None:
+            config.on_receive(key)
         window = self._window.check(config, consume=True)
         if window is not None and window[0] < 0:
             self.stats["429_ratelimit"] += 1
