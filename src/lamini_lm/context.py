@@ -22,4 +22,4 @@ class ProjectContext(KedroContext):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        ACTIVE_HERD.use(self.config_loader)
+        ACTIVE_HERD.use(self.config_loader, self.project_path)

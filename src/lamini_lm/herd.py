@@ -327,14 +327,18 @@ class HerdSource:
 
     def __init__(self) -> None:
         self._config_loader: Any = None
+        self.project_path: Path | None = None
 
-    def use(self, config_loader: Any) -> None:
-        """Read the herd from ``config_loader`` (the active session's) from now on."""
+    def use(self, config_loader: Any, project_path: Path | None = None) -> None:
+        """Read the herd from ``config_loader`` (the active session's) from now on; ``project_path`` is
+        the session's project (relative paths in parameters resolve under it)."""
         self._config_loader = config_loader
+        self.project_path = Path(project_path) if project_path is not None else None
 
     def reset(self) -> None:
         """Forget the session's config loader (tests that open sessions call this when done)."""
         self._config_loader = None
+        self.project_path = None
 
     def parameters(self) -> dict[str, Any]:
         """Every parameter of the active environment."""

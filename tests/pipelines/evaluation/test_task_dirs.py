@@ -48,7 +48,8 @@ def test_configured_folders_add_task_files_relative_to_the_project_root(tmp_path
     assert list(files) == sorted([*PACKAGED, "lamini_cb.yaml"]) and files["lamini_cb.yaml"] == path
     assert bm.task_file_path("lamini_sst2.yaml", ["conf/local/tasks"], tmp_path) == bm.TASKS_DIR / "lamini_sst2.yaml"
     assert bm.task_files([str(tmp_path / "conf/local/tasks")])["lamini_cb.yaml"] == path  # absolute: as it is
-    # Without a root: the Kedro project the working directory is in (what `kedro run` finds).
+    # Without a root and no session: the Kedro project the working directory is in (what `kedro run` finds).
+    monkeypatch.setattr(herd.ACTIVE_HERD, "project_path", None)
     (tmp_path / "pyproject.toml").write_text('[tool.kedro]\npackage_name = "x"\nproject_name = "x"\n')
     monkeypatch.chdir(tmp_path / "conf")
     assert bm.project_root() == tmp_path
@@ -56,6 +57,14 @@ def test_configured_folders_add_task_files_relative_to_the_project_root(tmp_path
     assert ("cb", "Task cb") in bm.extra_tasks(["conf/local/tasks"])
     assert bm.document_schema("cb", ["conf/local/tasks"])["label_map"] == {"a": 0, "b": 1}
     assert ("lamini_cb.yaml", "cb", "cb") in bm.task_wiring(["conf/local/tasks"])
+
+
+def test_a_session_resolves_task_folders_under_its_own_project_not_the_working_directory(tmp_path, monkeypatch):
+    path = _task(tmp_path / "project/conf/local/tasks", "cb", "cb")
+    monkeypatch.chdir(tmp_path)  # e.g. a notebook calling KedroSession.create(project_path=...) from elsewhere
+    monkeypatch.setattr(herd.ACTIVE_HERD, "project_path", tmp_path / "project")  # what ProjectContext records
+    assert bm.project_root() == tmp_path / "project"
+    assert bm.task_file_path("lamini_cb.yaml", ["conf/local/tasks"]) == path
 
 
 def test_a_file_name_in_two_folders_is_an_error_naming_both(tmp_path):
