@@ -132,6 +132,7 @@ def test_inputs_it_does_not_handle_go_to_the_models_own_forward():
     assert out.logits.shape == (4, 12, VOCAB) and torch.isfinite(out.loss)
 
 
+@pytest.mark.slow
 def test_training_with_and_without_it_is_the_same_run(
     lamini_rows, models, hyperparameters, training, tmp_path, monkeypatch
 ):

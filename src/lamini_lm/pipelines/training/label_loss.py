@@ -49,9 +49,7 @@ def supported(model: Any) -> bool:
     )
 
 
-def labelled_loss(
-    model: Any, hidden: Any, labels: Any, num_items_in_batch: Any = None
-) -> tuple[Any, Any]:
+def labelled_loss(model: Any, hidden: Any, labels: Any, num_items_in_batch: Any = None) -> tuple[Any, Any]:
     """Loss and logits of the positions whose next token has a label (``hidden``: batch x length x d)."""
     import torch.nn.functional as F
 

@@ -304,7 +304,9 @@ def _fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
         "train_rows": len(job.train),
         "validation_rows": len(job.validation),
         "packing": packing,
-        "loss_on_labels_only": job.family == "causal" and settings.loss_on_labels_only and label_loss.supported(job.model),
+        "loss_on_labels_only": job.family == "causal"
+        and settings.loss_on_labels_only
+        and label_loss.supported(job.model),
         "padding_fraction": round(train_stats.padding_fraction, 4),
         "train_tokens": useful_tokens,
         "train_runtime_s": round(runtime, 2),
