@@ -82,10 +82,14 @@ def install(model: Any) -> Callable[[], None]:
         loss, _ = labelled_loss(self, hidden, labels, num_items_in_batch)
         return CausalLMOutputWithPast(loss=loss)
 
-    model.forward = types.MethodType(forward, model)
+    ours = types.MethodType(forward, model)
+    model.forward = ours
 
     def undo() -> None:
-        # also drops the wrappers (accelerate's autocast) put around this forward during training
+        # also drops the wrappers (accelerate's autocast) put around this forward during training, and
+        # accelerate's note of it (`_original_forward`, which its unwrap_model would put back)
+        if model.__dict__.get("_original_forward") is ours:
+            del model.__dict__["_original_forward"]
         if previous is None:
             model.__dict__.pop("forward", None)
         else:
