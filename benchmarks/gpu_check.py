@@ -1,9 +1,9 @@
 """GPU check: real-shaped students trained in bf16 through the project's entry point, MFU, one lm-eval score.
 
 For each of the GPT-2-124M- and T5-base-shaped students (random initialisation from the published
-configs, ``benchmarks/training_throughput.py``): ``--steps`` optimiser steps through
-``lamini_lm.pipelines.training.launch.train`` (length-grouped batches, ``training.packing`` as
-``choose_packing`` resolves ``auto``), bf16 autocast on CUDA (``ACCELERATE_MIXED_PRECISION=bf16``,
+configs, ``benchmarks/common/training_students.py``, shared with ``training_throughput.py``): ``--steps`` optimiser steps through
+``lamini_lm.pipelines.training.launch.train`` (conf/base's training block: length-grouped batches, ``training.packing: auto``,
+``training.loss_on_labels_only``), bf16 autocast on CUDA (``ACCELERATE_MIXED_PRECISION=bf16``,
 what ``accelerate launch --mixed_precision bf16`` sets). Prints useful tokens/s and model FLOPs
 utilisation: the model FLOPs of the real (non-pad) tokens trained (6 x matmul parameters per token
 plus attention over each example's own length, forward + backward) per second, over the bf16 dense
@@ -28,7 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "src"))
 
-import training_throughput as bench  # noqa: E402  (sets the offline/thread environment first)
+import common.training_students as bench  # noqa: E402  (sets the offline/thread environment first)
 
 ARC = HERE.parent / "data/01_raw/benchmarks/arc_challenge/ARC-Challenge-Test.jsonl"
 SHAPES = {"real": ["gpt2-124m", "t5-base"], "tiny": ["tiny-gpt2", "tiny-t5"]}
@@ -54,41 +54,24 @@ def model_flops(config, family: str, sources: list[int], targets: list[int]) -> 
 
 
 def train_one(name: str, real: bool, args, device_is_cuda: bool, tmp: Path) -> dict:
-    from lamini_lm.pipelines.training.collate import choose_packing
-    from lamini_lm.pipelines.training.launch import train
-    from lamini_lm.pipelines.training.tokenize import as_records
-    from lamini_lm.pipelines.training.trainer import TrainingJob, training_order
-
-    family, config = (bench.REAL if real else bench.TINY)[name]
+    family, config = bench.SHAPES["real" if real else "tiny"][name]
     hp = bench.hyperparameters(args.batch, args.steps)
     rows = bench.load_rows(args.rows)
     tokenizer, train_rows, validation = bench.prepare(family, rows, args.vocab, hp)
     model = bench.build_model(family, config, tokenizer, real)
-    packing = choose_packing("auto", family, "grouped", model.config, *bench.lengths(train_rows, hp))
-    settings = bench.training_settings(work_dir=str(tmp / name), use_cpu=not device_is_cuda, packing=packing)
-    job = TrainingJob(
-        name=name,
-        family=family,
-        model=model,
-        tokenizer=tokenizer,
-        train=train_rows,
-        validation=validation,
-        hyperparameters=hp,
-        settings=settings,
-        work_dir=tmp / name,
-    )
-    trained, metrics = train(job)
-    records = as_records(train_rows)
-    consumed = [i for b in training_order(records, family, args.batch, 42).batches()[: args.steps] for i in b]
-    sources = [len(records["input_ids"][i]) for i in consumed]
-    targets = [len(records["labels"][i]) for i in consumed]
+    settings = bench.training_settings(work_dir=str(tmp / name), use_cpu=not device_is_cuda)
+    trained, metrics, _ = bench.train_ours(name, family, model, tokenizer, train_rows, validation, hp, settings)
+    consumed = bench.consumed_examples(train_rows, family, hp)
+    sources = [len(train_rows["input_ids"].iloc[i]) for i in consumed]
+    targets = [len(train_rows["labels"].iloc[i]) for i in consumed]
     flops = model_flops(model.config, family, sources, targets)
     achieved = flops / metrics["train_runtime_s"]
     return {
         "model": name,
         "parameters_M": round(sum(p.numel() for p in model.parameters()) / 1e6, 1),
         "steps": metrics["global_step"],
-        "packing": packing,
+        "packing": metrics["packing"],
+        "loss_on_labels_only": metrics["loss_on_labels_only"],
         "padding": metrics["padding_fraction"],
         "train_runtime_s": metrics["train_runtime_s"],
         "useful_tokens_per_s": metrics["useful_tokens_per_s"],

@@ -29,7 +29,6 @@ T5-base-shaped students (random initialisation from the published configs, no do
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import statistics
@@ -39,182 +38,35 @@ import time
 import traceback
 from pathlib import Path
 
-for key, value in {
-    "OMP_NUM_THREADS": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "HF_HUB_OFFLINE": "1",
-    "HF_DATASETS_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-}.items():
-    os.environ.setdefault(key, value)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-import pandas as pd  # noqa: E402
 import torch  # noqa: E402
+from common.training_students import (  # noqa: E402  (sets the offline/thread environment first)
+    MAX_LENGTH,
+    REAL,
+    TINY,
+    build_model,
+    hyperparameters,
+    lengths,
+    load_rows,
+    prepare,
+    train_ours,
+    training_settings,
+)
 
-from lamini_lm.herd import ModelSpec, SizeClasses  # noqa: E402
-from lamini_lm.parameters import load_parameters  # noqa: E402
-from lamini_lm.pipelines.training import nodes  # noqa: E402
 from lamini_lm.pipelines.training.collate import choose_packing, packing_cost  # noqa: E402
-from lamini_lm.pipelines.training.launch import train  # noqa: E402
-from lamini_lm.pipelines.training.params import TrainingParams  # noqa: E402
 from lamini_lm.pipelines.training.tokenize import IGNORE_INDEX, as_records  # noqa: E402
-from lamini_lm.pipelines.training.trainer import TrainingJob, training_order  # noqa: E402
+from lamini_lm.pipelines.training.trainer import training_order  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "data" / "01_raw" / "distilled" / "lamini" / "lamini_instruction_10k_fmengine.jsonl"
-PARAMETERS = load_parameters("base")  # what the benchmark does not set comes from conf/base
-MAX_LENGTH = 512  # the paper's maximum sequence length
-
-TINY = {
-    "tiny-gpt2": (
-        "causal",
-        {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "n_positions": 512},
-    ),
-    "tiny-t5": (
-        "seq2seq",
-        {
-            "model_type": "t5",
-            "d_model": 64,
-            "d_ff": 128,
-            "d_kv": 16,
-            "num_heads": 4,
-            "num_layers": 2,
-            "num_decoder_layers": 2,
-            "relative_attention_num_buckets": 16,
-        },
-    ),
-}
-# Published shapes (the configs of openai-community/gpt2, google-t5/t5-small, google-t5/t5-base), built here.
-REAL = {
-    "gpt2-124m": (
-        "causal",
-        dict(model_type="gpt2", vocab_size=50257, n_positions=1024, n_embd=768, n_layer=12, n_head=12),
-    ),
-    "t5-small": (
-        "seq2seq",
-        dict(model_type="t5", vocab_size=32128, d_model=512, d_ff=2048, d_kv=64, num_heads=8, num_layers=6),
-    ),
-    "t5-base": (
-        "seq2seq",
-        dict(model_type="t5", vocab_size=32128, d_model=768, d_ff=3072, d_kv=64, num_heads=12, num_layers=12),
-    ),
-}
 RUNNERS = {
     "causal": ["ours", "hf", "trl-bfd", "trl-wrapped", "trl-padding-free"],
     "seq2seq": ["ours-packed", "ours-unpacked", "hf"],  # "ours" is the one of the two that `auto` picks
 }
-# --shapes real: ours vs the HF default (TRL's padding-free paths take minutes per step on CPU at these shapes), and
-# for causal the prototype of the change that docs/benchmarks/training.md proposes (logits on loss positions only).
-REAL_RUNNERS = {"causal": ["ours", "hf", "ours+target-logits"], "seq2seq": ["ours-packed", "ours-unpacked", "hf"]}
+# --shapes real: ours vs the HF default (TRL's padding-free paths take minutes per step on CPU at these shapes);
+# ours-full-logits is ours with training.loss_on_labels_only off (the LM head on every position, as the model's own).
+REAL_RUNNERS = {"causal": ["ours", "hf", "ours-full-logits"], "seq2seq": ["ours-packed", "ours-unpacked", "hf"]}
 SLOW_PEERS = {"trl-bfd", "trl-padding-free"}  # attention over a whole flattened batch: minutes per step on CPU
-
-
-def training_settings(**update) -> TrainingParams:
-    return TrainingParams.model_validate(
-        {
-            **PARAMETERS["training"],
-            "seed": 42,
-            "validation_fraction": 0.02,
-            "max_train_rows": None,
-            "max_validation_rows": None,
-            "use_cpu": True,
-            "save_steps": 10_000,
-            "logging_steps": 10_000,
-            "resume": False,
-            **update,
-        }
-    )
-
-
-def hyperparameters(batch: int, steps: int):
-    size_classes = SizeClasses.model_validate(
-        {
-            "bench": {
-                **PARAMETERS["size_classes"]["tiny"],
-                "learning_rate": 3e-4,
-                "effective_batch_size": batch,
-                "per_device_batch_size": batch,
-                "epochs": 1,
-                "max_length": MAX_LENGTH,
-                "warmup_ratio": 0.0,
-                "max_steps": steps,
-            }
-        }
-    )
-    return size_classes.for_model("bench", spec("causal", 2048))
-
-
-def load_rows(n: int) -> pd.DataFrame:
-    rows = []
-    with DATA.open(encoding="utf-8") as handle:
-        for line in handle:
-            instruction, response = json.loads(line)["text"].split("\nResponse: ", 1)
-            rows.append({"instruction": instruction, "response": response, "instruction_source": "lamini_sample"})
-            if len(rows) == n:
-                break
-    return pd.DataFrame(rows)
-
-
-def spec(family: str, vocab: int) -> ModelSpec:
-    config = {"model_type": "gpt2"} if family == "causal" else {"model_type": "t5"}
-    return ModelSpec.model_validate(
-        {
-            "family": family,
-            "size_class": "bench",
-            "config": config,
-            "tokenizer": {"vocab_size": vocab, "min_frequency": 2},
-        }
-    )
-
-
-def prepare(family: str, rows: pd.DataFrame, vocab: int, hp):
-    """Tokenizer and tokenised training rows (shared by every runner of a family)."""
-    entry = spec(family, vocab)
-    settings = training_settings()
-    train_rows, validation_rows = nodes.split_dataset(rows, settings, name=family)
-    tokenizer = nodes.build_tokenizer(train_rows, entry, name=family)
-    tokenized = nodes.tokenize_dataset(train_rows, validation_rows, tokenizer, entry, hp, name=family)
-    return tokenizer, tokenized[0], tokenized[1].head(8)
-
-
-def target_logits_model(model):
-    """``model`` (GPT-2) computing the LM head only where a label is learnt: the prototype of a trainer change.
-
-    The prompt's positions (labels -100) need no logits: skipping them saves the ``d x vocab`` matmul and the
-    softmax there. Same loss as the model's own (mean over loss tokens), same weights.
-    """
-    import torch.nn.functional as F
-
-    class TargetLogitsGPT2(type(model)):
-        def forward(self, input_ids=None, attention_mask=None, labels=None, **kwargs):
-            if labels is None:
-                return super().forward(input_ids=input_ids, attention_mask=attention_mask, **kwargs)
-            hidden = self.transformer(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            targets = labels[:, 1:]
-            keep = targets != IGNORE_INDEX
-            logits = self.lm_head(hidden[:, :-1][keep])
-            from transformers.modeling_outputs import CausalLMOutputWithCrossAttentions
-
-            return CausalLMOutputWithCrossAttentions(loss=F.cross_entropy(logits.float(), targets[keep]), logits=logits)
-
-    model.__class__ = TargetLogitsGPT2
-    return model
-
-
-def build_model(family: str, config: dict, tokenizer, real: bool):
-    """The student, seeded: the same initial weights for every runner."""
-    from transformers import GPT2Config, GPT2LMHeadModel, T5Config, T5ForConditionalGeneration, set_seed
-
-    from lamini_lm.pipelines.training.tiny import build_tiny_model
-
-    set_seed(42)
-    if not real:
-        return build_tiny_model(family, dict(config), tokenizer)
-    kwargs = {k: v for k, v in config.items() if k != "model_type"}
-    ids = dict(pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id)
-    if family == "causal":
-        return GPT2LMHeadModel(GPT2Config(**kwargs, bos_token_id=tokenizer.eos_token_id, **ids))
-    return T5ForConditionalGeneration(T5Config(**kwargs, decoder_start_token_id=tokenizer.pad_token_id, **ids))
 
 
 class Counting:
@@ -232,40 +84,16 @@ class Counting:
         return super().compute_loss(model, inputs, *args, **kwargs)
 
 
-def lengths(train_rows: pd.DataFrame, hp) -> tuple[list[int], list[int], int, int]:
-    """What the packing rule reads: encoder and decoder lengths, batch size, max length."""
-    return (
-        [len(x) for x in train_rows["input_ids"]],
-        [len(x) for x in train_rows["labels"]],
-        hp.per_device_batch_size,
-        hp.max_length,
-    )
-
-
 def run_ours(label, family, model, tokenizer, train_rows, validation, hp, work: Path) -> dict:
-    settings = training_settings(work_dir=str(work))
-    if label == "ours+target-logits":
-        model = target_logits_model(model)
-    packing = {"ours-packed": True, "ours-unpacked": False}.get(label)
-    if packing is None:  # "ours": training.packing from conf/base, resolved as fit() resolves it
-        packing = choose_packing(
-            PARAMETERS["training"]["packing"], family, "grouped", model.config, *lengths(train_rows, hp)
-        )
-    job = TrainingJob(
-        name=label,
-        family=family,
-        model=model,
-        tokenizer=tokenizer,
-        train=train_rows,
-        validation=validation,
-        hyperparameters=hp,
-        settings=settings.model_copy(update={"packing": packing}),
-        work_dir=work,
+    """``ours`` (conf/base's training block: packing auto, loss on labels only) and its variants."""
+    update = {"work_dir": str(work)}
+    if label in ("ours-packed", "ours-unpacked"):
+        update["packing"] = label == "ours-packed"
+    if label == "ours-full-logits":
+        update["loss_on_labels_only"] = False
+    _, metrics, loss_tokens = train_ours(
+        label, family, model, tokenizer, train_rows, validation, hp, training_settings(**update)
     )
-    _, metrics = train(job)
-    records = as_records(train_rows)
-    consumed = training_order(records, family, hp.per_device_batch_size, 42).batches()[: hp.max_steps]
-    loss_tokens = sum(sum(t != IGNORE_INDEX for t in records["labels"][i]) for b in consumed for i in b)
     return {
         "runtime": metrics["train_runtime_s"],
         "useful": metrics["train_tokens"],
@@ -336,19 +164,8 @@ def measure(label, family, config, real, tokenizer, train_rows, validation, hp, 
         if label.startswith("ours"):
             return run_ours(label, family, model, tokenizer, train_rows, validation, hp, work)
         if label == "max_length":
-            settings_hp = hp
-            job = TrainingJob(
-                name=label,
-                family=family,
-                model=model,
-                tokenizer=tokenizer,
-                train=train_rows,
-                validation=validation,
-                hyperparameters=settings_hp,
-                settings=training_settings(work_dir=str(work), batching="max_length", packing=False),
-                work_dir=work,
-            )
-            _, m = train(job)
+            settings = training_settings(work_dir=str(work), batching="max_length", packing=False)
+            _, m, _ = train_ours(label, family, model, tokenizer, train_rows, validation, hp, settings)
             return {
                 "runtime": m["train_runtime_s"],
                 "useful": m["train_tokens"],
@@ -362,7 +179,7 @@ def measure(label, family, config, real, tokenizer, train_rows, validation, hp, 
         return {"error": f"{type(error).__name__}: {str(error).splitlines()[0][:160]}"}
 
 
-def probe_packing(name: str, shapes: dict, rows: pd.DataFrame, args, hp) -> None:
+def probe_packing(name: str, shapes: dict, rows, args, hp) -> None:
     """Packed vs unpacked on the same batches: forward + backward timed in alternation (A B, B A, ...).
 
     Isolates the layout from the rest of training (and alternation from the machine's load), and sets the
@@ -483,8 +300,15 @@ def main() -> int:
             del model
             results: dict[str, list[dict]] = {r: [] for r in runners}
             slow_hp = hp.model_copy(update={"max_steps": min(args.steps, args.slow_peer_steps)})
+            # A discarded 1-step run first: the process's first training pays one-off costs (allocator, kernels'
+            # first calls) that would otherwise land on whichever runner comes first.
+            warm = hp.model_copy(update={"max_steps": 1})
+            measure(
+                runners[0], family, config, args.shapes == "real", tokenizer, train_rows, validation, warm, Path(tmp)
+            )
             for rep in range(args.reps):
-                for runner in runners:
+                # rotate the order each repetition: no runner is always first or always last
+                for runner in runners[rep % len(runners) :] + runners[: rep % len(runners)]:
                     if runner in SLOW_PEERS and rep >= args.slow_peer_reps:
                         continue
                     run_hp = slow_hp if runner in SLOW_PEERS else hp

@@ -254,11 +254,15 @@ class LengthGroupedOrder(torch.utils.data.Sampler):
 
 # Cost of one attention score (one query-key pair, one head) beyond its 4 * d_kv multiply-adds, in
 # FLOP-equivalents: the element-wise passes over the score matrix (position bias and mask, softmax,
-# dropout, their backward). Fitted to packed-vs-unpacked timings of the same batches on this project's
-# CPU machine: tiny T5, T5-small and T5-base shapes (docs/benchmarks/training.md, "Packing rule").
-ATTENTION_ELEMENT_COST = 100.0
-# `auto` packs only when packing is estimated to save at least this fraction of the compute.
-PACKING_MIN_SAVING = 0.03
+# dropout, their backward), memory-bound where the matmuls are not. Fitted on this project's 2-core CPU
+# to dense rows of the same tokens (16 x 128 vs 4 x 512 a side: tiny T5 3.0x, T5-small 1.41x slower;
+# this constant gives 3.5x and 1.48x). Re-fit it on a GPU (docs/benchmarks/training.md, "Packing rule").
+ATTENTION_ELEMENT_COST = 1000.0
+# `auto` packs only when packing is estimated to save at least this fraction of the compute. The margin
+# covers what the estimate leaves out, the packed layout's own cost (dense 4-D masks per row): alternating
+# timings of the same batches measured packing 7-36 % slower at T5-small (batch 8, 16) and T5-base (8)
+# where the estimate says -3 to +0 %.
+PACKING_MIN_SAVING = 0.10
 
 
 def layout_cost(config: Any, rows: int, encoder_width: int, decoder_width: int) -> float:

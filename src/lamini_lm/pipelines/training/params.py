@@ -39,6 +39,11 @@ class TrainingParams(BaseModel):
         description="Seq2seq: pack a batch's pairs into rows with block-diagonal masks. auto = pack where the "
         "estimated compute is lower (collate.choose_packing: wide models, short pairs); causal ignores it."
     )
+    loss_on_labels_only: bool = Field(
+        description="Decoder-only: apply the LM head and the loss only at positions with a label (the response), "
+        "not at the prompt's and the padding's; same loss and gradients, less compute (label_loss.py). Models "
+        "outside label_loss.SUPPORTED_MODEL_TYPES keep their own forward."
+    )
     batching: Literal["grouped", "max_length"] = Field(
         description="grouped: length-grouped order, each batch padded to its longest example. max_length: random "
         "order, every batch padded to max_length (the naive baseline of benchmarks/training_throughput.py)."

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from lamini_lm.herd import Hyperparameters
-from lamini_lm.pipelines.training import tracking
+from lamini_lm.pipelines.training import label_loss, tracking
 from lamini_lm.pipelines.training.collate import (
     DynamicPaddingCollator,
     LengthGroupedOrder,
@@ -162,6 +162,7 @@ def training_arguments(job: TrainingJob, world_size: int, use_cpu: bool) -> Any:
         data_seed=settings.seed,
         remove_unused_columns=False,
         eval_strategy="no",
+        prediction_loss_only=True,  # no metric reads predictions: keeping every validation logit is waste
         save_strategy="steps",
         save_steps=settings.save_steps,
         save_total_limit=settings.save_total_limit,
@@ -194,9 +195,17 @@ def fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
     """Train ``job.model``; returns the trained model and the run's metrics.
 
     Rank 0 of a launched run logs into the member's MLflow child run (``job.tracking_run_id``).
+    A decoder-only student trains (and is validated) with the LM head and the loss on labelled
+    positions only (``training.loss_on_labels_only``, :mod:`label_loss`); the model returned has its
+    own forward back.
     """
-    with tracking.attached(job.tracking_run_id, job.tracking_uri, int(os.environ.get("RANK", "0")) == 0):
-        return _fit(job)
+    labelled = job.family == "causal" and job.settings.loss_on_labels_only
+    undo = label_loss.install(job.model) if labelled else (lambda: None)
+    try:
+        with tracking.attached(job.tracking_run_id, job.tracking_uri, int(os.environ.get("RANK", "0")) == 0):
+            return _fit(job)
+    finally:
+        undo()
 
 
 def _fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
@@ -295,6 +304,9 @@ def _fit(job: TrainingJob) -> tuple[Any, dict[str, Any]]:
         "train_rows": len(job.train),
         "validation_rows": len(job.validation),
         "packing": packing,
+        "loss_on_labels_only": job.family == "causal"
+        and settings.loss_on_labels_only
+        and label_loss.supported(job.model),
         "padding_fraction": round(train_stats.padding_fraction, 4),
         "train_tokens": useful_tokens,
         "train_runtime_s": round(runtime, 2),
