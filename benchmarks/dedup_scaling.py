@@ -9,26 +9,27 @@ criterion over every pair: ROUGE-L F > 0.7 with rouge-score's tokenizer and floa
 LCS of all 12.5M pairs by rapidfuzz's ``cdist``; scores checked against rouge-score itself on
 sampled pairs). Pairs scored exactly 0.7 are counted as rouge-score decides them.
 
-Methods, each run on the whole pool in a fresh process, interleaved, ``--repeats`` times:
+Methods, each run on the whole pool (written once to a JSON file) in a fresh process,
+interleaved (ours, then each peer, per repetition), ``--repeats`` times:
 - ``ours``: ``lamini_lm.pipelines.instruction_generation.dedup.deduplicate`` (exact, MinHash LSH
-  candidates, ROUGE-L > 0.7 confirmation) with conf/base's settings;
-- ``datasketch``: bare datasketch, ``MinHash.bulk`` over 5-gram word shingles, 128 permutations,
-  ``MinHashLSH(threshold=0.7)``, a row dropped if its query finds an inserted row;
-- ``distilabel``: its ``MinHashDedup`` step (threshold 0.7, 128 permutations, its default word
-  tokenizer), called as a step (``load``/``process``);
-- ``text-dedup``: ``python -m text_dedup.minhash`` on the pool saved as a local dataset (5-grams,
-  128 permutations, threshold 0.7);
-- ``datatrove``: its four MinHash stages on a ``LocalPipelineExecutor`` (5-grams, 128 hashes as
-  the bands x rows datasketch would pick for 0.7), reading and writing JSONL.
-A peer that is not installed is reported so (they cannot share the project's environment: see
-docs/benchmarks/instruction_generation.md). Reported per method: wall time and CPU time (median and
-range), peak RSS (the process and its children, pool included), and on the 5K prefix of the same
-run: recall (true pairs not both kept), precision (dropped rows that have a ROUGE-L > 0.7 partner
-in the pool) and the share of rows decided as the greedy pairwise filter decides them.
+  candidates, ROUGE-L > 0.7 confirmation) with conf/base's settings, in this venv;
+- the peers, each a script in ``benchmarks/peers/`` run by ``--peers-python`` (``make bench-peers``
+  builds ``.venv-bench``: they cannot share the project's pins), 5-word shingles, 128
+  permutations, Jaccard threshold 0.7, as each library's users call it (see each script):
+  ``datasketch`` (``MinHash.bulk`` + ``MinHashLSH``), ``distilabel`` (``MinHashDedup``),
+  ``text-dedup`` (``python -m text_dedup.minhash``), ``datatrove`` (its four MinHash stages);
+- ``datasketch-project``: the datasketch script run by this python (datasketch is a project dependency).
+A peer whose python or import is missing is reported "not installed", a crash as "failed".
+Reported per method: wall and CPU seconds of the timed call (median and range; CPU includes
+reaped worker processes), the ratio to ours, peak RSS (the pool included), and on the 5K prefix of
+the same run: recall against the truth F > 0.7 - 1e-9 (issue 15) and against rouge-score's float
+> 0.7, precision (dropped rows that have an F > 0.7 - 1e-9 partner in the pool) and the share of
+rows decided as the greedy pairwise filter decides them.
 
     .venv/bin/python benchmarks/dedup_scaling.py                          # 100K x 3 repetitions
     .venv/bin/python benchmarks/dedup_scaling.py --sizes 1000000 --repeats 1   # 1M once (minutes)
     .venv/bin/python benchmarks/dedup_scaling.py --methods ours --jaccard-floor 0.35   # override conf/base
+    .venv/bin/python benchmarks/dedup_scaling.py --sizes 10000 --repeats 1 --peers-python /path/to/python
 
 Targets (issue 15): faster than bare datasketch at recall >= 0.99; 1M in <= 3 minutes.
 """
@@ -36,16 +37,12 @@ Targets (issue 15): faster than bare datasketch at recall >= 0.99; 1M in <= 3 mi
 from __future__ import annotations
 
 import argparse
-import gzip
 import importlib.metadata
-import importlib.util
 import json
 import os
 import random
 import re
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -56,6 +53,12 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 ROOT = Path(__file__).resolve().parents[1]
 RAW = ROOT / "data" / "01_raw"
 sys.path.insert(0, str(ROOT / "src"))
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import numpy as np  # noqa: E402
+from peers import add_peers_python_argument, run_peer  # noqa: E402
+from peers.protocol import Window, emit  # noqa: E402
 
 from lamini_lm.datasets.json_records import read_json_records  # noqa: E402
 from lamini_lm.pipelines.instruction_generation import dedup  # noqa: E402
@@ -188,23 +191,19 @@ def build_pool(n: int, seed: int) -> list[str]:
 
 
 SUBSET = 5000
-PEERS = {  # method -> (distribution whose presence and version count, importable module)
-    "ours": ("lamini-lm", None),
-    "datasketch": ("datasketch", "datasketch"),
-    "distilabel": ("distilabel", "distilabel"),
-    "text-dedup": ("text-dedup", "text_dedup"),
-    "datatrove": ("datatrove", "datatrove"),
+# The exact-ROUGE-L truth counts a pair as a duplicate at F > 0.7 - 1e-9 (issue 15): every pair whose
+# exact score is 0.7 is in, whichever side of 0.7 rouge-score's float puts it.
+TRUTH_THRESHOLD = 0.7 - 1e-9
+PEER_SCRIPTS = {  # method -> script in benchmarks/peers/, run by --peers-python
+    "datasketch": "dedup_datasketch.py",
+    "distilabel": "dedup_distilabel.py",
+    "text-dedup": "dedup_text_dedup.py",
+    "datatrove": "dedup_datatrove.py",
 }
-NOT_INSTALLED = "not installed (conflicts with the project's pins: see docs/benchmarks/instruction_generation.md)"
-
-
-def peak_rss_mb() -> float:
-    """Peak RSS of this process or of any child it waited for (text-dedup runs as one), in MB."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            own = int(line.split()[1])
-    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+# Bare datasketch is also in the project's venv: the same script, run by this python.
+PROJECT_VENV = {"datasketch-project": "dedup_datasketch.py"}
+METHODS = ["ours", *PEER_SCRIPTS, *PROJECT_VENV]
+DEFAULT_METHODS = ["ours", *PEER_SCRIPTS]
 
 
 def current_rss_mb() -> float:
@@ -214,17 +213,11 @@ def current_rss_mb() -> float:
     return float("nan")
 
 
-def word_shingles(text: str, n: int = 5) -> set[str]:
-    words = re.findall(r"\w+", text.lower())
-    return {" ".join(words[k : k + n]) for k in range(max(1, len(words) - n + 1))}
-
-
-def lsh_bands_for(threshold: float, num_perm: int) -> tuple[int, int]:
-    """The (bands, rows) datasketch's MinHashLSH picks for ``threshold``."""
-    from datasketch import MinHashLSH
-
-    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-    return lsh.b, lsh.r
+def peak_rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def conf_dedup() -> dict:
@@ -236,132 +229,52 @@ def conf_dedup() -> dict:
     return block["dedup"] | {"seed": yaml.safe_load((conf / "globals.yml").read_text())["seed"]}
 
 
-def run_ours(texts: list[str], args: argparse.Namespace) -> list[bool]:
-    result = dedup.deduplicate(
-        texts,
-        lsh_threshold=args.lsh_threshold,
-        num_perm=args.num_perm,
-        rouge_threshold=0.7,
-        seed=args.seed,
-        false_negative_weight=args.false_negative_weight,
-        bucket_window=args.bucket_window,
-        jaccard_floor=args.jaccard_floor,
-        progress=False,
-    )
-    return result["keep"].tolist()
-
-
-def run_datasketch(texts: list[str], args: argparse.Namespace) -> list[bool]:
-    from datasketch import MinHash, MinHashLSH
-
-    minhashes = MinHash.bulk([[s.encode() for s in word_shingles(t)] for t in texts], num_perm=args.num_perm)
-    lsh = MinHashLSH(threshold=0.7, num_perm=args.num_perm)
-    keep = []
-    for i, minhash in enumerate(minhashes):
-        duplicate = bool(lsh.query(minhash))
-        if not duplicate:
-            lsh.insert(i, minhash)
-        keep.append(not duplicate)
-    return keep
-
-
-def run_distilabel(texts: list[str], args: argparse.Namespace) -> list[bool]:
-    from distilabel.steps import MinHashDedup
-
-    step = MinHashDedup(threshold=0.7, num_perm=args.num_perm, storage="dict")
-    step.load()
-    rows = next(step.process([{"text": t} for t in texts]))
-    step.unload()
-    return [bool(row["keep_row_after_minhash_filtering"]) for row in rows]
-
-
-def run_text_dedup(texts: list[str], args: argparse.Namespace) -> list[bool]:
-    from datasets import Dataset, load_from_disk
-
-    with tempfile.TemporaryDirectory() as tmp:
-        Dataset.from_dict({"id": list(range(len(texts))), "text": texts}).save_to_disk(f"{tmp}/in")
-        command = [sys.executable, "-m", "text_dedup.minhash", "--path", f"{tmp}/in", "--local"]
-        command += ["--output", f"{tmp}/out", "--column", "text", "--ngram", "5", "--num_perm", str(args.num_perm)]
-        command += ["--threshold", "0.7", "--seed", str(args.seed)]
-        subprocess.run(command, check=True, capture_output=True, text=True)
-        kept = set(load_from_disk(f"{tmp}/out")["id"])
-    return [i in kept for i in range(len(texts))]
-
-
-def run_datatrove(texts: list[str], args: argparse.Namespace) -> list[bool]:
-    from datatrove.executor import LocalPipelineExecutor
-    from datatrove.pipeline.dedup import MinhashDedupSignature
-    from datatrove.pipeline.dedup.minhash import (
-        MinhashConfig,
-        MinhashDedupBuckets,
-        MinhashDedupCluster,
-        MinhashDedupFilter,
-    )
-    from datatrove.pipeline.readers import JsonlReader
-    from datatrove.pipeline.writers.jsonl import JsonlWriter
-
-    bands, rows = lsh_bands_for(0.7, args.num_perm)
-    config = MinhashConfig(n_grams=5, num_buckets=bands, hashes_per_bucket=rows, seed=args.seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        Path(f"{tmp}/in").mkdir()
-        with open(f"{tmp}/in/pool.jsonl", "w") as handle:
-            for i, text in enumerate(texts):
-                handle.write(json.dumps({"id": str(i), "text": text}) + "\n")
-        stages = [
-            ([JsonlReader(f"{tmp}/in"), MinhashDedupSignature(output_folder=f"{tmp}/sig", config=config)], 1),
-            ([MinhashDedupBuckets(input_folder=f"{tmp}/sig", output_folder=f"{tmp}/buckets", config=config)], bands),
-            ([MinhashDedupCluster(input_folder=f"{tmp}/buckets", output_folder=f"{tmp}/remove", config=config)], 1),
-            (
-                [JsonlReader(f"{tmp}/in"), MinhashDedupFilter(input_folder=f"{tmp}/remove"), JsonlWriter(f"{tmp}/out")],
-                1,
-            ),
-        ]
-        for number, (pipeline, tasks) in enumerate(stages):
-            LocalPipelineExecutor(pipeline=pipeline, tasks=tasks, workers=1, logging_dir=f"{tmp}/logs{number}").run()
-        kept = set()
-        for path in Path(f"{tmp}/out").glob("*.jsonl*"):
-            opener = gzip.open if path.suffix == ".gz" else open
-            with opener(path, "rt") as handle:
-                kept.update(int(json.loads(line)["id"]) for line in handle)
-    return [i in kept for i in range(len(texts))]
-
-
-RUNNERS = {
-    "ours": run_ours,
-    "datasketch": run_datasketch,
-    "distilabel": run_distilabel,
-    "text-dedup": run_text_dedup,
-    "datatrove": run_datatrove,
-}
-
-
-def version_of(method: str) -> str | None:
-    distribution, module = PEERS[method]
-    if module is not None and importlib.util.find_spec(module) is None:
-        return None
-    try:
-        return importlib.metadata.version(distribution) + (" (this tree)" if method == "ours" else "")
-    except importlib.metadata.PackageNotFoundError:
-        return "this tree" if method == "ours" else None
-
-
-def run_child(method: str, n: int, args: argparse.Namespace) -> dict:
-    texts = build_pool(n, args.seed)
+def run_ours_child(pool_file: Path, args: argparse.Namespace) -> dict:
+    """ours on the pool file, in this (fresh) process: the result line's fields."""
+    texts = json.loads(pool_file.read_text(encoding="utf-8"))
     before = current_rss_mb()
-    wall, cpu = time.perf_counter(), time.process_time()
-    keep = RUNNERS[method](texts, args)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with Window() as window:
+        result = dedup.deduplicate(
+            texts,
+            lsh_threshold=args.lsh_threshold,
+            num_perm=args.num_perm,
+            rouge_threshold=args.rouge_threshold,
+            seed=args.seed,
+            false_negative_weight=args.false_negative_weight,
+            bucket_window=args.bucket_window,
+            jaccard_floor=args.jaccard_floor,
+            progress=False,
+        )
     return {
-        "method": method,
-        "n": n,
-        "seconds": wall,
-        "cpu_seconds": cpu + children.ru_utime + children.ru_stime,
+        "status": "ok",
+        "version": f"lamini-lm {importlib.metadata.version('lamini-lm')} (this tree)",
+        "n": len(texts),
+        "dropped": np.flatnonzero(~result["keep"].to_numpy()).tolist(),
+        "wall_s": window.wall_s,
+        "cpu_s": window.cpu_s,
         "peak_rss_mb": peak_rss_mb(),
         "pool_rss_mb": before,
-        "dropped": keep.count(False),
-        "keep_subset": keep[:SUBSET],
     }
+
+
+def run_method(method: str, pool_file: Path, args: argparse.Namespace) -> dict:
+    """One fresh process of ``method`` on the pool file: its result row (``status`` ok or why not)."""
+    common = ["--pool", pool_file, "--num-perm", args.num_perm, "--threshold", 0.7, "--ngram", 5]
+    common += ["--seed", args.seed]
+    with tempfile.TemporaryDirectory(dir=args.work_root) as work:
+        if method == "ours":
+            command = [sys.executable, __file__, "--child-pool", str(pool_file)]
+            for name in ("lsh_threshold", "num_perm", "seed", "bucket_window", "false_negative_weight"):
+                command += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
+            command += ["--jaccard-floor", str(args.jaccard_floor), "--rouge-threshold", repr(args.rouge_threshold)]
+            return run_peer(sys.executable, __file__, command[2:], timeout_s=args.peer_timeout_s, env=OURS_ENV)
+        python = sys.executable if method in PROJECT_VENV else args.peers_python
+        script = (PEER_SCRIPTS | PROJECT_VENV)[method]
+        return run_peer(python, script, [*common, "--work-dir", work], timeout_s=args.peer_timeout_s)
+
+
+# ours' child runs with the project's source on the path and the peers' protocol beside it.
+OURS_ENV = {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT / "benchmarks")])}
 
 
 def truth_on_subset(texts: list[str], args: argparse.Namespace) -> dict:
@@ -388,8 +301,10 @@ def truth_on_subset(texts: list[str], args: argparse.Namespace) -> dict:
             i = first.setdefault(key, j)
             if i != j:
                 same_text[i, j] = same_text[j, i] = True
-    duplicate = (f > 0.7) | same_text
+    duplicate = (f > TRUTH_THRESHOLD) | same_text
     np.fill_diagonal(duplicate, False)
+    float_rule = (f > 0.7) | same_text  # rouge-score's own float decision (Self-Instruct's ``> 0.7``)
+    np.fill_diagonal(float_rule, False)
     exact_seven_tenths = np.triu(20 * lcs == 7 * (lengths[:, None] + lengths[None, :]), k=1) & (lcs > 0)
 
     scorer = rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
@@ -405,8 +320,10 @@ def truth_on_subset(texts: list[str], args: argparse.Namespace) -> dict:
     return {
         "f": f,
         "duplicate": duplicate,
+        "float_rule": float_rule,
         "sequences": sequences,
         "true_pairs": int(np.triu(duplicate, k=1).sum()),
+        "float_pairs": int(np.triu(float_rule, k=1).sum()),
         "exact_seven_tenths": int(exact_seven_tenths.sum()),
         "exact_seven_tenths_above": int((exact_seven_tenths & (f > 0.7)).sum()),
         "lcs_seconds": lcs_seconds,
@@ -427,15 +344,18 @@ def greedy_keep(duplicate) -> list[bool]:
 
 
 def quality(keep: list[bool], truth: dict, pool: list[str]) -> dict:
-    """Recall, precision and agreement with the greedy filter of ``keep`` on the subset."""
+    """Recall (both truths), precision and agreement with the greedy filter of ``keep`` on the subset."""
     import numpy as np
     from rapidfuzz.distance import LCSseq
     from rapidfuzz.process import cdist
 
     duplicate = truth["duplicate"]
     kept = np.array(keep)
-    upper = np.triu(duplicate, k=1)
-    left_together = int((upper & kept[:, None] & kept[None, :]).sum())
+
+    def left(matrix) -> int:
+        return int((np.triu(matrix, k=1) & kept[:, None] & kept[None, :]).sum())
+
+    left_together, left_float = left(duplicate), left(truth["float_rule"])
     dropped = np.flatnonzero(~kept)
     partnered = duplicate[dropped].any(axis=1)
     # A dropped row without a partner in the subset may still repeat a row further on in the pool.
@@ -448,23 +368,17 @@ def quality(keep: list[bool], truth: dict, pool: list[str]) -> dict:
             p, r = lcs / lengths[None, :], lcs / lengths[lonely][:, None]
             f = np.nan_to_num(2 * p * r / (p + r))
         f[np.arange(len(lonely)), lonely] = 0
-        partnered[~partnered] = (f > 0.7).any(axis=1)
+        partnered[~partnered] = (f > TRUTH_THRESHOLD).any(axis=1)
     greedy = greedy_keep(duplicate)
     return {
         "recall": 1 - left_together / truth["true_pairs"] if truth["true_pairs"] else 1.0,
         "left_together": left_together,
+        "recall_float": 1 - left_float / truth["float_pairs"] if truth["float_pairs"] else 1.0,
+        "left_float": left_float,
         "precision": float(partnered.mean()) if len(dropped) else 1.0,
         "dropped_subset": len(dropped),
         "same_as_greedy": float(np.mean(np.array(greedy) == kept)),
-        "greedy_dropped": greedy.count(False),
     }
-
-
-def child_command(method: str, n: int, args: argparse.Namespace) -> list[str]:
-    command = [sys.executable, __file__, "--child", method, "--child-size", str(n)]
-    for name in ("lsh_threshold", "num_perm", "seed", "bucket_window", "false_negative_weight", "jaccard_floor"):
-        command += [f"--{name.replace('_', '-')}", str(getattr(args, name))]
-    return command
 
 
 def spread(values: list[float]) -> str:
@@ -475,7 +389,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100000")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--methods", default=",".join(RUNNERS))
+    parser.add_argument(
+        "--methods", default=",".join(DEFAULT_METHODS), help=f"comma-separated, of {', '.join(METHODS)}"
+    )
     conf = conf_dedup()
     parser.add_argument("--lsh-threshold", type=float, default=conf["lsh_threshold"])
     parser.add_argument("--num-perm", type=int, default=conf["num_perm"])
@@ -485,79 +401,114 @@ def main() -> None:
     parser.add_argument(
         "--jaccard-floor", type=float, default=conf["jaccard_floor"], help="ours: skip candidates below this estimate"
     )
+    parser.add_argument(
+        "--rouge-threshold", type=float, default=conf["rouge_threshold"], help="ours: drop when ROUGE-L F > this"
+    )
     parser.add_argument("--rouge-sample-pairs", type=int, default=3000, help="random pairs timed with rouge-score")
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--child-size", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--peer-timeout-s", type=float, default=1800)
+    parser.add_argument("--work-root", type=Path, default=None, help="where pool files and peers' folders go")
+    add_peers_python_argument(parser)
+    parser.add_argument("--child-pool", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        print(json.dumps(run_child(args.child, args.child_size, args)))
+    if args.child_pool:
+        emit(**run_ours_child(args.child_pool, args))
         return
 
     methods = [m for m in args.methods.split(",") if m]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        parser.error(f"--methods: unknown {unknown}; choose from {METHODS}")
     print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()}; Python {sys.version.split()[0]}")
     print(
         f"ours: LSH threshold {args.lsh_threshold}, {args.num_perm} permutations, bucket window "
-        f"{args.bucket_window}, Jaccard floor {args.jaccard_floor}, seed {args.seed}, ROUGE-L > 0.7 confirms "
-        "(defaults: conf/base)"
+        f"{args.bucket_window}, Jaccard floor {args.jaccard_floor}, seed {args.seed}, ROUGE-L > "
+        f"{args.rouge_threshold!r} confirms (defaults: conf/base); peers: 5-word shingles, {args.num_perm} "
+        f"permutations, Jaccard threshold 0.7, peers' python {args.peers_python}"
     )
-    versions = {m: version_of(m) for m in methods}
-    for method in methods:
-        print(f"  {method}: {versions[method] or NOT_INSTALLED}")
-    runnable = [m for m in methods if versions[m]]
 
     subset = build_pool(SUBSET, args.seed)
     truth = truth_on_subset(subset, args)
     print(
         f"\n== truth on the first {SUBSET:,} rows: every pair scored ({truth['lcs_seconds']:.1f} s for all LCS): "
-        f"{truth['true_pairs']:,} pairs with ROUGE-L > 0.7 (rouge-score's float); {truth['exact_seven_tenths']:,} "
-        f"pairs score exactly 0.7, of which rouge-score's float puts {truth['exact_seven_tenths_above']:,} above "
-        f"0.7 (counted as duplicates) and the rest not; max |diff| vs rouge-score on {truth['checked_pairs']:,} "
-        f"checked pairs {truth['max_difference']:.1e}; rouge-score costs {truth['rouge_score_per_pair_s'] * 1e6:.0f} "
-        f"µs a pair (all {SUBSET * (SUBSET - 1) // 2:,} pairs: ~{truth['rouge_score_per_pair_s'] * SUBSET**2 / 2:,.0f} s)"
+        f"{truth['true_pairs']:,} pairs with ROUGE-L F > 0.7 - 1e-9 (issue 15's truth), {truth['float_pairs']:,} "
+        f"with rouge-score's float F > 0.7 (Self-Instruct's rule); {truth['exact_seven_tenths']:,} pairs score "
+        f"exactly 0.7, of which rouge-score's float puts {truth['exact_seven_tenths_above']:,} above 0.7; max "
+        f"|diff| vs rouge-score on {truth['checked_pairs']:,} checked pairs {truth['max_difference']:.1e}; "
+        f"rouge-score costs {truth['rouge_score_per_pair_s'] * 1e6:.0f} µs a pair (all "
+        f"{SUBSET * (SUBSET - 1) // 2:,} pairs: ~{truth['rouge_score_per_pair_s'] * SUBSET**2 / 2:,.0f} s)"
     )
 
     for n in [int(s) for s in args.sizes.split(",") if s]:
         pool = build_pool(n, args.seed)
         assert pool[:SUBSET] == subset
-        rows: dict[str, list[dict]] = {m: [] for m in runnable}
-        for repeat in range(args.repeats):
-            for method in runnable:
-                load = os.getloadavg()[0]
-                done = subprocess.run(child_command(method, n, args), check=False, capture_output=True, text=True)
-                if done.returncode:
-                    print(f"n={n:,} {method}: failed ({done.stderr.strip().splitlines()[-1:]})")
-                    continue
-                row = json.loads(done.stdout.splitlines()[-1]) | {"load": load}
-                rows[method].append(row)
-                print(
-                    f"  n={n:,} repeat {repeat + 1} {method}: {row['seconds']:.1f} s wall, {row['cpu_seconds']:.1f} s "
-                    f"CPU, peak RSS {row['peak_rss_mb']:,.0f} MB, dropped {row['dropped']:,}, load {load:.1f}",
-                    flush=True,
-                )
-        print(f"\n== n={n:,}: {args.repeats} repetition(s), interleaved; median (range)")
-        header = "| method | version | wall s | CPU s | wall vs ours | peak RSS MB | dropped | recall | precision | same as greedy |"
-        print(header)
-        print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-        ours_wall = statistics.median(r["seconds"] for r in rows["ours"]) if rows.get("ours") else None
-        for method in methods:
-            if method not in runnable:
-                print(f"| {method} | {NOT_INSTALLED} | | | | | | | | |")
-                continue
-            if not rows[method]:
-                print(f"| {method} | {versions[method]} | failed | | | | | | | |")
-                continue
-            got = rows[method]
-            q = quality(got[0]["keep_subset"], truth, pool)
-            wall = statistics.median(r["seconds"] for r in got)
-            ratio = f"{wall / ours_wall:.2f}×" if ours_wall else "—"
-            print(
-                f"| {method} | {versions[method]} | {spread([r['seconds'] for r in got])} | "
-                f"{spread([r['cpu_seconds'] for r in got])} | {ratio} | "
-                f"{statistics.median(r['peak_rss_mb'] for r in got):,.0f} (pool {got[0]['pool_rss_mb']:,.0f}) | "
-                f"{got[0]['dropped']:,} | **{q['recall']:.3f}** ({q['left_together']} left) | {q['precision']:.3f} | "
-                f"{q['same_as_greedy']:.2%} |"
-            )
-        print(f"(greedy pairwise filter on the subset drops {greedy_keep(truth['duplicate']).count(False):,} rows)")
+        with tempfile.TemporaryDirectory(dir=args.work_root) as folder:
+            pool_file = Path(folder) / f"pool_{n}.json"
+            pool_file.write_text(json.dumps(pool), encoding="utf-8")
+            rows: dict[str, list[dict]] = {m: [] for m in methods}
+            for repeat in range(args.repeats):  # interleaved: ours, then each peer, per repetition
+                for method in methods:
+                    load = os.getloadavg()[0]
+                    row = run_method(method, pool_file, args) | {"load": load}
+                    rows[method].append(row)
+                    if row["status"] != "ok":
+                        print(f"  n={n:,} repeat {repeat + 1} {method}: {row['status']}", flush=True)
+                        continue
+                    print(
+                        f"  n={n:,} repeat {repeat + 1} {method}: {row['wall_s']:.1f} s wall, {row['cpu_s']:.1f} s "
+                        f"CPU (process {row['process_wall_s']:.1f} s / {row['process_cpu_s']:.1f} s), peak RSS "
+                        f"{row['peak_rss_mb']:,.0f} MB, dropped {len(row['dropped']):,}, load {load:.1f}",
+                        flush=True,
+                    )
+        print_table(n, methods, rows, truth, pool, args)
+
+
+def print_table(n: int, methods: list[str], rows: dict, truth: dict, pool: list[str], args) -> None:
+    print(f"\n== n={n:,}: {args.repeats} repetition(s), interleaved; median (range)")
+    print(
+        "| method | version | wall s | CPU s | vs ours (wall / CPU) | peak RSS MB (pool) | dropped | "
+        "**recall** (F > 0.7 - 1e-9) | recall (float > 0.7) | precision | same as greedy | notes |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    ok = {m: [r for r in rows[m] if r["status"] == "ok"] for m in methods}
+    ours = ok.get("ours") or []
+    ours_wall = statistics.median(r["wall_s"] for r in ours) if ours else None
+    ours_cpu = statistics.median(r["cpu_s"] for r in ours) if ours else None
+    for method in methods:
+        got = ok[method]
+        if not got:
+            status = rows[method][0]["status"] if rows[method] else "not run"
+            detail = rows[method][0].get("detail") or rows[method][0].get("missing") or "" if rows[method] else ""
+            print(f"| {method} | {status} {detail} | | | | | | | | | | |")
+            continue
+        first = got[0]
+        keep = np.ones(n, dtype=bool)
+        keep[first["dropped"]] = False
+        q = quality(keep[:SUBSET].tolist(), truth, pool)
+        wall = statistics.median(r["wall_s"] for r in got)
+        cpu = statistics.median(r["cpu_s"] for r in got)
+        ratio = f"{wall / ours_wall:.2f}× / {cpu / ours_cpu:.2f}×" if ours_wall else "—"
+        same = all(r["dropped"] == first["dropped"] for r in got)
+        notes = [
+            f"{k}: {first[k]}" for k in ("tokenizer", "patched", "bands_rows", "num_proc", "workers") if first.get(k)
+        ]
+        notes += [] if same else ["decisions differ between repetitions"]
+        failed = len(rows[method]) - len(got)
+        notes += [f"{failed} repetition(s) failed: {rows[method][0]['status']}"] if failed else []
+        print(
+            f"| {method} | {first['version']} | {spread([r['wall_s'] for r in got])} | "
+            f"{spread([r['cpu_s'] for r in got])} | {ratio} | "
+            f"{statistics.median(r['peak_rss_mb'] for r in got):,.0f} ({first['pool_rss_mb']:,.0f}) | "
+            f"{len(first['dropped']):,} | **{q['recall']:.3f}** ({q['left_together']:,} left) | "
+            f"{q['recall_float']:.3f} ({q['left_float']:,} left) | {q['precision']:.3f} | "
+            f"{q['same_as_greedy']:.2%} | {'; '.join(notes)} |"
+        )
+    print(
+        f"(on the subset: {truth['true_pairs']:,} true pairs at F > 0.7 - 1e-9, {truth['float_pairs']:,} at "
+        f"rouge-score's float > 0.7; the greedy pairwise filter drops {greedy_keep(truth['duplicate']).count(False):,} "
+        "rows; loads at each start: "
+        + ", ".join(m + " " + "/".join(f"{r['load']:.1f}" for r in rows[m]) for m in methods)
+        + ")"
+    )
 
 
 if __name__ == "__main__":
