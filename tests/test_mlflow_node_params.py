@@ -14,7 +14,9 @@ def file_store(tmp_path, monkeypatch, restore_mlflow_state):
     import mlflow
 
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)  # an earlier session's experiment is not in this store
     mlflow.set_tracking_uri(f"file://{tmp_path / 'mlruns'}")
+    mlflow.set_experiment("node_parameters")
     with mlflow.start_run() as run:
         yield run.info.run_id
 
