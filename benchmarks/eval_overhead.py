@@ -299,6 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
+    from lamini_lm import herd
     from lamini_lm.parameters import load_parameters
     from lamini_lm.pipelines.evaluation import benchmarks as bm
     from lamini_lm.pipelines.evaluation import harness
@@ -333,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                     f"benchmark_docs_{data}",
                     harness.prepare_benchmark_docs(catalog.load(f"benchmark_raw_{data}"), data),
                 )
+        herd.ACTIVE_HERD.reset()  # that session's conf is temporary: later wiring reads the checkout's conf/
         cli_tasks, specs = tmp / "cli_tasks", {}
         prompt_version = load_parameters(ENV, conf)["evaluation"]["benchmarks"]["prompt_version"]
         for task in args.tasks:
