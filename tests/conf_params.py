@@ -35,3 +35,22 @@ def conf_block(path: str, env: str = "base", **overrides: Any) -> dict[str, Any]
     for key in path.split("."):
         block = block[key]
     return merge(block, overrides) if isinstance(block, dict) else copy.deepcopy(block)
+
+
+def one_item_evaluation(benchmarks: dict[str, Any]) -> dict[str, Any]:
+    """conf/local overrides for an evaluation run in a test session: ``benchmarks`` as given, one item of
+    everything else (2-token answers, no toxicity classifier, no judge retries, no MLflow tracking)."""
+    return {
+        "evaluation": {
+            "benchmarks": copy.deepcopy(benchmarks),
+            "generation": {"max_new_tokens": 2, "batch_size": 4},
+            "user_oriented": {"limit": 1},
+            "alpaca_eval": {"limit": 1},
+            "falseqa": {"limit": 1},
+            "lamini_hallucination": {"per_category": 1},
+            "fidelity": {"limit": 1},
+            "toxicity": {"classifier": None, "limit": 1},
+            "judge": {"max_retries": 0, "check": {"instructions": 1}},
+            "tracking": {"enabled": False},
+        }
+    }

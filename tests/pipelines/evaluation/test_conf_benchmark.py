@@ -10,6 +10,7 @@ import json
 import pandas as pd
 import pytest
 import yaml
+from conf_params import one_item_evaluation
 from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
@@ -50,26 +51,15 @@ benchmark_raw_cb:
   filepath: data/01_raw/benchmarks/superglue_cb/val.jsonl
   metadata: {kedro-viz: {layer: raw}}
 """
-TINY = {  # every package task skipped, the new one on 3 documents, one item of everything else
-    "evaluation": {
-        "benchmarks": {
-            "limit": 3,
-            "bootstrap_iters": 100,
-            "batch_size": 8,
-            "skip": [key for _, key, _ in task_wiring()],
-            "task_dirs": ["conf/local/tasks"],
-        },
-        "generation": {"max_new_tokens": 2, "batch_size": 4},
-        "user_oriented": {"limit": 1},
-        "alpaca_eval": {"limit": 1},
-        "falseqa": {"limit": 1},
-        "lamini_hallucination": {"per_category": 1},
-        "fidelity": {"limit": 1},
-        "toxicity": {"classifier": None, "limit": 1},
-        "judge": {"max_retries": 0, "check": {"instructions": 1}},
-        "tracking": {"enabled": False},
+TINY = one_item_evaluation(  # every package task skipped, the new one on 3 documents, one item of everything else
+    {
+        "limit": 3,
+        "bootstrap_iters": 100,
+        "batch_size": 8,
+        "skip": [key for _, key, _ in task_wiring()],
+        "task_dirs": ["conf/local/tasks"],
     }
-}
+)
 
 
 def test_a_task_file_and_catalog_entry_in_conf_are_scored_and_reported(project_copy, causal_student, monkeypatch):

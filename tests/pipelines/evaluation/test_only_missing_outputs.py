@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from conf_params import one_item_evaluation
 from kedro.framework.project import pipelines
 from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
@@ -19,20 +20,9 @@ from lamini_lm.datasets.checkpoint import CheckpointDataset
 
 pytestmark = pytest.mark.slow
 
-TINY = {  # conf/local/parameters.yml: one benchmark on 2 documents, one item of everything else
-    "evaluation": {
-        "benchmarks": {"limit": 2, "bootstrap_iters": 0, "batch_size": 8, "skip": None},
-        "generation": {"max_new_tokens": 2, "batch_size": 4},
-        "user_oriented": {"limit": 1},
-        "alpaca_eval": {"limit": 1},
-        "falseqa": {"limit": 1},
-        "lamini_hallucination": {"per_category": 1},
-        "fidelity": {"limit": 1},
-        "toxicity": {"classifier": None, "limit": 1},
-        "judge": {"max_retries": 0, "check": {"instructions": 1}},
-        "tracking": {"enabled": False},
-    }
-}
+TINY = one_item_evaluation(  # conf/local/parameters.yml: one benchmark on 2 documents, one item of everything else
+    {"limit": 2, "bootstrap_iters": 0, "batch_size": 8, "skip": None}
+)
 
 
 def _run(project: Path, members: list[str], **run_args) -> None:
