@@ -82,6 +82,9 @@ def costs(cache: Path) -> dict[str, float]:
 
 
 def child(job_path: str) -> None:
+    # Ctrl-C as from a terminal, even when this benchmark runs as a background job (which starts its
+    # children with SIGINT ignored; the teacher leaves an ignored SIGINT alone, as `nohup` asks).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     job = json.loads(Path(job_path).read_text())
     out = complete(requests_for(job["texts"]), job["settings"])
     report = {k: v for k, v in out.attrs["teacher"].items() if k != "possibly_paid_twice_keys"}

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import signal
 import sys
 
 import pandas as pd
@@ -9,6 +10,9 @@ import pandas as pd
 from lamini_lm.teacher import complete
 
 if __name__ == "__main__":
+    # Ctrl-C as from a terminal, even when the tests run as a background job (which starts its children
+    # with SIGINT ignored; the teacher leaves an ignored SIGINT alone, as `nohup` asks).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     logging.basicConfig(level=logging.INFO)
     job = json.loads(open(sys.argv[1]).read())
     requests = pd.DataFrame(
