@@ -11,12 +11,11 @@ process's peak RSS. Precision and recall are computed by the benchmark, against 
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import resource
 from pathlib import Path
 
-from protocol import Window, emit
+from protocol import Window, emit, read_strings
 
 
 def parse_args(description: str) -> argparse.Namespace:
@@ -31,10 +30,7 @@ def parse_args(description: str) -> argparse.Namespace:
 
 
 def load_pool(path: Path) -> list[str]:
-    pool = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(pool, list) or not all(isinstance(t, str) for t in pool):
-        raise SystemExit(f"{path}: expected a JSON list of strings (the pool)")
-    return pool
+    return read_strings(path, "strings (the pool)")
 
 
 def rss_mb(field: str = "VmRSS") -> float:

@@ -43,6 +43,14 @@ def versions(*distributions: str) -> str:
     return ", ".join(one(name) for name in distributions)
 
 
+def read_strings(path, what: str) -> list[str]:
+    """The JSON list of strings at ``path`` (a pathlib.Path); anything else exits naming the file and ``what``."""
+    values = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise SystemExit(f"{path}: expected a JSON list of {what}")
+    return values
+
+
 def process_cpu_s() -> float:
     """CPU seconds of this process (all threads) plus its reaped child processes."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -9,10 +9,9 @@ prompt once at ``--concurrency`` with the same ``model``, ``max_tokens`` and ``t
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from protocol import Window, emit
+from protocol import Window, emit, read_strings
 
 
 def parse_args(description: str) -> argparse.Namespace:
@@ -30,10 +29,7 @@ def parse_args(description: str) -> argparse.Namespace:
 
 
 def load_prompts(path: Path) -> list[str]:
-    prompts = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
-        raise SystemExit(f"{path}: expected a JSON list of prompt strings")
-    return prompts
+    return read_strings(path, "prompt strings")
 
 
 def report(runner: str, version: str, prompts: list[str], answers: list, window: Window, **extra) -> None:
