@@ -28,15 +28,9 @@ import threading
 import time
 from pathlib import Path
 
-for _key, _value in {
-    "OMP_NUM_THREADS": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "HF_HUB_OFFLINE": "1",
-    "HF_DATASETS_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "MPLBACKEND": "Agg",
-}.items():
-    os.environ.setdefault(_key, _value)
+import common.offline  # noqa: E402, F401  (the offline defaults, before the imports below)
+
+# isort: split
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402

@@ -39,17 +39,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-for _key, _value in {
-    "OMP_NUM_THREADS": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "HF_HUB_OFFLINE": "1",
-    "HF_DATASETS_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "KEDRO_DISABLE_TELEMETRY": "1",
-    "DO_NOT_TRACK": "1",
-    "MPLBACKEND": "Agg",
-}.items():
-    os.environ.setdefault(_key, _value)
+import common.offline  # noqa: E402, F401  (the offline defaults, before the imports below)
+
+# isort: split
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))

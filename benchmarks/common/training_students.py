@@ -10,18 +10,12 @@ none: our choice, docs/training.md).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
-for _key, _value in {
-    "OMP_NUM_THREADS": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "HF_HUB_OFFLINE": "1",
-    "HF_DATASETS_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-}.items():
-    os.environ.setdefault(_key, _value)
+from common import offline  # noqa: F401  (the offline defaults, before the imports below)
+
+# isort: split
 
 import pandas as pd  # noqa: E402
 
